@@ -1,0 +1,239 @@
+//! Running `cargo build` for wasm32 and reading the core modules it made.
+//!
+//! Cargo's JSON messages come on its stdout and are parsed here; its status
+//! lines and rustc's rendered diagnostics go straight to the user's stderr.
+
+use std::io::BufReader;
+use std::process::Stdio;
+
+use anyhow::{Context, Result};
+use cargo_metadata::camino::{Utf8Path, Utf8PathBuf};
+use cargo_metadata::{Message, PackageId};
+
+use crate::AlreadyReported;
+use crate::cli::ColorWhen;
+use crate::term::Verbosity;
+use crate::toolchain::{Toolchain, WASM_TARGET};
+
+/// Cargo's profile choice: `--release` or `--profile NAME`, else dev.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// The dev profile (`target/.../debug`).
+    #[default]
+    Dev,
+    /// `--release`.
+    Release,
+    /// `--profile NAME`.
+    Named(String),
+}
+
+/// Flags cargo takes as they are.
+#[derive(Debug, Clone, Default)]
+pub struct PassThrough {
+    /// `--features`, `--all-features`, `--no-default-features`.
+    pub features: clap_cargo::Features,
+    /// `--locked`.
+    pub locked: bool,
+    /// `--offline`.
+    pub offline: bool,
+    /// `--frozen`.
+    pub frozen: bool,
+}
+
+/// One `cargo build` of some guest packages.
+#[derive(Debug)]
+pub struct CargoBuild<'a> {
+    /// The toolchain that builds them.
+    pub toolchain: &'a Toolchain,
+    /// The manifest cargo runs on.
+    pub manifest_path: &'a Utf8Path,
+    /// The packages to build (`-p NAME` each).
+    pub packages: Vec<&'a str>,
+    /// Which profile.
+    pub profile: &'a Profile,
+    /// `--target-dir`.
+    pub target_dir: &'a Utf8Path,
+    /// Flags passed through unchanged.
+    pub pass_through: &'a PassThrough,
+    /// `-q` / `-v`, passed on.
+    pub verbosity: Verbosity,
+    /// `--color`, passed on.
+    pub color: ColorWhen,
+}
+
+/// A core wasm module cargo built for one package.
+#[derive(Debug, Clone)]
+pub struct CoreModule {
+    /// The package it belongs to.
+    pub package_id: PackageId,
+    /// The `.wasm` file.
+    pub path: Utf8PathBuf,
+    /// Whether cargo found it up to date and did not rebuild it.
+    pub fresh: bool,
+}
+
+impl CargoBuild<'_> {
+    /// The arguments after `cargo`.
+    pub fn args(&self) -> Vec<String> {
+        let mut args: Vec<String> = vec![
+            "build".into(),
+            "--lib".into(),
+            "--target".into(),
+            WASM_TARGET.into(),
+        ];
+        args.extend(["--message-format".into(), "json-render-diagnostics".into()]);
+        args.extend(["--manifest-path".into(), self.manifest_path.to_string()]);
+        args.extend(["--target-dir".into(), self.target_dir.to_string()]);
+        args.extend(["--color".into(), self.color.as_str().into()]);
+        for package in &self.packages {
+            args.extend(["-p".into(), (*package).into()]);
+        }
+        match self.profile {
+            Profile::Dev => {}
+            Profile::Release => args.push("--release".into()),
+            Profile::Named(name) => args.extend(["--profile".into(), name.clone()]),
+        }
+        match self.verbosity {
+            Verbosity::Quiet => args.push("--quiet".into()),
+            Verbosity::Normal => {}
+            Verbosity::Verbose(n) => args.push(format!("-{}", "v".repeat(n.into()))),
+        }
+        let features = &self.pass_through.features;
+        if features.all_features {
+            args.push("--all-features".into());
+        }
+        if features.no_default_features {
+            args.push("--no-default-features".into());
+        }
+        if !features.features.is_empty() {
+            args.extend(["--features".into(), features.features.join(",")]);
+        }
+        for (on, flag) in [
+            (self.pass_through.locked, "--locked"),
+            (self.pass_through.offline, "--offline"),
+            (self.pass_through.frozen, "--frozen"),
+        ] {
+            if on {
+                args.push(flag.into());
+            }
+        }
+        args
+    }
+
+    /// Runs cargo and returns the core modules it built.
+    ///
+    /// A failed build has already been shown by cargo (rustc's diagnostics),
+    /// so it comes back as [`AlreadyReported`] with cargo's exit code.
+    pub fn run(&self) -> Result<Vec<CoreModule>> {
+        let mut command = self.toolchain.cargo_command(self.args());
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .stdin(Stdio::null());
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("could not run `{}`", self.toolchain.cargo.display()))?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut modules = Vec::new();
+        for message in Message::parse_stream(BufReader::new(stdout)) {
+            let message = message.context("could not read cargo's JSON messages")?;
+            if let Message::CompilerArtifact(artifact) = message {
+                if !artifact.target.is_cdylib() {
+                    continue;
+                }
+                let wasm = artifact
+                    .filenames
+                    .iter()
+                    .find(|f| f.extension() == Some("wasm"));
+                if let Some(path) = wasm {
+                    modules.push(CoreModule {
+                        package_id: artifact.package_id.clone(),
+                        path: path.clone(),
+                        fresh: artifact.fresh,
+                    });
+                }
+            }
+        }
+        let status = child.wait().context("cargo did not finish")?;
+        if !status.success() {
+            let code = status
+                .code()
+                .and_then(|c| u8::try_from(c).ok())
+                .unwrap_or(101);
+            return Err(AlreadyReported { code }.into());
+        }
+        Ok(modules)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::toolchain::{Origin, StdSource};
+
+    fn toolchain(std: StdSource) -> Toolchain {
+        Toolchain {
+            origin: Origin::Active,
+            label: "test".into(),
+            cargo: "cargo".into(),
+            rustc: Some("/usr/bin/rustc".into()),
+            sysroot: "/usr".into(),
+            std,
+        }
+    }
+
+    #[test]
+    fn passes_cargo_flags_through() {
+        let toolchain = toolchain(StdSource::Prebuilt);
+        let pass_through = PassThrough {
+            features: clap_cargo::Features {
+                features: vec!["a".into(), "b".into()],
+                ..Default::default()
+            },
+            locked: true,
+            ..Default::default()
+        };
+        let build = CargoBuild {
+            toolchain: &toolchain,
+            manifest_path: Utf8Path::new("/g/Cargo.toml"),
+            packages: vec!["g"],
+            profile: &Profile::Release,
+            target_dir: Utf8Path::new("/t"),
+            pass_through: &pass_through,
+            verbosity: Verbosity::Verbose(2),
+            color: ColorWhen::Never,
+        };
+        let args = build.args().join(" ");
+        assert!(
+            args.starts_with("build --lib --target wasm32-unknown-unknown"),
+            "{args}"
+        );
+        for part in [
+            "-p g",
+            "--release",
+            "-vv",
+            "--features a,b",
+            "--locked",
+            "--color never",
+            "--target-dir /t",
+        ] {
+            assert!(args.contains(part), "{part} missing from {args}");
+        }
+    }
+
+    #[test]
+    fn std_from_source_adds_build_std() {
+        let command = toolchain(StdSource::FromSource).cargo_command(["build"]);
+        let args: Vec<_> = command
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(args, ["build", "-Zbuild-std=std,panic_abort"]);
+        let envs: Vec<_> = command
+            .get_envs()
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        assert!(envs.contains(&"RUSTC_BOOTSTRAP".to_owned()));
+        assert!(envs.contains(&"RUSTC".to_owned()));
+    }
+}

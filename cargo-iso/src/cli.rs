@@ -1,0 +1,117 @@
+//! The command line: `cargo iso <command>`, with cargo's global flags.
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands::{build::BuildArgs, doctor::DoctorArgs};
+use crate::term::Shell;
+
+/// Cargo runs `cargo-iso iso ...` for `cargo iso ...`, so the top level is `cargo`.
+#[derive(Parser, Debug)]
+#[command(name = "cargo", bin_name = "cargo", styles = clap_cargo::style::CLAP_STYLING)]
+pub enum CargoCli {
+    /// Build WebAssembly components in Rust and evolve them while they run.
+    Iso(IsoCli),
+}
+
+/// `cargo iso`: its global flags and one subcommand.
+#[derive(Args, Debug)]
+#[command(version, about, long_about = None, after_help = AFTER_HELP)]
+pub struct IsoCli {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub global: GlobalOptions,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const AFTER_HELP: &str = "\
+Examples:
+  cargo iso build --release            build the guest here into target/iso/release/<name>.wasm
+  cargo iso build --message-format json
+  cargo iso doctor                     which toolchain builds guests, and why";
+
+/// Flags every subcommand takes, as cargo has them.
+#[derive(Args, Debug, Clone, Default)]
+pub struct GlobalOptions {
+    /// Use verbose output (-vv very verbose); passed on to cargo
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Print no status messages; passed on to cargo
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Coloring: auto, always, never
+    #[arg(
+        long,
+        value_name = "WHEN",
+        global = true,
+        env = "CARGO_TERM_COLOR",
+        default_value = "auto"
+    )]
+    pub color: ColorWhen,
+}
+
+/// When to use colors, as cargo's `--color`.
+#[derive(ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ColorWhen {
+    /// Color when writing to a terminal.
+    #[default]
+    Auto,
+    /// Always color.
+    Always,
+    /// Never color.
+    Never,
+}
+
+impl ColorWhen {
+    /// The value as cargo spells it on its own command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColorWhen::Auto => "auto",
+            ColorWhen::Always => "always",
+            ColorWhen::Never => "never",
+        }
+    }
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Build guest crates for wasm32 and turn them into components
+    Build(BuildArgs),
+    /// Show which Rust toolchain builds guests on this machine, and why
+    Doctor(DoctorArgs),
+}
+
+impl Command {
+    /// Runs the subcommand.
+    pub fn exec(self, shell: &Shell) -> anyhow::Result<()> {
+        match self {
+            Command::Build(args) => args.exec(shell),
+            Command::Doctor(args) => args.exec(shell),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        CargoCli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_go_before_or_after_the_subcommand() {
+        let CargoCli::Iso(cli) = CargoCli::parse_from(["cargo", "iso", "-v", "build", "-v"]);
+        assert_eq!(cli.global.verbose, 2);
+        let CargoCli::Iso(cli) =
+            CargoCli::parse_from(["cargo", "iso", "build", "--color", "never"]);
+        assert_eq!(cli.global.color, ColorWhen::Never);
+    }
+}

@@ -1,0 +1,291 @@
+//! `cargo iso build`: build guest crates for wasm32 and turn them into components.
+//!
+//! The pipeline, shared with the commands that run guests:
+//! find the guests (`cargo metadata`) and the toolchain at once, run
+//! `cargo build --target wasm32-unknown-unknown`, then componentize each core
+//! module into `<target-dir>/iso/<profile>/<name>.wasm`, written atomically.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use cargo_metadata::camino::{Utf8Path, Utf8PathBuf};
+use clap::{Args, ValueEnum};
+
+use crate::cargo_build::{CargoBuild, CoreModule, PassThrough, Profile};
+use crate::componentize::{WorldSummary, componentize, describe, guest_world, write_atomically};
+use crate::project::{self, Guest, Selection};
+use crate::term::Shell;
+use crate::toolchain::{self, StdSource, TOOLCHAIN_ENV, Toolchain};
+
+/// `cargo iso build`.
+#[derive(Args, Debug)]
+#[command(after_help = "Each guest becomes <target-dir>/iso/<profile>/<name>.wasm.")]
+pub struct BuildArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub options: BuildOptions,
+
+    /// Output format: `human` (status lines on stderr), or `json` (one object per component on stdout)
+    #[arg(long, value_name = "FMT", default_value = "human")]
+    pub message_format: MessageFormat,
+}
+
+/// `--message-format`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageFormat {
+    /// Status lines on stderr only.
+    Human,
+    /// One JSON object per built component on stdout.
+    Json,
+}
+
+/// The flags of every command that builds guests.
+#[derive(Args, Debug, Clone, Default)]
+pub struct BuildOptions {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub manifest: clap_cargo::Manifest,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub workspace: clap_cargo::Workspace,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub features: clap_cargo::Features,
+
+    /// Build artifacts in release mode, with optimizations
+    #[arg(short, long, conflicts_with = "profile")]
+    pub release: bool,
+
+    /// Build artifacts with the specified profile
+    #[arg(long, value_name = "PROFILE-NAME")]
+    pub profile: Option<String>,
+
+    /// Directory for all generated artifacts
+    #[arg(long, value_name = "DIRECTORY")]
+    pub target_dir: Option<PathBuf>,
+
+    /// Toolchain that builds guests: a rustup toolchain name, a rustc binary, or a sysroot folder such as /usr
+    #[arg(long, value_name = "TOOLCHAIN", env = TOOLCHAIN_ENV)]
+    pub toolchain: Option<String>,
+
+    /// Assert that `Cargo.lock` will remain unchanged
+    #[arg(long)]
+    pub locked: bool,
+
+    /// Run without accessing the network
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Equivalent to specifying both --locked and --offline
+    #[arg(long)]
+    pub frozen: bool,
+}
+
+/// A guest turned into a component.
+#[derive(Debug, Clone)]
+pub struct BuiltComponent {
+    /// The guest package.
+    pub guest: Guest,
+    /// The core module cargo built.
+    pub core: CoreModule,
+    /// The component file.
+    pub path: Utf8PathBuf,
+    /// Whether the component was already up to date.
+    pub fresh: bool,
+}
+
+/// One line of `--message-format json`.
+#[derive(serde::Serialize)]
+struct ComponentMessage<'a> {
+    name: &'a str,
+    version: &'a str,
+    path: &'a Utf8Path,
+    #[serde(flatten)]
+    world: WorldSummary,
+    size: u64,
+    fresh: bool,
+}
+
+impl BuildArgs {
+    /// Runs the build and reports each component.
+    pub fn exec(self, shell: &Shell) -> Result<()> {
+        let built = build_guests(&self.options, shell)?;
+        let mut stdout = std::io::stdout().lock();
+        for component in &built {
+            let size = std::fs::metadata(&component.path)
+                .with_context(|| format!("could not read `{}`", component.path))?
+                .len();
+            shell.status(
+                "Component",
+                format_args!(
+                    "{} v{} -> {} ({})",
+                    component.guest.name,
+                    component.guest.version,
+                    display_path(&component.path),
+                    bytesize::ByteSize(size).display().iec()
+                ),
+            );
+            if self.message_format == MessageFormat::Json {
+                let message = ComponentMessage {
+                    name: &component.guest.name,
+                    version: &component.guest.version,
+                    path: &component.path,
+                    world: summarize(component)?,
+                    size,
+                    fresh: component.fresh,
+                };
+                serde_json::to_writer(&mut stdout, &message)?;
+                writeln!(stdout)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn summarize(component: &BuiltComponent) -> Result<WorldSummary> {
+    let read =
+        |path: &Utf8Path| std::fs::read(path).with_context(|| format!("could not read `{path}`"));
+    let world = guest_world(&read(&component.core.path)?)?.unwrap_or_default();
+    describe(&read(&component.path)?, world)
+        .with_context(|| format!("could not describe `{}`", component.path))
+}
+
+/// Builds the selected guests and componentizes each; the pipeline every command shares.
+pub fn build_guests(options: &BuildOptions, shell: &Shell) -> Result<Vec<BuiltComponent>> {
+    let selection = Selection {
+        manifest_path: options.manifest.manifest_path.clone(),
+        workspace: options.workspace.clone(),
+    };
+    // `cargo metadata` and the toolchain probe each start a process: run them side by side.
+    let (project, toolchain) = std::thread::scope(|scope| {
+        let toolchain = scope.spawn(|| toolchain::resolve(options.toolchain.as_deref()));
+        let project = project::discover(&selection);
+        (
+            project,
+            toolchain
+                .join()
+                .expect("toolchain resolution does not panic"),
+        )
+    });
+    let (project, toolchain) = (project?, toolchain?);
+    report_toolchain(shell, &toolchain);
+    let target_dir = match &options.target_dir {
+        Some(dir) => Utf8PathBuf::from_path_buf(dir.clone())
+            .map_err(|dir| anyhow::anyhow!("target dir `{}` is not UTF-8", dir.display()))?,
+        None => project.target_dir.clone(),
+    };
+    let profile = match (&options.profile, options.release) {
+        (Some(name), _) => Profile::Named(name.clone()),
+        (None, true) => Profile::Release,
+        (None, false) => Profile::Dev,
+    };
+    let pass_through = PassThrough {
+        features: options.features.clone(),
+        locked: options.locked,
+        offline: options.offline,
+        frozen: options.frozen,
+    };
+    let modules = CargoBuild {
+        toolchain: &toolchain,
+        manifest_path: &project.manifest_path,
+        packages: project.guests.iter().map(|g| g.name.as_str()).collect(),
+        profile: &profile,
+        target_dir: &target_dir,
+        pass_through: &pass_through,
+        verbosity: shell.verbosity(),
+        color: shell.color(),
+    }
+    .run()?;
+    project
+        .guests
+        .into_iter()
+        .map(|guest| {
+            let Some(core) = modules.iter().find(|m| m.package_id == guest.id) else {
+                bail!(
+                    "cargo built no wasm library for `{}`: is its `[lib]` a cdylib?",
+                    guest.name
+                );
+            };
+            componentize_guest(shell, guest, core.clone(), &target_dir)
+        })
+        .collect()
+}
+
+fn report_toolchain(shell: &Shell, toolchain: &Toolchain) {
+    let how = match toolchain.std {
+        StdSource::Prebuilt => "prebuilt wasm32 std",
+        StdSource::FromSource => "std built from source",
+    };
+    shell.verbose_status(
+        "Toolchain",
+        format_args!("{} {} ({how})", toolchain.origin, toolchain.label),
+    );
+}
+
+/// Componentizes one core module into `<target-dir>/iso/<profile>/<file>`, unless that is up to date.
+fn componentize_guest(
+    shell: &Shell,
+    guest: Guest,
+    core: CoreModule,
+    target_dir: &Utf8Path,
+) -> Result<BuiltComponent> {
+    let profile_dir = core
+        .path
+        .parent()
+        .and_then(Utf8Path::file_name)
+        .unwrap_or("debug");
+    let file_name = core
+        .path
+        .file_name()
+        .context("cargo's wasm artifact has no file name")?;
+    let path = target_dir.join("iso").join(profile_dir).join(file_name);
+    let fresh = core.fresh && is_newer(&path, &core.path);
+    if fresh {
+        shell.verbose_status(
+            "Fresh",
+            format_args!("{} v{} component", guest.name, guest.version),
+        );
+    } else {
+        let started = Instant::now();
+        let bytes =
+            std::fs::read(&core.path).with_context(|| format!("could not read `{}`", core.path))?;
+        let component = componentize(&bytes).with_context(|| {
+            format!(
+                "could not make a component of `{}` (package `{}`)",
+                core.path, guest.name
+            )
+        })?;
+        write_atomically(path.as_std_path(), &component)?;
+        shell.verbose_status(
+            "Componentized",
+            format_args!("{} in {:.1?}", guest.name, started.elapsed()),
+        );
+    }
+    Ok(BuiltComponent {
+        guest,
+        core,
+        path,
+        fresh,
+    })
+}
+
+/// Whether `output` exists and is at least as new as `input`.
+fn is_newer(output: &Utf8Path, input: &Utf8Path) -> bool {
+    let modified = |path: &Utf8Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    matches!((modified(output), modified(input)), (Some(out), Some(inp)) if out >= inp)
+}
+
+/// `path` relative to the current folder when it is inside it.
+fn display_path(path: &Utf8Path) -> String {
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|d| Utf8PathBuf::from_path_buf(d).ok());
+    match cwd.as_deref().and_then(|cwd| path.strip_prefix(cwd).ok()) {
+        Some(relative) => relative.to_string(),
+        None => path.to_string(),
+    }
+}

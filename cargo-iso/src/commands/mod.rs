@@ -1,0 +1,4 @@
+//! One module per subcommand, each an `Args` struct with an `exec()`.
+
+pub mod build;
+pub mod doctor;
