@@ -185,11 +185,10 @@ mod tests {
     #[test]
     fn passes_cargo_flags_through() {
         let toolchain = toolchain(StdSource::Prebuilt);
+        let mut features = clap_cargo::Features::default();
+        features.features = vec!["a".into(), "b".into()];
         let pass_through = PassThrough {
-            features: clap_cargo::Features {
-                features: vec!["a".into(), "b".into()],
-                ..Default::default()
-            },
+            features,
             locked: true,
             ..Default::default()
         };

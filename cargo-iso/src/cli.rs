@@ -108,7 +108,9 @@ mod tests {
 
     #[test]
     fn global_flags_go_before_or_after_the_subcommand() {
-        let CargoCli::Iso(cli) = CargoCli::parse_from(["cargo", "iso", "-v", "build", "-v"]);
+        let CargoCli::Iso(cli) = CargoCli::parse_from(["cargo", "iso", "-v", "build"]);
+        assert_eq!(cli.global.verbose, 1);
+        let CargoCli::Iso(cli) = CargoCli::parse_from(["cargo", "iso", "build", "-vv"]);
         assert_eq!(cli.global.verbose, 2);
         let CargoCli::Iso(cli) =
             CargoCli::parse_from(["cargo", "iso", "build", "--color", "never"]);
