@@ -114,17 +114,16 @@ pub fn describe(component: &[u8], world: String) -> Result<WorldSummary> {
 
 /// Writes `bytes` to `path` through a temporary file in the same folder, so
 /// readers see the old file or the new one, never half of one.
+///
+/// Like cargo's own outputs it is not fsynced: a rebuild recreates it, and a
+/// sync would cost more than the componentize step itself.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().context("output path has no parent folder")?;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("could not create `{}`", dir.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("could not create `{}`", dir.display()))?;
     let mut file = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("could not create a temporary file in `{}`", dir.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.as_file().sync_data())
-        .with_context(|| format!("could not write `{}`", file.path().display()))?;
-    file.persist(path)
-        .with_context(|| format!("could not write `{}`", path.display()))?;
+    file.write_all(bytes).with_context(|| format!("could not write `{}`", file.path().display()))?;
+    file.persist(path).with_context(|| format!("could not write `{}`", path.display()))?;
     Ok(())
 }
 
