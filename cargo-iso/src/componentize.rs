@@ -119,11 +119,14 @@ pub fn describe(component: &[u8], world: String) -> Result<WorldSummary> {
 /// sync would cost more than the componentize step itself.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().context("output path has no parent folder")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("could not create `{}`", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("could not create `{}`", dir.display()))?;
     let mut file = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("could not create a temporary file in `{}`", dir.display()))?;
-    file.write_all(bytes).with_context(|| format!("could not write `{}`", file.path().display()))?;
-    file.persist(path).with_context(|| format!("could not write `{}`", path.display()))?;
+    file.write_all(bytes)
+        .with_context(|| format!("could not write `{}`", file.path().display()))?;
+    file.persist(path)
+        .with_context(|| format!("could not write `{}`", path.display()))?;
     Ok(())
 }
 

@@ -52,7 +52,7 @@ pub fn discover(selection: &Selection) -> Result<Project> {
         if !metadata
             .workspace_packages()
             .iter()
-            .any(|p| &p.name == name)
+            .any(|p| p.name == *name)
         {
             bail!(
                 "package `{name}` is not in this workspace\nhelp: its members are {}",

@@ -385,7 +385,7 @@ pub fn probe_sysroot(sysroot: &Path) -> Probe {
 fn find_linker(sysroot: &Path) -> Linker {
     let path_dirs = std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).collect())
-        .unwrap_or_else(Vec::new);
+        .unwrap_or_default();
     find_linker_in(sysroot, &path_dirs)
 }
 
