@@ -383,7 +383,7 @@ pub fn probe_sysroot(sysroot: &Path) -> Probe {
 
 /// rustc looks for `rust-lld` in the sysroot's host tools, then on `PATH`.
 fn find_linker(sysroot: &Path) -> Linker {
-    let path_dirs = std::env::var_os("PATH")
+    let path_dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).collect())
         .unwrap_or_default();
     find_linker_in(sysroot, &path_dirs)
