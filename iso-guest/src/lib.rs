@@ -1,11 +1,60 @@
-//! The cargo-iso guest SDK.
-//!
-//! A guest crate depends on `iso-guest` (which is also how `cargo iso build`
-//! recognises it) and generates its bindings through the re-exported
-//! wit-bindgen, so it needs no other dependency:
-//!
-//! ```ignore
-//! iso_guest::wit_bindgen::generate!({ path: "wit", runtime_path: "iso_guest::wit_bindgen::rt" });
-//! ```
-
+//! proto
 pub use wit_bindgen;
+
+#[allow(missing_docs)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "wit/app",
+        world: "iso:app/guest",
+        generate_all,
+        pub_export_macro: true,
+        export_macro_name: "__export_state",
+        default_bindings_module: "::iso_guest::bindings",
+    });
+}
+
+pub struct StateExport;
+impl bindings::exports::iso::app::state::Guest for StateExport {
+    fn schema() -> String {
+        "x".into()
+    }
+    fn save() -> Vec<u8> {
+        vec![1]
+    }
+    fn restore(_b: Vec<u8>) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+#[macro_export]
+macro_rules! state {
+    () => {
+        impl<C> exports::iso::app::state::Guest for C {
+            fn schema() -> String {
+                "x".into()
+            }
+            fn save() -> Vec<u8> {
+                vec![1]
+            }
+            fn restore(_b: Vec<u8>) -> Result<(), String> {
+                Ok(())
+            }
+        }
+    };
+}
+
+#[macro_export]
+macro_rules! generate {
+    () => {
+        $crate::wit_bindgen::generate!({
+            path: "wit",
+            runtime_path: "::iso_guest::wit_bindgen::rt",
+            with: {
+                "iso:host/log@0.1.0": ::iso_guest::bindings::iso::host::log,
+                "iso:host/clock@0.1.0": ::iso_guest::bindings::iso::host::clock,
+                "iso:host/random@0.1.0": ::iso_guest::bindings::iso::host::random,
+                "iso:host/kv@0.1.0": ::iso_guest::bindings::iso::host::kv,
+            },
+        });
+    };
+}

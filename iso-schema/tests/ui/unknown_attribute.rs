@@ -1,0 +1,7 @@
+#[derive(iso_schema::Schema)]
+struct State {
+    #[schema(defualt)]
+    count: u32,
+}
+
+fn main() {}
