@@ -2,7 +2,7 @@
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{build::BuildArgs, doctor::DoctorArgs};
+use crate::commands::{build::BuildArgs, doctor::DoctorArgs, init::InitArgs, new::NewArgs};
 use crate::term::Shell;
 
 /// Cargo runs `cargo-iso iso ...` for `cargo iso ...`, so the top level is `cargo`.
@@ -28,6 +28,7 @@ pub struct IsoCli {
 
 const AFTER_HELP: &str = "\
 Examples:
+  cargo iso new counter                a guest crate from the counter template
   cargo iso build --release            build the guest here into target/iso/release/<name>.wasm
   cargo iso build --message-format json
   cargo iso doctor                     which toolchain builds guests, and why";
@@ -84,6 +85,10 @@ pub enum Command {
     Build(BuildArgs),
     /// Show which Rust toolchain builds guests on this machine, and why
     Doctor(DoctorArgs),
+    /// Create a new guest crate from a template
+    New(NewArgs),
+    /// Create a guest crate from a template in an existing folder
+    Init(InitArgs),
 }
 
 impl Command {
@@ -92,6 +97,8 @@ impl Command {
         match self {
             Command::Build(args) => args.exec(shell),
             Command::Doctor(args) => args.exec(shell),
+            Command::New(args) => args.exec(shell),
+            Command::Init(args) => args.exec(shell),
         }
     }
 }

@@ -121,7 +121,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().context("output path has no parent folder")?;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("could not create `{}`", dir.display()))?;
-    let mut file = tempfile::NamedTempFile::new_in(dir)
+    let mut file = tempfile::Builder::new()
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .tempfile_in(dir)
         .with_context(|| format!("could not create a temporary file in `{}`", dir.display()))?;
     file.write_all(bytes)
         .with_context(|| format!("could not write `{}`", file.path().display()))?;

@@ -11,8 +11,11 @@ pub mod commands;
 pub mod componentize;
 pub mod manifest;
 pub mod project;
+pub mod scaffold;
+pub mod shared_target;
 pub mod term;
 pub mod toolchain;
+pub mod wit_deps;
 
 /// A failure that was already shown to the user (cargo printed rustc's
 /// diagnostics, say): the process ends with `code` and prints nothing more.

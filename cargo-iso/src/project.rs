@@ -16,6 +16,8 @@ pub struct Project {
     pub manifest_path: Utf8PathBuf,
     /// Cargo's target dir (honours `CARGO_TARGET_DIR` and `.cargo/config.toml`).
     pub target_dir: Utf8PathBuf,
+    /// Whether that is cargo's default, `<workspace root>/target`, rather than one the user set.
+    pub default_target_dir: bool,
     /// The selected guest packages.
     pub guests: Vec<Guest>,
 }
@@ -31,6 +33,8 @@ pub struct Guest {
     pub id: PackageId,
     /// The package's `Cargo.toml`.
     pub manifest_path: Utf8PathBuf,
+    /// The file name cargo gives its wasm library, e.g. `my_app.wasm`.
+    pub wasm_file: String,
     /// Its `[package.metadata.iso]` settings (defaults when the table is absent).
     pub settings: IsoSettings,
 }
@@ -69,6 +73,7 @@ pub fn discover(selection: &Selection) -> Result<Project> {
                 version: package.version.to_string(),
                 id: package.id.clone(),
                 manifest_path: package.manifest_path.clone(),
+                wasm_file: wasm_file(package),
                 settings,
             }),
             Kind::NotCdylib if explicit || is_root_package(&metadata, package) => {
@@ -87,6 +92,7 @@ pub fn discover(selection: &Selection) -> Result<Project> {
                 .map_err(|path| anyhow!("manifest path `{}` is not UTF-8", path.display()))?,
             None => metadata.workspace_root.join("Cargo.toml"),
         },
+        default_target_dir: metadata.target_directory == metadata.workspace_root.join("target"),
         target_dir: metadata.target_directory.clone(),
         guests,
     })
@@ -157,6 +163,15 @@ fn classify(package: &Package) -> Result<Kind> {
         return Ok(Kind::NotCdylib);
     }
     Ok(Kind::Guest(settings.unwrap_or_default()))
+}
+
+fn wasm_file(package: &Package) -> String {
+    let lib = package
+        .targets
+        .iter()
+        .find(|t| t.is_cdylib())
+        .map_or(package.name.as_str(), |t| t.name.as_str());
+    format!("{}.wasm", lib.replace('-', "_"))
 }
 
 fn not_cdylib_message(package: &Package) -> String {

@@ -1,48 +1,68 @@
-//! proto
+//! The cargo-iso guest SDK.
+//!
+//! A guest crate depends on `iso-guest` alone. Its `wit/world.wit` includes
+//! what the iso host gives (`include iso:app/guest@0.1.0;`) and adds its own
+//! exports; `cargo iso new` writes the iso WIT packages into `wit/deps/` and
+//! `cargo iso build` keeps them current, so they are never copied by hand.
+//!
+//! ```ignore
+//! iso_guest::generate!();
+//!
+//! #[derive(iso_guest::Schema, Default)]
+//! struct Counter {
+//!     count: u64,
+//! }
+//!
+//! iso_guest::state!(Counter);
+//!
+//! struct Component;
+//!
+//! impl Guest for Component {
+//!     fn increment(by: u32) -> u64 {
+//!         with_state(|s| {
+//!             s.count += u64::from(by);
+//!             s.count
+//!         })
+//!     }
+//! }
+//!
+//! export!(Component);
+//! ```
+//!
+//! - [`generate!`]: wit-bindgen bindings for the crate's world, sharing this crate's host bindings;
+//! - [`state!`]: keeps the app's state and exports `iso:app/state` for it;
+//! - [`info!`] and friends: logging through `iso:host/log`;
+//! - [`clock`], [`random`], [`kv`]: typed wrappers for the other host interfaces.
+
+pub mod clock;
+pub mod kv;
+pub mod log;
+pub mod random;
+mod state;
+
+pub use iso_schema as schema;
+pub use iso_schema::Schema;
+pub use state::{StateCell, StateRef, install_panic_hook};
 pub use wit_bindgen;
 
-#[allow(missing_docs)]
+/// Bindings for the `iso:app/guest` world: the host interfaces guests import.
+#[allow(missing_docs, unsafe_code)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "wit/app",
         world: "iso:app/guest",
         generate_all,
         pub_export_macro: true,
-        export_macro_name: "__export_state",
         default_bindings_module: "::iso_guest::bindings",
     });
 }
 
-pub struct StateExport;
-impl bindings::exports::iso::app::state::Guest for StateExport {
-    fn schema() -> String {
-        "x".into()
-    }
-    fn save() -> Vec<u8> {
-        vec![1]
-    }
-    fn restore(_b: Vec<u8>) -> Result<(), String> {
-        Ok(())
-    }
-}
-
-#[macro_export]
-macro_rules! state {
-    () => {
-        impl<C> exports::iso::app::state::Guest for C {
-            fn schema() -> String {
-                "x".into()
-            }
-            fn save() -> Vec<u8> {
-                vec![1]
-            }
-            fn restore(_b: Vec<u8>) -> Result<(), String> {
-                Ok(())
-            }
-        }
-    };
-}
-
+/// Generates bindings for the guest's world in `wit/` (wit-bindgen's `generate!`),
+/// reusing this crate's bindings for the iso host interfaces so that
+/// [`log`], [`clock`], [`random`] and [`kv`] work with them.
+///
+/// It defines the world's `Guest` trait, the `exports` module and `export!`.
+/// Call it at the crate root, next to [`state!`].
 #[macro_export]
 macro_rules! generate {
     () => {
@@ -56,5 +76,48 @@ macro_rules! generate {
                 "iso:host/kv@0.1.0": ::iso_guest::bindings::iso::host::kv,
             },
         });
+    };
+}
+
+/// Keeps the app's state, of a type `T: Schema + Default`, and exports
+/// `iso:app/state` for it, so the host can save it, restore it into a new
+/// version, and show it.
+///
+/// It defines, in the calling module (the crate root, after [`generate!`]):
+/// - `fn state() -> StateRef<'static, T>`: read access;
+/// - `fn with_state<R>(f: impl FnOnce(&mut T) -> R) -> R`: write access.
+///
+/// Do not call `with_state` or `state` while holding a `StateRef`: the state is behind one lock.
+#[macro_export]
+macro_rules! state {
+    ($ty:ty) => {
+        static __ISO_STATE: $crate::StateCell<$ty> = $crate::StateCell::new();
+
+        /// Read access to the app's state.
+        #[allow(dead_code)]
+        fn state() -> $crate::StateRef<'static, $ty> {
+            __ISO_STATE.get()
+        }
+
+        /// Write access to the app's state.
+        #[allow(dead_code)]
+        fn with_state<R>(f: impl FnOnce(&mut $ty) -> R) -> R {
+            __ISO_STATE.with(f)
+        }
+
+        // Any type the user exports gets `iso:app/state` from the kept state.
+        impl<C> exports::iso::app::state::Guest for C {
+            fn schema() -> ::std::string::String {
+                $crate::schema::schema_text::<$ty>()
+            }
+            fn save() -> ::std::vec::Vec<u8> {
+                __ISO_STATE.save()
+            }
+            fn restore(
+                bytes: ::std::vec::Vec<u8>,
+            ) -> ::std::result::Result<(), ::std::string::String> {
+                __ISO_STATE.restore(&bytes)
+            }
+        }
     };
 }

@@ -1,6 +1,8 @@
 //! `#[derive(Schema)]` on every kind of type, and the evolution rules on real
 //! Rust types: data saved by a v1 type restored as its v2.
 
+#![allow(clippy::box_collection)]
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use iso_schema::{Restored, Schema, Type, restore, save, schema_text};

@@ -15,9 +15,10 @@ use clap::{Args, ValueEnum};
 
 use crate::cargo_build::{CargoBuild, CoreModule, PassThrough, Profile};
 use crate::componentize::{WorldSummary, componentize, describe, guest_world, write_atomically};
-use crate::project::{self, Guest, Selection};
+use crate::project::{self, Guest, Project, Selection};
 use crate::term::Shell;
 use crate::toolchain::{self, StdSource, TOOLCHAIN_ENV, Toolchain};
+use crate::{shared_target, wit_deps};
 
 /// `cargo iso build`.
 #[derive(Args, Debug)]
@@ -173,11 +174,20 @@ pub fn build_guests(options: &BuildOptions, shell: &Shell) -> Result<Vec<BuiltCo
     });
     let (project, toolchain) = (project?, toolchain?);
     report_toolchain(shell, &toolchain);
-    let target_dir = match &options.target_dir {
-        Some(dir) => Utf8PathBuf::from_path_buf(dir.clone())
-            .map_err(|dir| anyhow::anyhow!("target dir `{}` is not UTF-8", dir.display()))?,
-        None => project.target_dir.clone(),
-    };
+    for guest in &project.guests {
+        wit_deps::sync(
+            guest
+                .manifest_path
+                .parent()
+                .unwrap_or(&guest.manifest_path)
+                .as_std_path(),
+        )?;
+    }
+    let (cargo_target_dir, output_dir) = target_dirs(options, &project)?;
+    shell.verbose_status(
+        "Target",
+        format_args!("cargo builds in {cargo_target_dir}; components go to {output_dir}/iso"),
+    );
     let profile = match (&options.profile, options.release) {
         (Some(name), _) => Profile::Named(name.clone()),
         (None, true) => Profile::Release,
@@ -194,7 +204,7 @@ pub fn build_guests(options: &BuildOptions, shell: &Shell) -> Result<Vec<BuiltCo
         manifest_path: &project.manifest_path,
         packages: project.guests.iter().map(|g| g.name.as_str()).collect(),
         profile: &profile,
-        target_dir: &target_dir,
+        target_dir: &cargo_target_dir,
         pass_through: &pass_through,
         verbosity: shell.verbosity(),
         color: shell.color(),
@@ -210,9 +220,34 @@ pub fn build_guests(options: &BuildOptions, shell: &Shell) -> Result<Vec<BuiltCo
                     guest.name
                 );
             };
-            componentize_guest(shell, guest, core.clone(), &target_dir)
+            componentize_guest(shell, guest, core.clone(), &output_dir)
         })
         .collect()
+}
+
+/// Where cargo builds, and where components go: `--target-dir` or a target dir
+/// the user configured is used for both; otherwise cargo builds in the
+/// machine's shared guest dir and components go to the project's `target/`.
+fn target_dirs(options: &BuildOptions, project: &Project) -> Result<(Utf8PathBuf, Utf8PathBuf)> {
+    let utf8 = |dir: PathBuf| {
+        Utf8PathBuf::from_path_buf(dir)
+            .map_err(|dir| anyhow::anyhow!("target dir `{}` is not UTF-8", dir.display()))
+    };
+    if let Some(dir) = &options.target_dir {
+        let dir = utf8(dir.clone())?;
+        return Ok((dir.clone(), dir));
+    }
+    let shared = shared_target::root().filter(|_| project.default_target_dir);
+    let Some(root) = shared else {
+        return Ok((project.target_dir.clone(), project.target_dir.clone()));
+    };
+    let guests: Vec<(&str, &std::path::Path)> = project
+        .guests
+        .iter()
+        .map(|g| (g.wasm_file.as_str(), g.manifest_path.as_std_path()))
+        .collect();
+    let slot = shared_target::slot_for(&root, &guests)?;
+    Ok((utf8(slot)?, project.target_dir.clone()))
 }
 
 fn report_toolchain(shell: &Shell, toolchain: &Toolchain) {

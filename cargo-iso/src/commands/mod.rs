@@ -2,3 +2,5 @@
 
 pub mod build;
 pub mod doctor;
+pub mod init;
+pub mod new;

@@ -1,0 +1,94 @@
+//! One cargo target dir shared by every guest on the machine, so a new guest
+//! does not rebuild wit-bindgen and the iso crates from scratch.
+//!
+//! Cargo names a cdylib's output after its crate alone, so two guests with
+//! the same name would overwrite each other's core module in one target dir.
+//! The shared dir is therefore split into slots: a guest claims its name in
+//! the first slot where the name is free or already its own.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// The environment variable that moves the shared dir; `off` disables sharing.
+pub const SHARED_TARGET_ENV: &str = "CARGO_ISO_SHARED_TARGET_DIR";
+
+/// The shared dir: `$CARGO_ISO_SHARED_TARGET_DIR`, else `$XDG_CACHE_HOME/cargo-iso/target`,
+/// else `~/.cache/cargo-iso/target`; `None` when sharing is off or there is no home.
+pub fn root() -> Option<PathBuf> {
+    match std::env::var_os(SHARED_TARGET_ENV) {
+        Some(value) if value == "off" => None,
+        Some(value) => Some(PathBuf::from(value)),
+        None => std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))
+            .map(|cache| cache.join("cargo-iso/target")),
+    }
+}
+
+/// The slot of `root` where every guest `(crate file name, manifest)` may build.
+pub fn slot_for(root: &Path, guests: &[(&str, &Path)]) -> Result<PathBuf> {
+    for index in 0.. {
+        let slot = root.join(format!("slot-{index}"));
+        if guests
+            .iter()
+            .all(|(name, manifest)| owner(&slot, name).is_none_or(|o| o == *manifest))
+        {
+            for (name, manifest) in guests {
+                claim(&slot, name, manifest)?;
+            }
+            return Ok(slot);
+        }
+    }
+    unreachable!("some slot is always free")
+}
+
+fn owner_file(slot: &Path, name: &str) -> PathBuf {
+    slot.join("iso-owners").join(name)
+}
+
+fn owner(slot: &Path, name: &str) -> Option<PathBuf> {
+    std::fs::read_to_string(owner_file(slot, name))
+        .ok()
+        .map(PathBuf::from)
+}
+
+fn claim(slot: &Path, name: &str, manifest: &Path) -> Result<()> {
+    let file = owner_file(slot, name);
+    if owner(slot, name).is_some() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(file.parent().expect("owner files sit in a folder"))
+        .with_context(|| format!("could not create `{}`", slot.display()))?;
+    // `create_new` makes the claim atomic when two builds race for a name.
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&file)
+    {
+        Ok(mut f) => f
+            .write_all(manifest.to_string_lossy().as_bytes())
+            .with_context(|| format!("could not write `{}`", file.display())),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(err).with_context(|| format!("could not write `{}`", file.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_names_from_different_crates_get_different_slots() {
+        let root = tempfile::tempdir().unwrap();
+        let a = slot_for(root.path(), &[("counter", Path::new("/a/Cargo.toml"))]).unwrap();
+        let b = slot_for(root.path(), &[("counter", Path::new("/b/Cargo.toml"))]).unwrap();
+        let other = slot_for(root.path(), &[("other", Path::new("/c/Cargo.toml"))]).unwrap();
+        let again = slot_for(root.path(), &[("counter", Path::new("/b/Cargo.toml"))]).unwrap();
+        assert_eq!(a, root.path().join("slot-0"));
+        assert_eq!(b, root.path().join("slot-1"));
+        assert_eq!(other, a, "a free name shares the first slot");
+        assert_eq!(again, b, "a crate keeps its slot");
+    }
+}
