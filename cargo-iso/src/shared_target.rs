@@ -4,7 +4,8 @@
 //! Cargo names a cdylib's output after its crate alone, so two guests with
 //! the same name would overwrite each other's core module in one target dir.
 //! The shared dir is therefore split into slots: a guest claims its name in
-//! the first slot where the name is free or already its own.
+//! the first slot where the name is free, its own, or held by a crate that
+//! no longer exists (a deleted scratch guest).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -31,10 +32,9 @@ pub fn root() -> Option<PathBuf> {
 pub fn slot_for(root: &Path, guests: &[(&str, &Path)]) -> Result<PathBuf> {
     for index in 0.. {
         let slot = root.join(format!("slot-{index}"));
-        if guests
-            .iter()
-            .all(|(name, manifest)| owner(&slot, name).is_none_or(|o| o == *manifest))
-        {
+        if guests.iter().all(|(name, manifest)| {
+            owner(&slot, name).is_none_or(|o| o == *manifest || !o.exists())
+        }) {
             for (name, manifest) in guests {
                 claim(&slot, name, manifest)?;
             }
@@ -56,8 +56,14 @@ fn owner(slot: &Path, name: &str) -> Option<PathBuf> {
 
 fn claim(slot: &Path, name: &str, manifest: &Path) -> Result<()> {
     let file = owner_file(slot, name);
-    if owner(slot, name).is_some() {
-        return Ok(());
+    match owner(slot, name) {
+        Some(current) if current == manifest => return Ok(()),
+        Some(_) => {
+            // Held by a crate that is gone: `slot_for` checked. Take it over.
+            std::fs::remove_file(&file)
+                .with_context(|| format!("could not remove `{}`", file.display()))?;
+        }
+        None => {}
     }
     std::fs::create_dir_all(file.parent().expect("owner files sit in a folder"))
         .with_context(|| format!("could not create `{}`", slot.display()))?;
@@ -82,13 +88,37 @@ mod tests {
     #[test]
     fn same_names_from_different_crates_get_different_slots() {
         let root = tempfile::tempdir().unwrap();
-        let a = slot_for(root.path(), &[("counter", Path::new("/a/Cargo.toml"))]).unwrap();
-        let b = slot_for(root.path(), &[("counter", Path::new("/b/Cargo.toml"))]).unwrap();
-        let other = slot_for(root.path(), &[("other", Path::new("/c/Cargo.toml"))]).unwrap();
-        let again = slot_for(root.path(), &[("counter", Path::new("/b/Cargo.toml"))]).unwrap();
+        let crates = tempfile::tempdir().unwrap();
+        let manifest = |name: &str| {
+            let path = crates.path().join(name);
+            std::fs::write(&path, "").unwrap();
+            path
+        };
+        let (ma, mb, mc) = (manifest("a.toml"), manifest("b.toml"), manifest("c.toml"));
+        let a = slot_for(root.path(), &[("counter", &ma)]).unwrap();
+        let b = slot_for(root.path(), &[("counter", &mb)]).unwrap();
+        let other = slot_for(root.path(), &[("other", &mc)]).unwrap();
+        let again = slot_for(root.path(), &[("counter", &mb)]).unwrap();
         assert_eq!(a, root.path().join("slot-0"));
         assert_eq!(b, root.path().join("slot-1"));
         assert_eq!(other, a, "a free name shares the first slot");
         assert_eq!(again, b, "a crate keeps its slot");
+    }
+
+    #[test]
+    fn a_deleted_crates_name_is_taken_over() {
+        let root = tempfile::tempdir().unwrap();
+        let crates = tempfile::tempdir().unwrap();
+        let gone = crates.path().join("gone.toml");
+        std::fs::write(&gone, "").unwrap();
+        slot_for(root.path(), &[("counter", &gone)]).unwrap();
+        std::fs::remove_file(&gone).unwrap();
+        let fresh = crates.path().join("fresh.toml");
+        std::fs::write(&fresh, "").unwrap();
+        assert_eq!(
+            slot_for(root.path(), &[("counter", &fresh)]).unwrap(),
+            root.path().join("slot-0")
+        );
+        assert_eq!(owner(&root.path().join("slot-0"), "counter"), Some(fresh));
     }
 }
