@@ -75,6 +75,26 @@ fn the_counter_template_builds_at_once_and_exports_state() {
 }
 
 #[test]
+fn a_new_guest_builds_offline_once_dependencies_are_cached() {
+    // The test suite's own build has fetched iso-guest's dependencies into cargo's cache.
+    let scratch = Scratch::new();
+    scratch
+        .iso(".", &["new", "offline"])
+        .env("CARGO_NET_OFFLINE", "true")
+        .assert()
+        .success();
+    assert!(
+        scratch.0.path().join("offline/Cargo.lock").is_file(),
+        "new locks dependencies from the local cache"
+    );
+    scratch
+        .iso("offline", &["build", "-q", "--offline"])
+        .assert()
+        .success();
+    validate(&scratch.component("offline", "debug", "offline.wasm"));
+}
+
+#[test]
 fn the_rate_limiter_template_imports_kv_and_clock() {
     let scratch = Scratch::new();
     scratch
