@@ -2,7 +2,9 @@
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{build::BuildArgs, doctor::DoctorArgs, init::InitArgs, new::NewArgs};
+use crate::commands::{
+    build::BuildArgs, doctor::DoctorArgs, init::InitArgs, new::NewArgs, run::RunArgs,
+};
 use crate::term::Shell;
 
 /// Cargo runs `cargo-iso iso ...` for `cargo iso ...`, so the top level is `cargo`.
@@ -31,6 +33,7 @@ Examples:
   cargo iso new counter                a guest crate from the counter template
   cargo iso build --release            build the guest here into target/iso/release/<name>.wasm
   cargo iso build --message-format json
+  cargo iso run --fuel 1e6 --invoke 'increment(5)' --invoke 'get()'
   cargo iso doctor                     which toolchain builds guests, and why";
 
 /// Flags every subcommand takes, as cargo has them.
@@ -83,6 +86,8 @@ impl ColorWhen {
 pub enum Command {
     /// Build guest crates for wasm32 and turn them into components
     Build(BuildArgs),
+    /// Build a guest and run it in the embedded host under fuel, memory and time budgets
+    Run(RunArgs),
     /// Show which Rust toolchain builds guests on this machine, and why
     Doctor(DoctorArgs),
     /// Create a new guest crate from a template
@@ -96,6 +101,7 @@ impl Command {
     pub fn exec(self, shell: &Shell) -> anyhow::Result<()> {
         match self {
             Command::Build(args) => args.exec(shell),
+            Command::Run(args) => args.exec(shell),
             Command::Doctor(args) => args.exec(shell),
             Command::New(args) => args.exec(shell),
             Command::Init(args) => args.exec(shell),

@@ -1,14 +1,49 @@
 //! The embeddable cargo-iso runtime.
 //!
-//! Today this crate holds the per-call [`Budget`] that every guest runs under:
-//! how much fuel, linear memory and wall-clock time one call may use. The
-//! values parse from the forms people write by hand (`1e6`, `1_000_000`,
-//! `"64MiB"`, `"500ms"`), both from strings (CLI flags) and through serde
-//! (`[package.metadata.iso]` in a guest's `Cargo.toml`).
+//! Load a component ([`App`], compiled once and cached by content hash),
+//! start an [`Instance`] under a per-call [`Budget`] (fuel, linear memory,
+//! wall-clock time), call its exports from WAVE text or [`Val`]s, and save,
+//! restore and show its state. A trap, a panic or an exceeded budget is a
+//! [`HostError`] value; the instance starts again from its last good state.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use iso_host::*;
+//!
+//! let engine = Arc::new(IsoEngine::new(EngineOptions::default())?);
+//! let cache = ComponentCache::new(None);
+//! let bytes = std::fs::read("target/iso/debug/counter.wasm").unwrap();
+//! let (app, _) = App::load(engine, &cache, &bytes)?;
+//! let budget = Budget { fuel: Some(Fuel(1_000_000)), ..Budget::default() };
+//! let mut instance = Instance::new(Arc::new(app), budget, Shared::new(Arc::new(NoLog)))?;
+//! let out = instance.call_wave("increment(5)")?;
+//! assert_eq!(out.results_wave(), ["5"]);
+//! println!("fuel used: {}", out.usage.fuel);
+//! # Ok::<(), HostError>(())
+//! ```
 //!
 //! This crate knows nothing of cargo or terminals: the CLI and any server that
 //! embeds guests use it the same way.
 
+pub mod app;
 pub mod budget;
+pub mod cache;
+pub mod engine;
+pub mod error;
+pub mod host;
+pub mod instance;
 
+pub use app::{App, ExportFunc};
 pub use budget::{Budget, BudgetParseError, Fuel, MemorySize, Timeout};
+pub use cache::{CacheHit, ComponentCache};
+pub use engine::{EngineOptions, IsoEngine};
+pub use error::{Amount, BudgetKind, HostError};
+pub use host::{Effect, LogRecord, LogSink, NoLog, Shared};
+pub use instance::{CallOutput, Instance, SnapshotPolicy, Usage};
+pub use wasmtime::component::Val;
+
+/// Host bindings for the iso WIT packages (`iso:app/guest`).
+#[allow(missing_docs)]
+pub mod bindings {
+    wasmtime::component::bindgen!({ path: "../wit/app", world: "iso:app/guest" });
+}

@@ -4,3 +4,4 @@ pub mod build;
 pub mod doctor;
 pub mod init;
 pub mod new;
+pub mod run;

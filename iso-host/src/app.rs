@@ -1,0 +1,159 @@
+//! [`App`]: a compiled component, ready to instantiate, with its exports and state schema.
+
+use std::sync::Arc;
+
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
+
+use crate::bindings::Guest;
+use crate::cache::{CacheHit, ComponentCache};
+use crate::engine::IsoEngine;
+use crate::error::HostError;
+use crate::host::{HostState, PROVIDED};
+
+/// The export a guest's state lives behind.
+pub const STATE_INTERFACE: &str = "iso:app/state@0.1.0";
+
+/// One exported function.
+#[derive(Debug, Clone)]
+pub struct ExportFunc {
+    /// Its name: `increment`, or `iso:app/state@0.1.0#save` inside an interface.
+    pub name: String,
+    /// Its WIT signature, e.g. `increment: func(by: u32) -> u64`.
+    pub signature: String,
+}
+
+/// A compiled component, linked against the iso host and ready to instantiate.
+pub struct App {
+    pub(crate) engine: Arc<IsoEngine>,
+    pub(crate) pre: InstancePre<HostState>,
+    exports: Vec<ExportFunc>,
+    has_state: bool,
+}
+
+impl App {
+    /// Compiles (or loads from `cache`) and links a component.
+    pub fn load(
+        engine: Arc<IsoEngine>,
+        cache: &ComponentCache,
+        bytes: &[u8],
+    ) -> Result<(App, CacheHit), HostError> {
+        let (component, hit) = cache.load(engine.engine(), bytes)?;
+        Ok((App::from_component(engine, &component)?, hit))
+    }
+
+    /// Links a compiled component.
+    pub fn from_component(engine: Arc<IsoEngine>, component: &Component) -> Result<App, HostError> {
+        let ty = component.component_type();
+        for (name, _) in ty.imports(engine.engine()) {
+            if !PROVIDED.contains(&name) {
+                return Err(HostError::MissingImport {
+                    name: name.to_owned(),
+                });
+            }
+        }
+        let mut linker = Linker::<HostState>::new(engine.engine());
+        Guest::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state).map_err(
+            |err| HostError::Invalid {
+                reason: format!("linking the iso host: {err:#}"),
+            },
+        )?;
+        let pre = linker
+            .instantiate_pre(component)
+            .map_err(|err| HostError::Invalid {
+                reason: format!("{err:#}"),
+            })?;
+        let mut exports = Vec::new();
+        let mut has_state = false;
+        for (name, item) in ty.exports(engine.engine()) {
+            match item.ty {
+                ComponentItem::ComponentFunc(func) => exports.push(ExportFunc {
+                    name: name.to_owned(),
+                    signature: signature(name, &func),
+                }),
+                ComponentItem::ComponentInstance(instance) => {
+                    has_state |= name == STATE_INTERFACE;
+                    for (func_name, item) in instance.exports(engine.engine()) {
+                        if let ComponentItem::ComponentFunc(func) = item.ty {
+                            let full = format!("{name}#{func_name}");
+                            exports.push(ExportFunc {
+                                signature: signature(&full, &func),
+                                name: full,
+                            });
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(App {
+            engine,
+            pre,
+            exports,
+            has_state,
+        })
+    }
+
+    /// The exported functions, in the component's order.
+    pub fn exports(&self) -> &[ExportFunc] {
+        &self.exports
+    }
+
+    /// Whether it exports `iso:app/state`, so its state can be saved and restored.
+    pub fn has_state(&self) -> bool {
+        self.has_state
+    }
+}
+
+fn signature(name: &str, func: &wasmtime::component::types::ComponentFunc) -> String {
+    let params: Vec<String> = func
+        .params()
+        .map(|(name, ty)| format!("{name}: {}", type_name(&ty)))
+        .collect();
+    let results: Vec<String> = func.results().map(|ty| type_name(&ty)).collect();
+    let arrow = match results.as_slice() {
+        [] => String::new(),
+        [one] => format!(" -> {one}"),
+        many => format!(" -> ({})", many.join(", ")),
+    };
+    format!("{name}: func({}){arrow}", params.join(", "))
+}
+
+/// A short WIT-like name for a type.
+pub(crate) fn type_name(ty: &wasmtime::component::Type) -> String {
+    use wasmtime::component::Type;
+    match ty {
+        Type::Bool => "bool".into(),
+        Type::S8 => "s8".into(),
+        Type::U8 => "u8".into(),
+        Type::S16 => "s16".into(),
+        Type::U16 => "u16".into(),
+        Type::S32 => "s32".into(),
+        Type::U32 => "u32".into(),
+        Type::S64 => "s64".into(),
+        Type::U64 => "u64".into(),
+        Type::Float32 => "f32".into(),
+        Type::Float64 => "f64".into(),
+        Type::Char => "char".into(),
+        Type::String => "string".into(),
+        Type::List(list) => format!("list<{}>", type_name(&list.ty())),
+        Type::Option(option) => format!("option<{}>", type_name(&option.ty())),
+        Type::Result(result) => {
+            let side = |t: Option<Type>| t.map_or("_".to_owned(), |t| type_name(&t));
+            format!("result<{}, {}>", side(result.ok()), side(result.err()))
+        }
+        Type::Tuple(tuple) => format!(
+            "tuple<{}>",
+            tuple
+                .types()
+                .map(|t| type_name(&t))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Type::Record(_) => "record".into(),
+        Type::Variant(_) => "variant".into(),
+        Type::Enum(_) => "enum".into(),
+        Type::Flags(_) => "flags".into(),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}

@@ -1,0 +1,137 @@
+//! What can go wrong when loading or calling a guest: every guest behaviour is a value, never a panic.
+
+use std::fmt;
+
+use crate::budget::{Fuel, MemorySize, Timeout};
+
+/// Which budget a call ran out of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetKind {
+    /// Fuel per call.
+    Fuel,
+    /// Linear memory.
+    Memory,
+    /// Wall-clock time per call.
+    Time,
+}
+
+impl fmt::Display for BudgetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BudgetKind::Fuel => "fuel",
+            BudgetKind::Memory => "memory",
+            BudgetKind::Time => "time",
+        })
+    }
+}
+
+/// A budget's limit or what was used of it, in its own unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Amount {
+    /// Fuel units.
+    Fuel(Fuel),
+    /// Bytes of linear memory.
+    Memory(MemorySize),
+    /// Wall-clock time.
+    Time(Timeout),
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Amount::Fuel(fuel) => fuel.fmt(f),
+            Amount::Memory(size) => size.fmt(f),
+            Amount::Time(time) => write!(f, "{:.1?}", time.0),
+        }
+    }
+}
+
+/// An error from loading, instantiating or calling a guest.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// The call used more than its budget allows; the instance was restarted from its last good state.
+    #[error("{kind} budget exceeded: limit {limit}, used {used}")]
+    BudgetExceeded {
+        /// Which budget.
+        kind: BudgetKind,
+        /// The limit.
+        limit: Amount,
+        /// What the call used (at least the limit, or what it asked for).
+        used: Amount,
+    },
+    /// The guest trapped; the instance was restarted from its last good state.
+    #[error("guest trapped: {message}{}", backtrace_suffix(.backtrace))]
+    Trap {
+        /// What happened, e.g. `wasm trap: call stack exhausted`.
+        message: String,
+        /// The guest's wasm backtrace, innermost frame first, if known.
+        backtrace: Vec<String>,
+    },
+    /// The guest panicked; the instance was restarted from its last good state.
+    #[error("guest panicked at {location}: {message}")]
+    GuestPanic {
+        /// The panic message.
+        message: String,
+        /// `file:line:column` in the guest's source.
+        location: String,
+    },
+    /// The arguments do not fit the export's parameters.
+    #[error("bad arguments for {what}: {detail}\n  expected {expected}")]
+    BadArguments {
+        /// The call, e.g. `increment(x)`.
+        what: String,
+        /// What was wrong, pointing at the problem.
+        detail: String,
+        /// The expected parameters, e.g. `increment(by: u32)`.
+        expected: String,
+    },
+    /// No export has this name.
+    #[error("no export named `{name}`; the component exports: {}", .available.join(", "))]
+    NoSuchExport {
+        /// The name asked for.
+        name: String,
+        /// What the component does export.
+        available: Vec<String>,
+    },
+    /// The component imports something the host does not provide.
+    #[error("the component imports `{name}`, which the iso host does not provide (it provides {})", crate::host::PROVIDED.join(", "))]
+    MissingImport {
+        /// The import's name.
+        name: String,
+    },
+    /// The memory budget is below what the component needs to start.
+    #[error(
+        "memory budget {limit} is below the {needed} this component needs just to start (a Rust guest reserves about 1.1 MiB, mostly its stack): raise the memory budget"
+    )]
+    MemoryBelowMinimum {
+        /// The budget.
+        limit: MemorySize,
+        /// What instantiation asked for.
+        needed: MemorySize,
+    },
+    /// The guest's `restore` refused the state (it names the path and the reason).
+    #[error("the guest could not restore the state: {reason}")]
+    StateRejected {
+        /// The guest's message, e.g. `state.limit: missing required field "limit"`.
+        reason: String,
+    },
+    /// A core wasm module, not a component.
+    #[error(
+        "this is a core wasm module, not a component: build it with `cargo iso build`, which componentizes it"
+    )]
+    NotAComponent,
+    /// Not wasm, or a component wasmtime rejects.
+    #[error("invalid component: {reason}")]
+    Invalid {
+        /// Why.
+        reason: String,
+    },
+}
+
+fn backtrace_suffix(backtrace: &[String]) -> String {
+    if backtrace.is_empty() {
+        String::new()
+    } else {
+        format!("\nguest backtrace:\n  {}", backtrace.join("\n  "))
+    }
+}

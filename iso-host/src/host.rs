@@ -1,0 +1,302 @@
+//! The host side of the iso interfaces: log to a sink, clock and random
+//! through one recordable effect layer, and a key-value store in memory with
+//! optional file persistence. Also the store's resource limiter.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::bindings::iso::host::{clock, kv, log, random};
+
+/// The interfaces the iso host gives guests.
+pub const PROVIDED: [&str; 4] = [
+    "iso:host/log@0.1.0",
+    "iso:host/clock@0.1.0",
+    "iso:host/random@0.1.0",
+    "iso:host/kv@0.1.0",
+];
+
+/// A log line from a guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRecord {
+    /// `trace`, `debug`, `info`, `warn` or `error`.
+    pub level: &'static str,
+    /// The message.
+    pub message: String,
+    /// Key-value fields.
+    pub fields: Vec<(String, String)>,
+}
+
+/// Where guest log lines go; the CLI prints them with the guest's name.
+pub trait LogSink: Send + Sync {
+    /// Receives one line.
+    fn log(&self, record: &LogRecord);
+}
+
+/// A sink that drops every line.
+pub struct NoLog;
+
+impl LogSink for NoLog {
+    fn log(&self, _: &LogRecord) {}
+}
+
+/// One host effect a guest saw, in the order it saw them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// `clock.wall-now`
+    WallNow(u64),
+    /// `clock.monotonic-now`
+    MonotonicNow(u64),
+    /// `random.random-u64`
+    RandomU64(u64),
+    /// `random.random-bytes`
+    RandomBytes(Vec<u8>),
+    /// `kv.get`
+    KvGet(String, Option<Vec<u8>>),
+}
+
+/// Clock and random, recorded when asked.
+pub struct Effects {
+    started: Instant,
+    recording: Option<Vec<Effect>>,
+}
+
+impl Default for Effects {
+    fn default() -> Self {
+        Effects {
+            started: Instant::now(),
+            recording: None,
+        }
+    }
+}
+
+impl Effects {
+    /// Starts recording every effect (clearing an earlier recording).
+    pub fn record(&mut self) {
+        self.recording = Some(Vec::new());
+    }
+
+    /// The effects recorded so far, and recording goes on.
+    pub fn take_recorded(&mut self) -> Vec<Effect> {
+        self.recording
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    fn note(&mut self, effect: Effect) {
+        if let Some(recording) = &mut self.recording {
+            recording.push(effect);
+        }
+    }
+}
+
+/// A key-value store, one per app; persisted to a file when one is given.
+#[derive(Default)]
+pub struct KvStore {
+    entries: BTreeMap<String, Vec<u8>>,
+    file: Option<PathBuf>,
+}
+
+impl KvStore {
+    /// A store kept in `file` (read now if it exists), or in memory only.
+    pub fn open(file: Option<PathBuf>) -> Result<KvStore, String> {
+        let entries = match &file {
+            Some(path) if path.exists() => {
+                let bytes = std::fs::read(path)
+                    .map_err(|err| format!("could not read kv file {}: {err}", path.display()))?;
+                iso_schema::restore(&bytes)
+                    .map_err(|err| format!("kv file {} is corrupt: {err}", path.display()))?
+                    .value
+            }
+            _ => BTreeMap::new(),
+        };
+        Ok(KvStore { entries, file })
+    }
+
+    /// The value at `key`.
+    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+        self.entries.get(key).cloned()
+    }
+
+    fn persist(&self) {
+        if let Some(path) = &self.file {
+            let temp = path.with_extension("tmp");
+            // The store stays usable in memory if the disk is not.
+            let _ = std::fs::write(&temp, iso_schema::save(&self.entries))
+                .and_then(|()| std::fs::rename(&temp, path));
+        }
+    }
+}
+
+/// What outlives a store: instances restart after traps, but logs, effects and kv go on.
+#[derive(Clone)]
+pub struct Shared {
+    /// Where log lines go.
+    pub log: Arc<dyn LogSink>,
+    /// Clock and random.
+    pub effects: Arc<Mutex<Effects>>,
+    /// The app's key-value store.
+    pub kv: Arc<Mutex<KvStore>>,
+}
+
+impl Shared {
+    /// Logs to `log`, with fresh effects and an in-memory kv store.
+    pub fn new(log: Arc<dyn LogSink>) -> Shared {
+        Shared {
+            log,
+            effects: Arc::default(),
+            kv: Arc::default(),
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The memory budget, and what linear memory did under it.
+#[derive(Debug, Default)]
+pub struct MemoryLimiter {
+    /// The cap, in bytes.
+    pub limit: Option<usize>,
+    /// Current linear memory, in bytes.
+    pub current: usize,
+    /// The largest linear memory since the last reset.
+    pub peak: usize,
+    /// A growth the budget denied (the size asked for): classifies the trap that follows.
+    pub denied: Option<usize>,
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if self.limit.is_some_and(|limit| desired > limit) {
+            self.denied = Some(desired);
+            return Ok(false);
+        }
+        self.current = desired;
+        self.peak = self.peak.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
+/// The data of one store.
+pub struct HostState {
+    /// Logs, effects and kv.
+    pub shared: Shared,
+    /// The memory budget.
+    pub limiter: MemoryLimiter,
+    /// The last panic the guest reported (message, location), from iso-guest's panic hook.
+    pub last_panic: Option<(String, String)>,
+}
+
+impl log::Host for HostState {
+    fn log(&mut self, level: log::Level, message: String, fields: Vec<log::Field>) {
+        let level = match level {
+            log::Level::Trace => "trace",
+            log::Level::Debug => "debug",
+            log::Level::Info => "info",
+            log::Level::Warn => "warn",
+            log::Level::Error => "error",
+        };
+        let fields: Vec<(String, String)> = fields.into_iter().map(|f| (f.key, f.value)).collect();
+        // iso-guest's panic hook logs `panicked: <message>` with a `location` field just before the trap.
+        if let Some(panic) = message.strip_prefix("panicked: ") {
+            let location = fields
+                .iter()
+                .find(|(k, _)| k == "location")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            self.last_panic = Some((panic.to_owned(), location));
+        }
+        self.shared.log.log(&LogRecord {
+            level,
+            message,
+            fields,
+        });
+    }
+}
+
+impl clock::Host for HostState {
+    fn wall_now(&mut self) -> u64 {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        lock(&self.shared.effects).note(Effect::WallNow(now));
+        now
+    }
+
+    fn monotonic_now(&mut self) -> u64 {
+        let mut effects = lock(&self.shared.effects);
+        let now = effects.started.elapsed().as_nanos() as u64;
+        effects.note(Effect::MonotonicNow(now));
+        now
+    }
+}
+
+impl random::Host for HostState {
+    fn random_u64(&mut self) -> u64 {
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).expect("the OS random source works");
+        let value = u64::from_le_bytes(bytes);
+        lock(&self.shared.effects).note(Effect::RandomU64(value));
+        value
+    }
+
+    fn random_bytes(&mut self, len: u32) -> Vec<u8> {
+        // Bounded so a guest cannot make the host allocate without limit.
+        let mut bytes = vec![0u8; len.min(1 << 20) as usize];
+        getrandom::fill(&mut bytes).expect("the OS random source works");
+        lock(&self.shared.effects).note(Effect::RandomBytes(bytes.clone()));
+        bytes
+    }
+}
+
+impl kv::Host for HostState {
+    fn get(&mut self, key: String) -> Option<Vec<u8>> {
+        let value = lock(&self.shared.kv).get(&key);
+        lock(&self.shared.effects).note(Effect::KvGet(key, value.clone()));
+        value
+    }
+
+    fn set(&mut self, key: String, value: Vec<u8>) {
+        let mut kv = lock(&self.shared.kv);
+        kv.entries.insert(key, value);
+        kv.persist();
+    }
+
+    fn delete(&mut self, key: String) -> bool {
+        let mut kv = lock(&self.shared.kv);
+        let removed = kv.entries.remove(&key).is_some();
+        if removed {
+            kv.persist();
+        }
+        removed
+    }
+
+    fn list_keys(&mut self, prefix: String) -> Vec<String> {
+        lock(&self.shared.kv)
+            .entries
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+}

@@ -1,0 +1,447 @@
+//! [`Instance`]: a running guest that takes calls under a per-call budget and
+//! starts itself again, from its last good state, after any trap.
+//!
+//! Snapshot policy: with [`SnapshotPolicy::EveryCall`] (the default) the
+//! guest's state is saved after every successful call, so the call after a
+//! trap sees the state as of the last good call. That costs one `save()` per
+//! call (about a microsecond for the counter template; `scripts/bench` prints
+//! it). [`SnapshotPolicy::Checkpoint`] saves only when [`Instance::checkpoint`]
+//! is called, for hosts that batch calls.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::wasm_wave::untyped::UntypedFuncCall;
+use wasmtime::component::{Func, Val};
+use wasmtime::{Store, Trap};
+
+use crate::app::{App, STATE_INTERFACE};
+use crate::budget::{Budget, Fuel, MemorySize, Timeout};
+use crate::engine::TICK;
+use crate::error::{Amount, BudgetKind, HostError};
+use crate::host::{HostState, MemoryLimiter, Shared};
+
+/// When the instance saves the state it restarts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SnapshotPolicy {
+    /// After every successful call.
+    #[default]
+    EveryCall,
+    /// Only on [`Instance::checkpoint`] (and at start).
+    Checkpoint,
+}
+
+/// What one call used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    /// Fuel consumed.
+    pub fuel: u64,
+    /// The largest linear memory during the call, in bytes.
+    pub memory_peak: u64,
+    /// Wall-clock time of the call.
+    pub elapsed: Duration,
+}
+
+/// A call's results and what it used.
+#[derive(Debug, Clone)]
+pub struct CallOutput {
+    /// The results, in order.
+    pub results: Vec<Val>,
+    /// What the call used.
+    pub usage: Usage,
+}
+
+impl CallOutput {
+    /// Each result in WAVE text, e.g. `5` or `"hello"`.
+    pub fn results_wave(&self) -> Vec<String> {
+        self.results
+            .iter()
+            .map(|v| {
+                wasmtime::component::wasm_wave::to_string(v).unwrap_or_else(|e| format!("<{e}>"))
+            })
+            .collect()
+    }
+}
+
+/// Fuel and time for the host's own calls into the guest (`save`, `restore`, `schema`).
+const INTERNAL_FUEL: u64 = 10_000_000_000;
+const INTERNAL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running guest.
+pub struct Instance {
+    app: Arc<App>,
+    shared: Shared,
+    budget: Budget,
+    policy: SnapshotPolicy,
+    store: Store<HostState>,
+    instance: wasmtime::component::Instance,
+    funcs: HashMap<String, Func>,
+    snapshot: Option<Vec<u8>>,
+    restarts: u64,
+}
+
+impl Instance {
+    /// Instantiates `app` under `budget`; logs, effects and kv go through `shared`.
+    pub fn new(app: Arc<App>, budget: Budget, shared: Shared) -> Result<Instance, HostError> {
+        let (store, instance) = start(&app, budget, shared.clone())?;
+        let mut me = Instance {
+            app,
+            shared,
+            budget,
+            policy: SnapshotPolicy::default(),
+            store,
+            instance,
+            funcs: HashMap::new(),
+            snapshot: None,
+            restarts: 0,
+        };
+        me.checkpoint()?;
+        Ok(me)
+    }
+
+    /// Sets the snapshot policy.
+    pub fn set_snapshot_policy(&mut self, policy: SnapshotPolicy) {
+        self.policy = policy;
+    }
+
+    /// The app this instance runs.
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
+    /// Logs, effects and kv, shared with the instances that replace this one.
+    pub fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// The per-call budget.
+    pub fn budget(&self) -> Budget {
+        self.budget
+    }
+
+    /// Changes the per-call budget, from the next call on.
+    pub fn set_budget(&mut self, budget: Budget) {
+        self.budget = budget;
+        self.store.data_mut().limiter.limit = budget.memory.map(|m| m.0 as usize);
+    }
+
+    /// How many times the instance started again after a trap.
+    pub fn restarts(&self) -> u64 {
+        self.restarts
+    }
+
+    /// Saves the state now as the one to restart from.
+    pub fn checkpoint(&mut self) -> Result<(), HostError> {
+        self.snapshot = self.save_state()?;
+        Ok(())
+    }
+
+    /// Calls export `name` (`increment`, or `iso:app/state@0.1.0#save`) with `args`.
+    pub fn call(&mut self, name: &str, args: &[Val]) -> Result<CallOutput, HostError> {
+        let func = self.func(name)?;
+        let params = func.ty(&self.store).params().len();
+        if args.len() != params {
+            return Err(HostError::BadArguments {
+                what: name.to_owned(),
+                detail: format!("{} arguments given, {params} expected", args.len()),
+                expected: self.signature(name),
+            });
+        }
+        self.call_func(name, func, args)
+    }
+
+    /// Calls an export from WAVE text, e.g. `increment(5)` or `greet("ada")`.
+    pub fn call_wave(&mut self, call: &str) -> Result<CallOutput, HostError> {
+        let parsed = UntypedFuncCall::parse(call).map_err(|err| HostError::BadArguments {
+            what: call.to_owned(),
+            detail: point_at(call, &err),
+            expected: "a call such as `name(arg, ...)` in WAVE syntax".to_owned(),
+        })?;
+        let name = parsed.name().to_owned();
+        let func = self.func(&name)?;
+        let types: Vec<wasmtime::component::Type> =
+            func.ty(&self.store).params().map(|(_, ty)| ty).collect();
+        let args: Vec<Val> =
+            parsed
+                .to_wasm_params(types.iter())
+                .map_err(|err| HostError::BadArguments {
+                    what: call.to_owned(),
+                    detail: point_at(call, &err),
+                    expected: self.signature(&name),
+                })?;
+        self.call_func(&name, func, &args)
+    }
+
+    fn signature(&self, name: &str) -> String {
+        self.app
+            .exports()
+            .iter()
+            .find(|e| e.name == name)
+            .map_or_else(|| name.to_owned(), |e| e.signature.clone())
+    }
+
+    fn func(&mut self, name: &str) -> Result<Func, HostError> {
+        if let Some(func) = self.funcs.get(name) {
+            return Ok(*func);
+        }
+        let found = match name.split_once('#') {
+            Some((interface, func)) => self
+                .instance
+                .get_export_index(&mut self.store, None, interface)
+                .and_then(|index| {
+                    self.instance
+                        .get_export_index(&mut self.store, Some(&index), func)
+                })
+                .and_then(|index| self.instance.get_func(&mut self.store, index)),
+            None => self.instance.get_func(&mut self.store, name),
+        };
+        let func = found.ok_or_else(|| HostError::NoSuchExport {
+            name: name.to_owned(),
+            available: self.app.exports().iter().map(|e| e.name.clone()).collect(),
+        })?;
+        self.funcs.insert(name.to_owned(), func);
+        Ok(func)
+    }
+
+    fn call_func(&mut self, name: &str, func: Func, args: &[Val]) -> Result<CallOutput, HostError> {
+        let mut results = vec![Val::Bool(false); func.ty(&self.store).results().len()];
+        let fuel = self.arm(
+            self.budget.fuel.map_or(u64::MAX, |f| f.0),
+            self.budget.timeout.map(|t| t.0),
+        );
+        let started = Instant::now();
+        let outcome = func.call(&mut self.store, args, &mut results);
+        let elapsed = started.elapsed();
+        match outcome {
+            Ok(()) => {
+                let usage = Usage {
+                    fuel: fuel - self.store.get_fuel().unwrap_or(0),
+                    memory_peak: self.store.data().limiter.peak as u64,
+                    elapsed,
+                };
+                if self.policy == SnapshotPolicy::EveryCall {
+                    self.checkpoint()?;
+                }
+                Ok(CallOutput { results, usage })
+            }
+            Err(err) => {
+                let error = self.classify(name, err, elapsed);
+                self.restart()?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Sets fuel, the epoch deadline and the memory peak for the next call; returns the fuel set.
+    fn arm(&mut self, fuel: u64, timeout: Option<Duration>) -> u64 {
+        let _ = self.store.set_fuel(fuel);
+        let ticks = timeout.map_or(u64::MAX / 2, |t| {
+            (t.as_nanos() / TICK.as_nanos()).max(1) as u64
+        });
+        self.store.set_epoch_deadline(ticks);
+        let data = self.store.data_mut();
+        data.limiter.peak = data.limiter.current;
+        data.limiter.denied = None;
+        data.last_panic = None;
+        fuel
+    }
+
+    fn classify(&mut self, name: &str, err: wasmtime::Error, elapsed: Duration) -> HostError {
+        let data = self.store.data_mut();
+        if let Some(desired) = data.limiter.denied.take() {
+            let limit = self.budget.memory.unwrap_or(MemorySize(0));
+            return HostError::BudgetExceeded {
+                kind: BudgetKind::Memory,
+                limit: Amount::Memory(limit),
+                used: Amount::Memory(MemorySize(desired as u64)),
+            };
+        }
+        match err.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => {
+                let limit = self.budget.fuel.unwrap_or(Fuel(u64::MAX));
+                HostError::BudgetExceeded {
+                    kind: BudgetKind::Fuel,
+                    limit: Amount::Fuel(limit),
+                    used: Amount::Fuel(limit),
+                }
+            }
+            Some(Trap::Interrupt) => HostError::BudgetExceeded {
+                kind: BudgetKind::Time,
+                limit: Amount::Time(self.budget.timeout.unwrap_or(Timeout(INTERNAL_TIMEOUT))),
+                used: Amount::Time(Timeout(elapsed)),
+            },
+            Some(trap) => match data.last_panic.take() {
+                Some((message, location)) => HostError::GuestPanic { message, location },
+                None => HostError::Trap {
+                    message: trap.to_string(),
+                    backtrace: backtrace(&err),
+                },
+            },
+            None => HostError::BadArguments {
+                what: name.to_owned(),
+                detail: format!("{err:#}"),
+                expected: self.signature(name),
+            },
+        }
+    }
+
+    /// A fresh store and instance, with the last good state restored into it.
+    fn restart(&mut self) -> Result<(), HostError> {
+        let (store, instance) = start(&self.app, self.budget, self.shared.clone())?;
+        self.store = store;
+        self.instance = instance;
+        self.funcs.clear();
+        self.restarts += 1;
+        if let Some(snapshot) = self.snapshot.clone() {
+            self.restore_state(&snapshot)?;
+        }
+        Ok(())
+    }
+
+    /// The guest's state schema (`iso:app/state.schema()`), if it exports one.
+    pub fn schema(&mut self) -> Result<Option<String>, HostError> {
+        if !self.app.has_state() {
+            return Ok(None);
+        }
+        self.internal_call(&format!("{STATE_INTERFACE}#schema"), &[])
+            .map(|mut r| match r.pop() {
+                Some(Val::String(schema)) => Some(schema),
+                _ => None,
+            })
+    }
+
+    /// The guest's state in the iso-schema encoding, if it exports `iso:app/state`.
+    pub fn save_state(&mut self) -> Result<Option<Vec<u8>>, HostError> {
+        if !self.app.has_state() {
+            return Ok(None);
+        }
+        let mut results = self.internal_call(&format!("{STATE_INTERFACE}#save"), &[])?;
+        match results.pop() {
+            Some(Val::List(bytes)) => Ok(Some(
+                bytes
+                    .into_iter()
+                    .map(|b| if let Val::U8(b) = b { b } else { 0 })
+                    .collect(),
+            )),
+            other => Err(HostError::Invalid {
+                reason: format!("iso:app/state.save returned {other:?}, not bytes"),
+            }),
+        }
+    }
+
+    /// Replaces the guest's state with `bytes`; it becomes the state to restart from.
+    pub fn restore_state(&mut self, bytes: &[u8]) -> Result<(), HostError> {
+        if !self.app.has_state() {
+            return Err(HostError::Invalid {
+                reason: "the component does not export iso:app/state".into(),
+            });
+        }
+        let arg = Val::List(bytes.iter().map(|b| Val::U8(*b)).collect());
+        let mut results = self.internal_call(&format!("{STATE_INTERFACE}#restore"), &[arg])?;
+        match results.pop() {
+            Some(Val::Result(Ok(_))) => {
+                self.snapshot = Some(bytes.to_vec());
+                Ok(())
+            }
+            Some(Val::Result(Err(Some(reason)))) => Err(HostError::StateRejected {
+                reason: match *reason {
+                    Val::String(reason) => reason,
+                    other => format!("{other:?}"),
+                },
+            }),
+            other => Err(HostError::Invalid {
+                reason: format!("iso:app/state.restore returned {other:?}"),
+            }),
+        }
+    }
+
+    /// The guest's state as JSON, read through its schema; `None` without `iso:app/state`.
+    pub fn state_json(&mut self) -> Result<Option<String>, HostError> {
+        let Some(bytes) = self.save_state()? else {
+            return Ok(None);
+        };
+        let value = iso_schema::Value::decode(&bytes).map_err(|err| HostError::Invalid {
+            reason: format!("the guest's saved state: {err}"),
+        })?;
+        Ok(Some(value.to_json()))
+    }
+
+    /// A call the host makes for itself, under a generous fixed budget.
+    fn internal_call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, HostError> {
+        let func = self.func(name)?;
+        let mut results = vec![Val::Bool(false); func.ty(&self.store).results().len()];
+        self.arm(INTERNAL_FUEL, Some(INTERNAL_TIMEOUT));
+        let started = Instant::now();
+        if let Err(err) = func.call(&mut self.store, args, &mut results) {
+            let error = self.classify(name, err, started.elapsed());
+            let (store, instance) = start(&self.app, self.budget, self.shared.clone())?;
+            (self.store, self.instance) = (store, instance);
+            self.funcs.clear();
+            self.restarts += 1;
+            return Err(error);
+        }
+        Ok(results)
+    }
+}
+
+/// A new store and instance of `app`.
+fn start(
+    app: &App,
+    budget: Budget,
+    shared: Shared,
+) -> Result<(Store<HostState>, wasmtime::component::Instance), HostError> {
+    let limiter = MemoryLimiter {
+        limit: budget.memory.map(|m| m.0 as usize),
+        ..MemoryLimiter::default()
+    };
+    let mut store = Store::new(
+        app.engine.engine(),
+        HostState {
+            shared,
+            limiter,
+            last_panic: None,
+        },
+    );
+    store.limiter(|state| &mut state.limiter);
+    let _ = store.set_fuel(INTERNAL_FUEL);
+    store.set_epoch_deadline((INTERNAL_TIMEOUT.as_nanos() / TICK.as_nanos()) as u64);
+    match app.pre.instantiate(&mut store) {
+        Ok(instance) => Ok((store, instance)),
+        Err(err) => match store.data().limiter.denied {
+            Some(needed) => Err(HostError::MemoryBelowMinimum {
+                limit: budget.memory.unwrap_or(MemorySize(0)),
+                needed: MemorySize(needed as u64),
+            }),
+            None => Err(HostError::Invalid {
+                reason: format!("instantiation failed: {err:#}"),
+            }),
+        },
+    }
+}
+
+fn backtrace(err: &wasmtime::Error) -> Vec<String> {
+    err.downcast_ref::<wasmtime::WasmBacktrace>()
+        .map(|trace| {
+            trace
+                .frames()
+                .iter()
+                .take(12)
+                .map(|frame| {
+                    frame
+                        .func_name()
+                        .map_or_else(|| format!("func #{}", frame.func_index()), str::to_owned)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The WAVE error with the call text and a caret under the problem.
+fn point_at(text: &str, err: &wasmtime::component::wasm_wave::parser::ParserError) -> String {
+    let at = err.span().start.min(text.len());
+    format!(
+        "{err}\n    {text}\n    {}^",
+        " ".repeat(text[..at].chars().count())
+    )
+}

@@ -1,0 +1,303 @@
+//! `cargo iso run` and the `iso-host` runtime end to end: real guests built by
+//! the real toolchain, run in real wasmtime under budgets.
+
+mod support;
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use iso_host::{
+    App, Budget, BudgetKind, ComponentCache, EngineOptions, Fuel, HostError, Instance, IsoEngine,
+    MemorySize, NoLog, Shared, Timeout,
+};
+use predicates::prelude::*;
+use support::{GuestCrate, cargo_iso};
+
+/// The misbehave fixture, built once for the whole file; returns its component.
+fn misbehave() -> PathBuf {
+    static BUILT: OnceLock<(GuestCrate, PathBuf)> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let guest = GuestCrate::new("misbehave", "run-misbehave");
+            guest.cargo_iso(&["build", "-q"]).assert().success();
+            let path = guest.component_path("debug");
+            (guest, path)
+        })
+        .1
+        .clone()
+}
+
+fn run_wasm(wasm: &PathBuf, args: &[&str]) -> assert_cmd::assert::Assert {
+    cargo_iso().arg("run").arg(wasm).args(args).assert()
+}
+
+fn instance(budget: Budget) -> Instance {
+    let engine = Arc::new(IsoEngine::new(EngineOptions::default()).unwrap());
+    let (app, _) = App::load(
+        engine,
+        &ComponentCache::new(None),
+        &std::fs::read(misbehave()).unwrap(),
+    )
+    .unwrap();
+    Instance::new(Arc::new(app), budget, Shared::new(Arc::new(NoLog))).unwrap()
+}
+
+fn total(instance: &mut Instance) -> String {
+    instance
+        .call_wave("total()")
+        .unwrap()
+        .results_wave()
+        .join(",")
+}
+
+#[test]
+fn a_new_counter_runs_increment_then_get() {
+    let scratch = tempfile::tempdir().unwrap();
+    let shared = support::shared_target_dir().join("shared");
+    cargo_iso()
+        .current_dir(scratch.path())
+        .args(["new", "-q", "counter"])
+        .assert()
+        .success();
+    cargo_iso()
+        .current_dir(scratch.path().join("counter"))
+        .env("CARGO_ISO_SHARED_TARGET_DIR", &shared)
+        .args([
+            "run",
+            "--fuel",
+            "1e6",
+            "--invoke",
+            "increment(5)",
+            "--invoke",
+            "get()",
+        ])
+        .assert()
+        .success()
+        .stdout("5\n5\n")
+        .stderr(predicate::str::contains("Usage increment(5): fuel "))
+        .stderr(predicate::str::contains(
+            "[counter] info: incremented by 5 count=5",
+        ));
+}
+
+#[test]
+fn the_host_keeps_serving_with_the_last_good_state_after_every_failure() {
+    let mut guest = instance(Budget {
+        fuel: Some(Fuel(50_000_000)),
+        memory: Some(MemorySize(8 << 20)),
+        timeout: Some(Timeout(Duration::from_secs(5))),
+    });
+    assert_eq!(guest.call_wave("add(5)").unwrap().results_wave(), ["5"]);
+
+    let fuel = guest.call_wave("spin()").unwrap_err();
+    assert!(
+        matches!(
+            fuel,
+            HostError::BudgetExceeded {
+                kind: BudgetKind::Fuel,
+                ..
+            }
+        ),
+        "{fuel}"
+    );
+    assert_eq!(total(&mut guest), "5");
+
+    let memory = guest.call_wave("hog(64)").unwrap_err();
+    assert!(
+        matches!(
+            memory,
+            HostError::BudgetExceeded {
+                kind: BudgetKind::Memory,
+                ..
+            }
+        ),
+        "{memory}"
+    );
+    assert_eq!(total(&mut guest), "5");
+
+    let recursion = guest.call_wave("recurse(0)").unwrap_err();
+    assert!(
+        matches!(&recursion, HostError::Trap { message, .. } if message.contains("call stack exhausted")),
+        "{recursion}"
+    );
+    assert_eq!(total(&mut guest), "5");
+
+    let panic = guest.call_wave("boom(\"on purpose\")").unwrap_err();
+    let HostError::GuestPanic { message, location } = &panic else {
+        panic!("expected a panic, got {panic}")
+    };
+    assert_eq!(message, "on purpose");
+    assert!(location.contains("src/lib.rs"), "{location}");
+    assert_eq!(
+        total(&mut guest),
+        "5",
+        "the panicking call's state change is not kept"
+    );
+    assert_eq!(guest.restarts(), 4);
+}
+
+#[test]
+fn a_timeout_stops_a_loop_within_twice_its_limit() {
+    let mut guest = instance(Budget {
+        timeout: Some(Timeout(Duration::from_millis(200))),
+        ..Budget::default()
+    });
+    let started = Instant::now();
+    let err = guest.call_wave("spin()").unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(
+        matches!(
+            err,
+            HostError::BudgetExceeded {
+                kind: BudgetKind::Time,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        elapsed < Duration::from_millis(400),
+        "stopped after {elapsed:?}"
+    );
+    assert_eq!(
+        guest.call_wave("greet(\"ada\")").unwrap().results_wave(),
+        ["\"hello, ada\""]
+    );
+}
+
+#[test]
+fn fuel_exhaustion_has_its_exit_code_and_names_the_limit() {
+    run_wasm(&misbehave(), &["--fuel", "1e6", "--invoke", "spin()"])
+        .code(10)
+        .stderr(predicate::str::contains(
+            "fuel budget exceeded: limit 1000000, used 1000000",
+        ));
+}
+
+#[test]
+fn time_memory_trap_and_panic_have_their_exit_codes() {
+    let wasm = misbehave();
+    run_wasm(&wasm, &["--timeout", "100ms", "--invoke", "spin()"])
+        .code(12)
+        .stderr(predicate::str::contains(
+            "time budget exceeded: limit 100.0ms",
+        ));
+    run_wasm(&wasm, &["--memory", "4MiB", "--invoke", "hog(16)"])
+        .code(11)
+        .stderr(predicate::str::contains(
+            "memory budget exceeded: limit 4.0 MiB",
+        ));
+    run_wasm(&wasm, &["--invoke", "recurse(0)"])
+        .code(20)
+        .stderr(predicate::str::contains("call stack exhausted"));
+    run_wasm(&wasm, &["--invoke", "boom(\"kaput\")"])
+        .code(21)
+        .stderr(predicate::str::contains("guest panicked at src/lib.rs:"))
+        .stderr(predicate::str::contains("kaput"));
+}
+
+#[test]
+fn a_memory_budget_too_small_to_start_says_so() {
+    run_wasm(&misbehave(), &["--memory", "512KiB", "--invoke", "total()"])
+        .code(11)
+        .stderr(predicate::str::contains(
+            "memory budget 512.0 KiB is below the",
+        ))
+        .stderr(predicate::str::contains("raise the memory budget"));
+}
+
+#[test]
+fn malformed_wave_points_at_the_problem() {
+    run_wasm(&misbehave(), &["--invoke", "add(5"])
+        .code(2)
+        .stderr(predicate::str::contains("bad arguments for add(5"))
+        .stderr(predicate::str::contains("    add(5\n"));
+    run_wasm(&misbehave(), &["--invoke", "add(\"five\")"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "expected add: func(n: u64) -> u64",
+        ));
+}
+
+#[test]
+fn an_unknown_export_lists_the_available_ones() {
+    run_wasm(&misbehave(), &["--invoke", "nope()"])
+        .code(2)
+        .stderr(predicate::str::contains("no export named `nope`"))
+        .stderr(predicate::str::contains("add, total, spin"));
+}
+
+#[test]
+fn an_import_the_host_lacks_is_named() {
+    let guest = GuestCrate::new("needs-import", "run-needs-import");
+    guest.cargo_iso(&["build", "-q"]).assert().success();
+    run_wasm(&guest.component_path("debug"), &["--invoke", "go()"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "imports `local:needs-import/secret`, which the iso host does not provide",
+        ));
+}
+
+#[test]
+fn core_modules_and_garbage_are_clear_errors() {
+    let core = support::shared_target_dir().join("wasm32-unknown-unknown/debug/run_misbehave.wasm");
+    misbehave();
+    run_wasm(&core, &[])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "core wasm module, not a component",
+        ));
+    let garbage = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(garbage.path(), b"this is not wasm at all").unwrap();
+    run_wasm(&garbage.path().to_owned(), &[])
+        .code(2)
+        .stderr(predicate::str::contains("not a wasm file"));
+}
+
+#[test]
+fn state_files_carry_state_between_runs() {
+    let state = tempfile::tempdir().unwrap().keep().join("tally.state");
+    run_wasm(
+        &misbehave(),
+        &["--state", state.to_str().unwrap(), "--invoke", "add(7)"],
+    )
+    .success()
+    .stdout("7\n");
+    run_wasm(
+        &misbehave(),
+        &[
+            "--state",
+            state.to_str().unwrap(),
+            "--json",
+            "--invoke",
+            "add(1)",
+        ],
+    )
+    .success()
+    .stdout(predicate::str::contains("\"results\":[\"8\"]"))
+    .stdout(predicate::str::contains("\"fuel\":"));
+    std::fs::write(&state, b"garbage").unwrap();
+    run_wasm(
+        &misbehave(),
+        &["--state", state.to_str().unwrap(), "--invoke", "total()"],
+    )
+    .code(2)
+    .stderr(predicate::str::contains(
+        "could not restore the state: invalid state bytes",
+    ));
+}
+
+#[test]
+fn state_shows_as_json_through_the_schema() {
+    let mut guest = instance(Budget::default());
+    guest.call_wave("add(3)").unwrap();
+    assert_eq!(
+        guest.state_json().unwrap().as_deref(),
+        Some(r#"{"total":3}"#)
+    );
+    assert_eq!(
+        guest.schema().unwrap().as_deref(),
+        Some("record tally { total: u64 }")
+    );
+}
