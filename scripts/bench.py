@@ -95,6 +95,17 @@ def second_guest_first_build():
     print(f"\nsecond scaffolded guest, first cargo iso build: {seconds:.2f} s  (target: at most 10 s)  [{verdict}]")
 
 
+def host():
+    """iso-host against raw wasmtime, on the counter template's release component."""
+    with tempfile.TemporaryDirectory() as parent:
+        subprocess.run(["cargo", "iso", "new", "-q", "counter"], cwd=parent, check=True)
+        guest = Path(parent) / "counter"
+        subprocess.run(["cargo", "iso", "build", "-q", "--release"], cwd=guest, check=True)
+        print()
+        subprocess.run(["cargo", "run", "--quiet", "--release", "--locked", "-p", "iso-host", "--example", "host_bench", "--",
+                        str(guest / "target" / "iso" / "release" / "counter.wasm")], cwd=ROOT, check=True)
+
+
 def state_save_restore():
     print()
     subprocess.run(["cargo", "run", "--quiet", "--release", "--locked", "-p", "iso-schema", "--example", "state_bench"], cwd=ROOT, check=True)
@@ -104,3 +115,4 @@ if __name__ == "__main__":
     main()
     second_guest_first_build()
     state_save_restore()
+    host()

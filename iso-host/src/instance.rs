@@ -85,7 +85,8 @@ impl Instance {
     /// Instantiates `app` under `budget`; logs, effects and kv go through `shared`.
     pub fn new(app: Arc<App>, budget: Budget, shared: Shared) -> Result<Instance, HostError> {
         let (store, instance) = start(&app, budget, shared.clone())?;
-        let mut me = Instance {
+        // No snapshot yet: restarting before the first call gives the same default state.
+        Ok(Instance {
             app,
             shared,
             budget,
@@ -95,9 +96,7 @@ impl Instance {
             funcs: HashMap::new(),
             snapshot: None,
             restarts: 0,
-        };
-        me.checkpoint()?;
-        Ok(me)
+        })
     }
 
     /// Sets the snapshot policy.
@@ -420,21 +419,33 @@ fn start(
     }
 }
 
+/// The guest's frames, demangled, innermost first; runs of one frame (recursion) are collapsed.
 fn backtrace(err: &wasmtime::Error) -> Vec<String> {
-    err.downcast_ref::<wasmtime::WasmBacktrace>()
-        .map(|trace| {
-            trace
-                .frames()
-                .iter()
-                .take(12)
-                .map(|frame| {
-                    frame
-                        .func_name()
-                        .map_or_else(|| format!("func #{}", frame.func_index()), str::to_owned)
-                })
-                .collect()
+    let Some(trace) = err.downcast_ref::<wasmtime::WasmBacktrace>() else {
+        return Vec::new();
+    };
+    let names = trace.frames().iter().map(|frame| match frame.func_name() {
+        Some(name) => format!("{:#}", rustc_demangle::demangle(name)),
+        None => format!("func #{}", frame.func_index()),
+    });
+    let mut lines: Vec<(String, usize)> = Vec::new();
+    for name in names {
+        match lines.last_mut() {
+            Some((last, count)) if *last == name => *count += 1,
+            _ => lines.push((name, 1)),
+        }
+    }
+    lines
+        .into_iter()
+        .take(12)
+        .map(|(name, count)| {
+            if count > 1 {
+                format!("{name} (x{count})")
+            } else {
+                name
+            }
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 /// The WAVE error with the call text and a caret under the problem.

@@ -1,0 +1,161 @@
+//! Host timings for `scripts/bench`, each next to its raw wasmtime baseline
+//! measured in the same run on the same engine configuration.
+//!
+//! Usage: host_bench <component.wasm> (one exporting `get: func() -> u64`, such as the counter template)
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use iso_host::bindings::Guest;
+use iso_host::host::{HostState, MemoryLimiter};
+use iso_host::*;
+use wasmtime::component::{Component, HasSelf, Linker};
+
+fn per_op(runs: u32, mut f: impl FnMut()) -> Duration {
+    // Median of 7 batches, per operation.
+    let mut batches: Vec<Duration> = (0..7)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..runs {
+                f();
+            }
+            start.elapsed() / runs
+        })
+        .collect();
+    batches.sort();
+    batches[3]
+}
+
+fn line(label: &str, ours: Duration, raw: Duration, bound: f64) {
+    let ratio = ours.as_secs_f64() / raw.as_secs_f64();
+    let verdict = if ratio <= bound { "ok" } else { "OVER" };
+    println!(
+        "  {label:<44} {ours:>10.2?} vs raw {raw:>10.2?} = {ratio:.2}x  (target {bound}x) [{verdict}]"
+    );
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let path = std::env::args()
+        .nth(1)
+        .ok_or("usage: host_bench <component.wasm>")?;
+    let bytes = std::fs::read(&path)?;
+    let engine = Arc::new(IsoEngine::new(EngineOptions::default())?);
+
+    let cold = per_op(1, || {
+        drop(black_box(Component::new(engine.engine(), &bytes).unwrap()))
+    });
+    let dir = tempfile::tempdir()?;
+    ComponentCache::new(Some(dir.path().to_owned())).load(engine.engine(), &bytes)?;
+    let disk = per_op(3, || {
+        let (_, hit) = ComponentCache::new(Some(dir.path().to_owned()))
+            .load(engine.engine(), &bytes)
+            .unwrap();
+        assert_eq!(hit, CacheHit::Disk);
+    });
+    println!("component load ({} KiB)", bytes.len() / 1024);
+    println!("  cold compile (Cranelift)                     {cold:>10.2?}");
+    println!(
+        "  cached load from disk                        {disk:>10.2?}  = {:.1}x faster",
+        cold.as_secs_f64() / disk.as_secs_f64()
+    );
+
+    let component = Component::new(engine.engine(), &bytes)?;
+    let app = Arc::new(App::from_component(engine.clone(), &component)?);
+    let shared = Shared::new(Arc::new(NoLog));
+
+    // Raw wasmtime: the same engine, linker and component; a typed function.
+    let mut linker = Linker::<HostState>::new(engine.engine());
+    Guest::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
+    let pre = linker.instantiate_pre(&component)?;
+    let new_store = || {
+        let state = HostState {
+            shared: shared.clone(),
+            limiter: MemoryLimiter::default(),
+            last_panic: None,
+        };
+        let mut store = wasmtime::Store::new(engine.engine(), state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_fuel(u64::MAX).unwrap();
+        store.set_epoch_deadline(u64::MAX / 2);
+        store
+    };
+    let mut store = new_store();
+    let instance = pre.instantiate(&mut store)?;
+    let get = instance.get_typed_func::<(), (u64,)>(&mut store, "get")?;
+    let raw_call = per_op(100_000, || {
+        black_box(get.call(&mut store, ()).unwrap());
+    });
+    let dynamic = instance.get_func(&mut store, "get").unwrap();
+    let mut results = [Val::Bool(false)];
+    let raw_dynamic = per_op(100_000, || {
+        dynamic.call(&mut store, &[], &mut results).unwrap()
+    });
+
+    let mut ours = Instance::new(app.clone(), Budget::default(), shared.clone())?;
+    ours.set_snapshot_policy(SnapshotPolicy::Checkpoint);
+    let unlimited = per_op(100_000, || drop(black_box(ours.call("get", &[]).unwrap())));
+    let budget = Budget {
+        fuel: Some(Fuel(1_000_000)),
+        memory: Some(MemorySize(64 << 20)),
+        timeout: Some(Timeout(Duration::from_millis(500))),
+    };
+    ours.set_budget(budget);
+    let budgeted = per_op(100_000, || drop(black_box(ours.call("get", &[]).unwrap())));
+    ours.set_snapshot_policy(SnapshotPolicy::EveryCall);
+    let snapshotting = per_op(20_000, || drop(black_box(ours.call("get", &[]).unwrap())));
+    println!("\ncall `get()` (median per call)");
+    line(
+        "Instance::call, checkpoint policy",
+        unlimited,
+        raw_call,
+        1.10,
+    );
+    line(
+        "Instance::call, per-call budget reset",
+        budgeted,
+        raw_call,
+        1.25,
+    );
+    line(
+        "Instance::call, budget + snapshot every call",
+        snapshotting,
+        raw_call,
+        f64::INFINITY,
+    );
+    line(
+        "(raw dynamic Func::call, for reference)",
+        raw_dynamic,
+        raw_call,
+        f64::INFINITY,
+    );
+
+    let raw_instantiate = per_op(2_000, || {
+        let mut store = new_store();
+        black_box(pre.instantiate(&mut store).unwrap());
+    });
+    let our_instantiate = per_op(2_000, || {
+        drop(black_box(
+            Instance::new(app.clone(), budget, shared.clone()).unwrap(),
+        ))
+    });
+    println!("\ninstantiate (median)");
+    line("Instance::new", our_instantiate, raw_instantiate, 1.2);
+
+    ours.call("increment", &[Val::U32(5)])?;
+    ours.set_budget(Budget {
+        fuel: Some(Fuel(1)),
+        ..budget
+    });
+    let restart = per_op(200, || {
+        assert!(ours.call("increment", &[Val::U32(1)]).is_err())
+    });
+    ours.set_budget(budget);
+    assert_eq!(
+        ours.call("get", &[])?.results_wave(),
+        ["5"],
+        "state as of the last good call"
+    );
+    println!("\nrestart after a trap (fuel exhausted, new store, state restored)  {restart:.2?}");
+    Ok(())
+}
