@@ -301,3 +301,63 @@ fn state_shows_as_json_through_the_schema() {
         Some("record tally { total: u64 }")
     );
 }
+
+#[test]
+fn kv_persists_to_a_file_and_effects_are_recorded() {
+    use iso_host::Effect;
+    use iso_host::host::KvStore;
+
+    let scratch = tempfile::tempdir().unwrap();
+    cargo_iso()
+        .current_dir(scratch.path())
+        .args(["new", "-q", "limiter", "--template", "rate-limiter"])
+        .assert()
+        .success();
+    cargo_iso()
+        .current_dir(scratch.path().join("limiter"))
+        .env(
+            "CARGO_ISO_SHARED_TARGET_DIR",
+            support::shared_target_dir().join("shared"),
+        )
+        .args(["build", "-q"])
+        .assert()
+        .success();
+    let bytes =
+        std::fs::read(scratch.path().join("limiter/target/iso/debug/limiter.wasm")).unwrap();
+    let engine = Arc::new(IsoEngine::new(EngineOptions::default()).unwrap());
+    let (app, _) = App::load(engine, &ComponentCache::new(None), &bytes).unwrap();
+    let app = Arc::new(app);
+    let kv_file = scratch.path().join("limiter.kv");
+
+    let mut shared = Shared::new(Arc::new(NoLog));
+    shared.kv = Arc::new(std::sync::Mutex::new(
+        KvStore::open(Some(kv_file.clone())).unwrap(),
+    ));
+    shared.effects.lock().unwrap().record();
+    let mut first = Instance::new(app.clone(), Budget::default(), shared.clone()).unwrap();
+    assert_eq!(
+        first.call_wave("check(\"ada\")").unwrap().results_wave(),
+        ["true"]
+    );
+    let effects = shared.effects.lock().unwrap().take_recorded();
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::WallNow(_))),
+        "{effects:?}"
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::KvGet(key, None) if key == "bucket/ada")),
+        "{effects:?}"
+    );
+    assert!(kv_file.is_file(), "kv writes go to the file");
+
+    let mut reopened = Shared::new(Arc::new(NoLog));
+    reopened.kv = Arc::new(std::sync::Mutex::new(KvStore::open(Some(kv_file)).unwrap()));
+    let mut second = Instance::new(app, Budget::default(), reopened).unwrap();
+    assert_eq!(
+        second.call_wave("tokens(\"ada\")").unwrap().results_wave(),
+        ["9"],
+        "the bucket came back from the file"
+    );
+}

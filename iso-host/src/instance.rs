@@ -64,6 +64,14 @@ impl CallOutput {
     }
 }
 
+/// An export looked up once, with its parameter and result counts.
+#[derive(Clone, Copy)]
+struct Export {
+    func: Func,
+    params: usize,
+    results: usize,
+}
+
 /// Fuel and time for the host's own calls into the guest (`save`, `restore`, `schema`).
 const INTERNAL_FUEL: u64 = 10_000_000_000;
 const INTERNAL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -76,7 +84,7 @@ pub struct Instance {
     policy: SnapshotPolicy,
     store: Store<HostState>,
     instance: wasmtime::component::Instance,
-    funcs: HashMap<String, Func>,
+    funcs: HashMap<String, Export>,
     snapshot: Option<Vec<u8>>,
     restarts: u64,
 }
@@ -138,8 +146,8 @@ impl Instance {
 
     /// Calls export `name` (`increment`, or `iso:app/state@0.1.0#save`) with `args`.
     pub fn call(&mut self, name: &str, args: &[Val]) -> Result<CallOutput, HostError> {
-        let func = self.func(name)?;
-        let params = func.ty(&self.store).params().len();
+        let export = self.func(name)?;
+        let params = export.params;
         if args.len() != params {
             return Err(HostError::BadArguments {
                 what: name.to_owned(),
@@ -147,7 +155,7 @@ impl Instance {
                 expected: self.signature(name),
             });
         }
-        self.call_func(name, func, args)
+        self.call_func(name, export, args)
     }
 
     /// Calls an export from WAVE text, e.g. `increment(5)` or `greet("ada")`.
@@ -158,7 +166,8 @@ impl Instance {
             expected: "a call such as `name(arg, ...)` in WAVE syntax".to_owned(),
         })?;
         let name = parsed.name().to_owned();
-        let func = self.func(&name)?;
+        let export = self.func(&name)?;
+        let func = export.func;
         let types: Vec<wasmtime::component::Type> =
             func.ty(&self.store).params().map(|(_, ty)| ty).collect();
         let args: Vec<Val> =
@@ -169,7 +178,7 @@ impl Instance {
                     detail: point_at(call, &err),
                     expected: self.signature(&name),
                 })?;
-        self.call_func(&name, func, &args)
+        self.call_func(&name, export, &args)
     }
 
     fn signature(&self, name: &str) -> String {
@@ -180,7 +189,7 @@ impl Instance {
             .map_or_else(|| name.to_owned(), |e| e.signature.clone())
     }
 
-    fn func(&mut self, name: &str) -> Result<Func, HostError> {
+    fn func(&mut self, name: &str) -> Result<Export, HostError> {
         if let Some(func) = self.funcs.get(name) {
             return Ok(*func);
         }
@@ -199,18 +208,29 @@ impl Instance {
             name: name.to_owned(),
             available: self.app.exports().iter().map(|e| e.name.clone()).collect(),
         })?;
-        self.funcs.insert(name.to_owned(), func);
-        Ok(func)
+        let ty = func.ty(&self.store);
+        let export = Export {
+            func,
+            params: ty.params().len(),
+            results: ty.results().len(),
+        };
+        self.funcs.insert(name.to_owned(), export);
+        Ok(export)
     }
 
-    fn call_func(&mut self, name: &str, func: Func, args: &[Val]) -> Result<CallOutput, HostError> {
-        let mut results = vec![Val::Bool(false); func.ty(&self.store).results().len()];
+    fn call_func(
+        &mut self,
+        name: &str,
+        export: Export,
+        args: &[Val],
+    ) -> Result<CallOutput, HostError> {
+        let mut results = vec![Val::Bool(false); export.results];
         let fuel = self.arm(
             self.budget.fuel.map_or(u64::MAX, |f| f.0),
             self.budget.timeout.map(|t| t.0),
         );
         let started = Instant::now();
-        let outcome = func.call(&mut self.store, args, &mut results);
+        let outcome = export.func.call(&mut self.store, args, &mut results);
         let elapsed = started.elapsed();
         match outcome {
             Ok(()) => {
@@ -368,8 +388,12 @@ impl Instance {
 
     /// A call the host makes for itself, under a generous fixed budget.
     fn internal_call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, HostError> {
-        let func = self.func(name)?;
-        let mut results = vec![Val::Bool(false); func.ty(&self.store).results().len()];
+        let Export {
+            func,
+            results: result_count,
+            ..
+        } = self.func(name)?;
+        let mut results = vec![Val::Bool(false); result_count];
         self.arm(INTERNAL_FUEL, Some(INTERNAL_TIMEOUT));
         let started = Instant::now();
         if let Err(err) = func.call(&mut self.store, args, &mut results) {
