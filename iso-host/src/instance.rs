@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::component::wasm_wave::untyped::UntypedFuncCall;
-use wasmtime::component::{Func, Val};
+use wasmtime::component::{ComponentNamedList, Func, Lift, Lower, Val};
 use wasmtime::{Store, Trap};
 
 use crate::app::{App, STATE_INTERFACE};
@@ -323,11 +323,8 @@ impl Instance {
         if !self.app.has_state() {
             return Ok(None);
         }
-        self.internal_call(&format!("{STATE_INTERFACE}#schema"), &[])
-            .map(|mut r| match r.pop() {
-                Some(Val::String(schema)) => Some(schema),
-                _ => None,
-            })
+        let (schema,): (String,) = self.internal_call(&format!("{STATE_INTERFACE}#schema"), ())?;
+        Ok(Some(schema))
     }
 
     /// The guest's state in the iso-schema encoding, if it exports `iso:app/state`.
@@ -335,18 +332,8 @@ impl Instance {
         if !self.app.has_state() {
             return Ok(None);
         }
-        let mut results = self.internal_call(&format!("{STATE_INTERFACE}#save"), &[])?;
-        match results.pop() {
-            Some(Val::List(bytes)) => Ok(Some(
-                bytes
-                    .into_iter()
-                    .map(|b| if let Val::U8(b) = b { b } else { 0 })
-                    .collect(),
-            )),
-            other => Err(HostError::Invalid {
-                reason: format!("iso:app/state.save returned {other:?}, not bytes"),
-            }),
-        }
+        let (bytes,): (Vec<u8>,) = self.internal_call(&format!("{STATE_INTERFACE}#save"), ())?;
+        Ok(Some(bytes))
     }
 
     /// Replaces the guest's state with `bytes`; it becomes the state to restart from.
@@ -356,22 +343,14 @@ impl Instance {
                 reason: "the component does not export iso:app/state".into(),
             });
         }
-        let arg = Val::List(bytes.iter().map(|b| Val::U8(*b)).collect());
-        let mut results = self.internal_call(&format!("{STATE_INTERFACE}#restore"), &[arg])?;
-        match results.pop() {
-            Some(Val::Result(Ok(_))) => {
+        let (outcome,): (Result<(), String>,) =
+            self.internal_call(&format!("{STATE_INTERFACE}#restore"), (bytes,))?;
+        match outcome {
+            Ok(()) => {
                 self.snapshot = Some(bytes.to_vec());
                 Ok(())
             }
-            Some(Val::Result(Err(Some(reason)))) => Err(HostError::StateRejected {
-                reason: match *reason {
-                    Val::String(reason) => reason,
-                    other => format!("{other:?}"),
-                },
-            }),
-            other => Err(HostError::Invalid {
-                reason: format!("iso:app/state.restore returned {other:?}"),
-            }),
+            Err(reason) => Err(HostError::StateRejected { reason }),
         }
     }
 
@@ -386,25 +365,31 @@ impl Instance {
         Ok(Some(value.to_json()))
     }
 
-    /// A call the host makes for itself, under a generous fixed budget.
-    fn internal_call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, HostError> {
-        let Export {
-            func,
-            results: result_count,
-            ..
-        } = self.func(name)?;
-        let mut results = vec![Val::Bool(false); result_count];
+    /// A typed call the host makes for itself, under a generous fixed budget.
+    fn internal_call<P, R>(&mut self, name: &str, params: P) -> Result<R, HostError>
+    where
+        P: ComponentNamedList + Lower + Send + Sync,
+        R: ComponentNamedList + Lift + Send + Sync + 'static,
+    {
+        let Export { func, .. } = self.func(name)?;
+        let typed = func
+            .typed::<P, R>(&self.store)
+            .map_err(|err| HostError::Invalid {
+                reason: format!("`{name}` does not have the iso:app/state type: {err:#}"),
+            })?;
         self.arm(INTERNAL_FUEL, Some(INTERNAL_TIMEOUT));
         let started = Instant::now();
-        if let Err(err) = func.call(&mut self.store, args, &mut results) {
-            let error = self.classify(name, err, started.elapsed());
-            let (store, instance) = start(&self.app, self.budget, self.shared.clone())?;
-            (self.store, self.instance) = (store, instance);
-            self.funcs.clear();
-            self.restarts += 1;
-            return Err(error);
+        match typed.call(&mut self.store, params) {
+            Ok(results) => Ok(results),
+            Err(err) => {
+                let error = self.classify(name, err, started.elapsed());
+                let (store, instance) = start(&self.app, self.budget, self.shared.clone())?;
+                (self.store, self.instance) = (store, instance);
+                self.funcs.clear();
+                self.restarts += 1;
+                Err(error)
+            }
         }
-        Ok(results)
     }
 }
 
