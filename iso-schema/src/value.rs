@@ -480,16 +480,6 @@ impl Reader<'_> {
 }
 
 fn write_json(out: &mut String, value: &Value) {
-    let seq = |out: &mut String, items: &mut dyn Iterator<Item = &Value>| {
-        out.push('[');
-        for (i, item) in items.enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            write_json(out, item);
-        }
-        out.push(']');
-    };
     match value {
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::U8(n) => write_num(out, n),
@@ -505,48 +495,46 @@ fn write_json(out: &mut String, value: &Value) {
         Value::F32(_) | Value::F64(_) | Value::Option(None) => out.push_str("null"),
         Value::Char(c) => write_str(out, c.encode_utf8(&mut [0; 4])),
         Value::String(s) | Value::Enum(s) | Value::Variant(s, None) => write_str(out, s),
-        Value::List(items) | Value::Tuple(items) => seq(out, &mut items.iter()),
+        Value::List(items) | Value::Tuple(items) => write_array(out, items, write_json),
         Value::Option(Some(v)) => write_json(out, v),
         Value::Result(Ok(v)) => write_object(out, [("ok", &**v)]),
         Value::Result(Err(v)) => write_object(out, [("err", &**v)]),
         Value::Variant(case, Some(v)) => write_object(out, [(case.as_str(), &**v)]),
         Value::Record(fields) => write_object(out, fields.iter().map(|(k, v)| (k.as_str(), v))),
-        Value::Map(entries) if entries.iter().all(|(k, _)| matches!(k, Value::String(_))) => {
-            write_object(
-                out,
-                entries.iter().map(|(k, v)| {
-                    (
-                        if let Value::String(k) = k {
-                            k.as_str()
-                        } else {
-                            ""
-                        },
-                        v,
-                    )
-                }),
-            )
-        }
-        Value::Map(entries) => {
-            out.push('[');
-            for (i, (k, v)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                seq(out, &mut [k, v].into_iter());
-            }
-            out.push(']');
-        }
-        Value::Flags(flags) => {
-            out.push('[');
-            for (i, flag) in flags.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_str(out, flag);
-            }
-            out.push(']');
-        }
+        Value::Map(entries) => match string_keyed(entries) {
+            Some(object) => write_object(out, object),
+            None => write_array(out, entries, |out, (k, v)| {
+                write_array(out, [k, v], write_json)
+            }),
+        },
+        Value::Flags(flags) => write_array(out, flags, |out, flag| write_str(out, flag)),
     }
+}
+
+/// A map whose keys are all strings, as object entries; `None` for other keys.
+fn string_keyed(entries: &[(Value, Value)]) -> Option<Vec<(&str, &Value)>> {
+    entries
+        .iter()
+        .map(|(k, v)| match k {
+            Value::String(k) => Some((k.as_str(), v)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn write_array<T>(
+    out: &mut String,
+    items: impl IntoIterator<Item = T>,
+    mut each: impl FnMut(&mut String, T),
+) {
+    out.push('[');
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        each(out, item);
+    }
+    out.push(']');
 }
 
 fn write_num(out: &mut String, n: impl core::fmt::Display) {
@@ -669,6 +657,15 @@ mod tests {
                 .message
                 .contains("trailing")
         );
+    }
+
+    #[test]
+    fn maps_with_other_keys_render_as_pairs() {
+        let map = Value::Map(vec![
+            (Value::U8(1), Value::String("a".into())),
+            (Value::U8(2), Value::Option(None)),
+        ]);
+        assert_eq!(map.to_json(), r#"[[1,"a"],[2,null]]"#);
     }
 
     #[test]
