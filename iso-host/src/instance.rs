@@ -307,14 +307,18 @@ impl Instance {
 
     /// A fresh store and instance, with the last good state restored into it.
     fn restart(&mut self) -> Result<(), HostError> {
-        let (store, instance) = start(&self.app, self.budget, self.shared.clone())?;
-        self.store = store;
-        self.instance = instance;
-        self.funcs.clear();
-        self.restarts += 1;
+        self.replace_store()?;
         if let Some(snapshot) = self.snapshot.clone() {
             self.restore_state(&snapshot)?;
         }
+        Ok(())
+    }
+
+    /// A fresh store and instance in default state: a trapped store refuses every later call.
+    fn replace_store(&mut self) -> Result<(), HostError> {
+        (self.store, self.instance) = start(&self.app, self.budget, self.shared.clone())?;
+        self.funcs.clear();
+        self.restarts += 1;
         Ok(())
     }
 
@@ -383,10 +387,8 @@ impl Instance {
             Ok(results) => Ok(results),
             Err(err) => {
                 let error = self.classify(name, err, started.elapsed());
-                let (store, instance) = start(&self.app, self.budget, self.shared.clone())?;
-                (self.store, self.instance) = (store, instance);
-                self.funcs.clear();
-                self.restarts += 1;
+                // `restart` restores through this function; a failure here must not recurse.
+                self.replace_store()?;
                 Err(error)
             }
         }
