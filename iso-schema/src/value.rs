@@ -339,11 +339,15 @@ impl Reader<'_> {
         Ok(((n >> 1) as i64) ^ -((n & 1) as i64))
     }
 
-    fn narrow<T: TryFrom<u64>>(&self, n: u64, what: &str) -> Result<T, DecodeError> {
+    /// Reads an unsigned integer that must fit `T`, named `what` in the error.
+    fn uint_as<T: TryFrom<u64>>(&mut self, what: &str) -> Result<T, DecodeError> {
+        let n = self.uint()?;
         T::try_from(n).map_err(|_| self.error(alloc::format!("{n} is out of range for {what}")))
     }
 
-    fn narrow_signed<T: TryFrom<i64>>(&self, n: i64, what: &str) -> Result<T, DecodeError> {
+    /// Reads a signed integer that must fit `T`, named `what` in the error.
+    fn sint_as<T: TryFrom<i64>>(&mut self, what: &str) -> Result<T, DecodeError> {
+        let n = self.sint()?;
         T::try_from(n).map_err(|_| self.error(alloc::format!("{n} is out of range for {what}")))
     }
 
@@ -406,27 +410,12 @@ impl Reader<'_> {
                 other => return Err(self.error(alloc::format!("{other} is not a bool"))),
             },
             tag::U8 => Value::U8(self.byte()?),
-            tag::U16 => Value::U16({
-                let n = self.uint()?;
-                self.narrow(n, "u16")?
-            }),
-            tag::U32 => Value::U32({
-                let n = self.uint()?;
-                self.narrow(n, "u32")?
-            }),
+            tag::U16 => Value::U16(self.uint_as("u16")?),
+            tag::U32 => Value::U32(self.uint_as("u32")?),
             tag::U64 => Value::U64(self.uint()?),
-            tag::S8 => Value::S8({
-                let n = self.sint()?;
-                self.narrow_signed(n, "s8")?
-            }),
-            tag::S16 => Value::S16({
-                let n = self.sint()?;
-                self.narrow_signed(n, "s16")?
-            }),
-            tag::S32 => Value::S32({
-                let n = self.sint()?;
-                self.narrow_signed(n, "s32")?
-            }),
+            tag::S8 => Value::S8(self.sint_as("s8")?),
+            tag::S16 => Value::S16(self.sint_as("s16")?),
+            tag::S32 => Value::S32(self.sint_as("s32")?),
             tag::S64 => Value::S64(self.sint()?),
             tag::F32 => Value::F32(f32::from_le_bytes(
                 self.take(4)?.try_into().expect("4 bytes"),
