@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use iso_host::{
     App, Budget, BudgetKind, ComponentCache, EngineOptions, Fuel, HostError, Instance, IsoEngine,
-    MemorySize, NoLog, Shared, Timeout,
+    MemorySize, NoLog, Shared, Timeout, Val,
 };
 use predicates::prelude::*;
 use support::{GuestCrate, cargo_iso};
@@ -33,7 +33,11 @@ fn run_wasm(wasm: &PathBuf, args: &[&str]) -> assert_cmd::assert::Assert {
 }
 
 fn instance(budget: Budget) -> Instance {
-    let engine = Arc::new(IsoEngine::new(EngineOptions::default()).unwrap());
+    instance_on(EngineOptions::default(), budget)
+}
+
+fn instance_on(options: EngineOptions, budget: Budget) -> Instance {
+    let engine = Arc::new(IsoEngine::new(options).unwrap());
     let (app, _) = App::load(
         engine,
         &ComponentCache::new(None),
@@ -135,6 +139,72 @@ fn the_host_keeps_serving_with_the_last_good_state_after_every_failure() {
         "the panicking call's state change is not kept"
     );
     assert_eq!(guest.restarts(), 4);
+}
+
+#[test]
+fn typed_calls_meter_like_dynamic_ones_and_survive_a_restart() {
+    let mut guest = instance(Budget {
+        fuel: Some(Fuel(50_000_000)),
+        ..Budget::default()
+    });
+    let mut add = guest.typed::<(u64,), (u64,)>("add").unwrap();
+    let ((sum,), usage) = guest.call_typed(&mut add, (5,)).unwrap();
+    assert_eq!(sum, 5);
+    assert!(usage.fuel > 0, "{usage:?}");
+
+    assert!(guest.call_wave("spin()").is_err());
+    assert_eq!(guest.restarts(), 1);
+    // The handle belonged to the trapped store; it looks itself up again.
+    let ((sum,), _) = guest.call_typed(&mut add, (2,)).unwrap();
+    assert_eq!(sum, 7);
+
+    let wrong = guest.typed::<(u32,), (u64,)>("add").err().unwrap();
+    assert!(
+        matches!(&wrong, HostError::BadArguments { expected, .. } if expected.contains("add: func(n: u64) -> u64")),
+        "{wrong}"
+    );
+}
+
+#[test]
+fn arguments_of_the_wrong_type_are_refused_on_the_fast_path_too() {
+    let mut guest = instance(Budget::default());
+    // `add` takes a u64: a u32 value must not slip through the typed fast path.
+    let err = guest.call("add", &[Val::U32(5)]).unwrap_err();
+    assert!(
+        matches!(&err, HostError::BadArguments { what, .. } if what == "add"),
+        "{err}"
+    );
+    let output = guest.call("add", &[Val::U64(5)]).unwrap();
+    assert_eq!(output.results.as_slice(), [Val::U64(5)]);
+    assert_eq!(total(&mut guest), "5");
+}
+
+#[test]
+fn the_pooling_allocator_runs_guests_and_enforces_memory() {
+    let options = EngineOptions {
+        pooling: true,
+        ..EngineOptions::default()
+    };
+    let mut guest = instance_on(
+        options,
+        Budget {
+            memory: Some(MemorySize(8 << 20)),
+            ..Budget::default()
+        },
+    );
+    assert_eq!(guest.call_wave("add(3)").unwrap().results_wave(), ["3"]);
+    let err = guest.call_wave("hog(64)").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HostError::BudgetExceeded {
+                kind: BudgetKind::Memory,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(total(&mut guest), "3");
 }
 
 #[test]

@@ -27,11 +27,28 @@ fn per_op(runs: u32, mut f: impl FnMut()) -> Duration {
     batches[3]
 }
 
+/// Median per-operation times of `raw` and `ours`, their batches
+/// interleaved so that the machine's drift hits both alike.
+fn paired(runs: u32, mut raw: impl FnMut(), mut ours: impl FnMut()) -> (Duration, Duration) {
+    let batch = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        for _ in 0..runs {
+            f();
+        }
+        start.elapsed() / runs
+    };
+    let (mut raws, mut ourss): (Vec<Duration>, Vec<Duration>) =
+        (0..9).map(|_| (batch(&mut raw), batch(&mut ours))).unzip();
+    raws.sort();
+    ourss.sort();
+    (raws[4], ourss[4])
+}
+
 fn line(label: &str, ours: Duration, raw: Duration, bound: f64) {
     let ratio = ours.as_secs_f64() / raw.as_secs_f64();
     let verdict = if ratio <= bound { "ok" } else { "OVER" };
     println!(
-        "  {label:<44} {ours:>10.2?} vs raw {raw:>10.2?} = {ratio:.2}x  (target {bound}x) [{verdict}]"
+        "  {label:<48} {ours:>10.2?} vs raw {raw:>10.2?} = {ratio:.2}x  (target {bound}x) [{verdict}]"
     );
 }
 
@@ -83,50 +100,63 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut store = new_store();
     let instance = pre.instantiate(&mut store)?;
     let get = instance.get_typed_func::<(), (u64,)>(&mut store, "get")?;
-    let raw_call = per_op(100_000, || {
-        black_box(get.call(&mut store, ()).unwrap());
-    });
     let dynamic = instance.get_func(&mut store, "get").unwrap();
-    let mut results = [Val::Bool(false)];
-    let raw_dynamic = per_op(100_000, || {
-        dynamic.call(&mut store, &[], &mut results).unwrap()
-    });
+    let mut raw = || {
+        black_box(get.call(&mut store, ()).unwrap());
+    };
 
     let mut ours = Instance::new(app.clone(), Budget::default(), shared.clone())?;
     ours.set_snapshot_policy(SnapshotPolicy::Checkpoint);
-    let unlimited = per_op(100_000, || drop(black_box(ours.call("get", &[]).unwrap())));
+    let mut typed = ours.typed::<(), (u64,)>("get")?;
+    println!("\ncall `get()` (median per call, batches interleaved with the raw TypedFunc)");
+    let (base, t) = paired(100_000, &mut raw, || {
+        black_box(ours.call_typed(&mut typed, ()).unwrap());
+    });
+    line("Instance::call_typed", t, base, 1.10);
+    let (base, t) = paired(100_000, &mut raw, || {
+        drop(black_box(ours.call("get", &[]).unwrap()))
+    });
+    line("Instance::call (&[Val])", t, base, 1.10);
     let budget = Budget {
         fuel: Some(Fuel(1_000_000)),
         memory: Some(MemorySize(64 << 20)),
         timeout: Some(Timeout(Duration::from_millis(500))),
     };
     ours.set_budget(budget);
-    let budgeted = per_op(100_000, || drop(black_box(ours.call("get", &[]).unwrap())));
-    ours.set_snapshot_policy(SnapshotPolicy::EveryCall);
-    let snapshotting = per_op(20_000, || drop(black_box(ours.call("get", &[]).unwrap())));
-    println!("\ncall `get()` (median per call)");
+    let (base, t) = paired(100_000, &mut raw, || {
+        black_box(ours.call_typed(&mut typed, ()).unwrap());
+    });
+    line("Instance::call_typed, per-call budget reset", t, base, 1.25);
+    let (base, t) = paired(100_000, &mut raw, || {
+        drop(black_box(ours.call("get", &[]).unwrap()))
+    });
     line(
-        "Instance::call, checkpoint policy",
-        unlimited,
-        raw_call,
-        1.10,
-    );
-    line(
-        "Instance::call, per-call budget reset",
-        budgeted,
-        raw_call,
+        "Instance::call (&[Val]), per-call budget reset",
+        t,
+        base,
         1.25,
     );
+    ours.set_snapshot_policy(SnapshotPolicy::EveryCall);
+    let (base, t) = paired(20_000, &mut raw, || {
+        drop(black_box(ours.call("get", &[]).unwrap()))
+    });
     line(
         "Instance::call, budget + snapshot every call",
-        snapshotting,
-        raw_call,
+        t,
+        base,
         f64::INFINITY,
     );
+    let mut results = [Val::Bool(false)];
+    let raw_dynamic = per_op(100_000, || {
+        dynamic.call(&mut store, &[], &mut results).unwrap()
+    });
+    let raw_typed = per_op(100_000, || {
+        black_box(get.call(&mut store, ()).unwrap());
+    });
     line(
         "(raw dynamic Func::call, for reference)",
         raw_dynamic,
-        raw_call,
+        raw_typed,
         f64::INFINITY,
     );
 

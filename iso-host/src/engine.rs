@@ -2,9 +2,10 @@
 //! ticker thread, and the sync-only configuration.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::HostError;
 
@@ -16,6 +17,11 @@ pub const TICK: Duration = Duration::from_millis(1);
 pub struct EngineOptions {
     /// Use wasmtime's pooling allocator (faster instantiation, memory reserved up front).
     pub pooling: bool,
+    /// Time each call from the CPU's cycle counter instead of at [`TICK`]
+    /// resolution. Reading a clock twice costs ~30 ns, a third of a small
+    /// call, so hosts serving many calls leave this off and count fuel;
+    /// interactive hosts turn it on.
+    pub precise_timing: bool,
 }
 
 /// A wasmtime engine and the thread that ticks its epoch; the thread stops when this is dropped.
@@ -23,6 +29,7 @@ pub struct IsoEngine {
     engine: wasmtime::Engine,
     stop: Arc<AtomicBool>,
     ticker: Option<JoinHandle<()>>,
+    clock: CallClock,
 }
 
 impl IsoEngine {
@@ -42,25 +49,39 @@ impl IsoEngine {
             reason: format!("engine: {err:#}"),
         })?;
         let stop = Arc::new(AtomicBool::new(false));
+        let ticked = Arc::new(AtomicU64::new(0));
         let ticker = {
-            let (engine, stop) = (engine.clone(), stop.clone());
+            let (engine, stop, ticked) = (engine.clone(), stop.clone(), ticked.clone());
+            let started = Instant::now();
             std::thread::Builder::new()
                 .name("iso-epoch-ticker".into())
                 .spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
                         std::thread::sleep(TICK);
                         engine.increment_epoch();
+                        ticked.store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
                     }
                 })
                 .map_err(|err| HostError::Invalid {
                     reason: format!("could not start the epoch ticker: {err}"),
                 })?
         };
+        let clock = if options.precise_timing {
+            CallClock::Precise(cycle_clock())
+        } else {
+            CallClock::Ticks(ticked)
+        };
         Ok(IsoEngine {
             engine,
             stop,
             ticker: Some(ticker),
+            clock,
         })
+    }
+
+    /// How calls on this engine are timed.
+    pub(crate) fn clock(&self) -> &CallClock {
+        &self.clock
     }
 
     /// The wasmtime engine.
@@ -76,4 +97,39 @@ impl Drop for IsoEngine {
             let _ = ticker.join();
         }
     }
+}
+
+/// Times calls, precisely or at the ticker's resolution (see [`EngineOptions::precise_timing`]).
+#[derive(Clone)]
+pub(crate) enum CallClock {
+    /// The CPU's cycle counter where there is a stable one, else the OS clock.
+    Precise(&'static quanta::Clock),
+    /// Nanoseconds since the engine started, as of the ticker's last tick.
+    Ticks(Arc<AtomicU64>),
+}
+
+impl CallClock {
+    /// A reading to pass to [`CallClock::since`].
+    pub(crate) fn now(&self) -> u64 {
+        match self {
+            CallClock::Precise(clock) => clock.raw(),
+            CallClock::Ticks(ticked) => ticked.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The time since reading `start`.
+    pub(crate) fn since(&self, start: u64) -> Duration {
+        match self {
+            CallClock::Precise(clock) => clock.delta(start, clock.raw()),
+            CallClock::Ticks(ticked) => {
+                Duration::from_nanos(ticked.load(Ordering::Relaxed).saturating_sub(start))
+            }
+        }
+    }
+}
+
+/// One calibrated cycle clock for the process: calibration takes milliseconds.
+fn cycle_clock() -> &'static quanta::Clock {
+    static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
+    CLOCK.get_or_init(quanta::Clock::new)
 }

@@ -8,18 +8,20 @@
 //! it). [`SnapshotPolicy::Checkpoint`] saves only when [`Instance::checkpoint`]
 //! is called, for hosts that batch calls.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 use std::time::{Duration, Instant};
 
 use wasmtime::component::wasm_wave::untyped::UntypedFuncCall;
-use wasmtime::component::{ComponentNamedList, Func, Lift, Lower, Val};
+use wasmtime::component::{ComponentNamedList, Func, Lift, Lower, TypedFunc, Val};
 use wasmtime::{Store, Trap};
 
 use crate::app::{App, STATE_INTERFACE};
 use crate::budget::{Budget, Fuel, MemorySize, Timeout};
-use crate::engine::TICK;
+use crate::engine::{CallClock, TICK};
 use crate::error::{Amount, BudgetKind, HostError};
+use crate::fast::{self, TypedCall};
 use crate::host::{HostState, MemoryLimiter, Shared};
 
 /// When the instance saves the state it restarts from.
@@ -39,15 +41,21 @@ pub struct Usage {
     pub fuel: u64,
     /// The largest linear memory during the call, in bytes.
     pub memory_peak: u64,
-    /// Wall-clock time of the call.
+    /// Wall-clock time of the call: to the nanosecond with
+    /// [`EngineOptions::precise_timing`](crate::EngineOptions::precise_timing),
+    /// else to the ticker's resolution ([`TICK`](crate::engine::TICK)).
     pub elapsed: Duration,
 }
+
+/// A call's results, in order; it derefs to `&[Val]`.
+/// Held inline: most functions return at most one value.
+pub type Results = smallvec::SmallVec<[Val; 1]>;
 
 /// A call's results and what it used.
 #[derive(Debug, Clone)]
 pub struct CallOutput {
     /// The results, in order.
-    pub results: Vec<Val>,
+    pub results: Results,
     /// What the call used.
     pub usage: Usage,
 }
@@ -64,12 +72,21 @@ impl CallOutput {
     }
 }
 
+/// A typed handle on one export, from [`Instance::typed`].
+pub struct TypedExport<P, R> {
+    name: String,
+    func: TypedFunc<P, R>,
+    /// The instance's restart count when `func` was looked up.
+    generation: u64,
+}
+
 /// An export looked up once, with its parameter and result counts.
-#[derive(Clone, Copy)]
 struct Export {
     func: Func,
     params: usize,
     results: usize,
+    /// Set when the signature is one [`fast`] covers.
+    typed: Option<TypedCall>,
 }
 
 /// Fuel and time for the host's own calls into the guest (`save`, `restore`, `schema`).
@@ -84,15 +101,21 @@ pub struct Instance {
     policy: SnapshotPolicy,
     store: Store<HostState>,
     instance: wasmtime::component::Instance,
-    funcs: HashMap<String, Export>,
+    /// Exports looked up so far, by name, as indexes into `exports`.
+    funcs: FxHashMap<String, usize>,
+    exports: Vec<Export>,
     snapshot: Option<Vec<u8>>,
     restarts: u64,
+    clock: CallClock,
+    /// The budget's timeout in epoch ticks.
+    ticks: u64,
 }
 
 impl Instance {
     /// Instantiates `app` under `budget`; logs, effects and kv go through `shared`.
     pub fn new(app: Arc<App>, budget: Budget, shared: Shared) -> Result<Instance, HostError> {
         let (store, instance) = start(&app, budget, shared.clone())?;
+        let clock = app.engine.clock().clone();
         // No snapshot yet: restarting before the first call gives the same default state.
         Ok(Instance {
             app,
@@ -101,9 +124,12 @@ impl Instance {
             policy: SnapshotPolicy::default(),
             store,
             instance,
-            funcs: HashMap::new(),
+            funcs: FxHashMap::default(),
+            exports: Vec::new(),
             snapshot: None,
             restarts: 0,
+            clock,
+            ticks: ticks(budget.timeout.map(|t| t.0)),
         })
     }
 
@@ -130,6 +156,7 @@ impl Instance {
     /// Changes the per-call budget, from the next call on.
     pub fn set_budget(&mut self, budget: Budget) {
         self.budget = budget;
+        self.ticks = ticks(budget.timeout.map(|t| t.0));
         self.store.data_mut().limiter.limit = budget.memory.map(|m| m.0 as usize);
     }
 
@@ -147,7 +174,7 @@ impl Instance {
     /// Calls export `name` (`increment`, or `iso:app/state@0.1.0#save`) with `args`.
     pub fn call(&mut self, name: &str, args: &[Val]) -> Result<CallOutput, HostError> {
         let export = self.func(name)?;
-        let params = export.params;
+        let params = self.exports[export].params;
         if args.len() != params {
             return Err(HostError::BadArguments {
                 what: name.to_owned(),
@@ -167,7 +194,7 @@ impl Instance {
         })?;
         let name = parsed.name().to_owned();
         let export = self.func(&name)?;
-        let func = export.func;
+        let func = self.exports[export].func;
         let types: Vec<wasmtime::component::Type> =
             func.ty(&self.store).params().map(|(_, ty)| ty).collect();
         let args: Vec<Val> =
@@ -189,9 +216,10 @@ impl Instance {
             .map_or_else(|| name.to_owned(), |e| e.signature.clone())
     }
 
-    fn func(&mut self, name: &str) -> Result<Export, HostError> {
-        if let Some(func) = self.funcs.get(name) {
-            return Ok(*func);
+    /// The index in `exports` of export `name`, looked up on first use.
+    fn func(&mut self, name: &str) -> Result<usize, HostError> {
+        if let Some(&index) = self.funcs.get(name) {
+            return Ok(index);
         }
         let found = match name.split_once('#') {
             Some((interface, func)) => self
@@ -209,31 +237,97 @@ impl Instance {
             available: self.app.exports().iter().map(|e| e.name.clone()).collect(),
         })?;
         let ty = func.ty(&self.store);
-        let export = Export {
+        self.exports.push(Export {
             func,
             params: ty.params().len(),
             results: ty.results().len(),
-        };
-        self.funcs.insert(name.to_owned(), export);
-        Ok(export)
+            typed: fast::typed_call(func, &self.store),
+        });
+        let index = self.exports.len() - 1;
+        self.funcs.insert(name.to_owned(), index);
+        Ok(index)
     }
 
     fn call_func(
         &mut self,
         name: &str,
-        export: Export,
+        export: usize,
         args: &[Val],
     ) -> Result<CallOutput, HostError> {
-        let mut results = vec![Val::Bool(false); export.results];
-        let fuel = self.arm(
-            self.budget.fuel.map_or(u64::MAX, |f| f.0),
-            self.budget.timeout.map(|t| t.0),
-        );
-        let started = Instant::now();
-        let outcome = export.func.call(&mut self.store, args, &mut results);
-        let elapsed = started.elapsed();
+        let (results, usage) = self.metered(name, |store, exports| {
+            let export = &exports[export];
+            let mut results = Results::new();
+            let typed = export.typed.as_ref();
+            match typed.and_then(|typed| typed(store, args, &mut results)) {
+                Some(outcome) => outcome,
+                None => {
+                    results.resize(export.results, Val::Bool(false));
+                    export.func.call(store, args, &mut results)
+                }
+            }
+            .map(|()| results)
+        })?;
+        Ok(CallOutput { results, usage })
+    }
+
+    /// A handle on export `name` with parameters `P` and results `R`, e.g.
+    /// `instance.typed::<(u32,), (u64,)>("increment")`, for
+    /// [`Instance::call_typed`]. Fails when the export's type differs.
+    pub fn typed<P, R>(&mut self, name: &str) -> Result<TypedExport<P, R>, HostError>
+    where
+        P: ComponentNamedList + Lower,
+        R: ComponentNamedList + Lift,
+    {
+        let index = self.func(name)?;
+        let func = self.exports[index]
+            .func
+            .typed::<P, R>(&self.store)
+            .map_err(|err| HostError::BadArguments {
+                what: name.to_owned(),
+                detail: format!("{err:#}"),
+                expected: self.signature(name),
+            })?;
+        Ok(TypedExport {
+            name: name.to_owned(),
+            func,
+            generation: self.restarts,
+        })
+    }
+
+    /// Calls a typed export under the budget, like [`Instance::call`] but with
+    /// no conversion to and from [`Val`]: the fastest way to call one export often.
+    pub fn call_typed<P, R>(
+        &mut self,
+        export: &mut TypedExport<P, R>,
+        params: P,
+    ) -> Result<(R, Usage), HostError>
+    where
+        P: ComponentNamedList + Lower,
+        R: ComponentNamedList + Lift,
+    {
+        if export.generation != self.restarts {
+            // A restart replaced the store the handle belonged to.
+            *export = self.typed(&export.name)?;
+        }
+        let func = export.func;
+        self.metered(&export.name, |store, _| func.call(store, params))
+    }
+
+    /// Runs `call` under the per-call budget and measures it; after a
+    /// failure the instance restarts from its last good state.
+    #[inline]
+    fn metered<T>(
+        &mut self,
+        name: &str,
+        call: impl FnOnce(&mut Store<HostState>, &[Export]) -> wasmtime::Result<T>,
+    ) -> Result<(T, Usage), HostError> {
+        let fuel = self.budget.fuel.map_or(u64::MAX, |f| f.0);
+        self.arm(fuel, self.ticks);
+        let started = self.clock.now();
+        let outcome = call(&mut self.store, &self.exports);
+        let elapsed = self.clock.since(started);
         match outcome {
-            Ok(()) => {
+            Ok(value) => {
                 let usage = Usage {
                     fuel: fuel - self.store.get_fuel().unwrap_or(0),
                     memory_peak: self.store.data().limiter.peak as u64,
@@ -242,7 +336,7 @@ impl Instance {
                 if self.policy == SnapshotPolicy::EveryCall {
                     self.checkpoint()?;
                 }
-                Ok(CallOutput { results, usage })
+                Ok((value, usage))
             }
             Err(err) => {
                 let error = self.classify(name, err, elapsed);
@@ -252,18 +346,14 @@ impl Instance {
         }
     }
 
-    /// Sets fuel, the epoch deadline and the memory peak for the next call; returns the fuel set.
-    fn arm(&mut self, fuel: u64, timeout: Option<Duration>) -> u64 {
+    /// Sets fuel, the epoch deadline (in ticks) and the memory peak for the next call.
+    fn arm(&mut self, fuel: u64, ticks: u64) {
         let _ = self.store.set_fuel(fuel);
-        let ticks = timeout.map_or(u64::MAX / 2, |t| {
-            (t.as_nanos() / TICK.as_nanos()).max(1) as u64
-        });
         self.store.set_epoch_deadline(ticks);
         let data = self.store.data_mut();
         data.limiter.peak = data.limiter.current;
         data.limiter.denied = None;
         data.last_panic = None;
-        fuel
     }
 
     fn classify(&mut self, name: &str, err: wasmtime::Error, elapsed: Duration) -> HostError {
@@ -318,6 +408,7 @@ impl Instance {
     fn replace_store(&mut self) -> Result<(), HostError> {
         (self.store, self.instance) = start(&self.app, self.budget, self.shared.clone())?;
         self.funcs.clear();
+        self.exports.clear();
         self.restarts += 1;
         Ok(())
     }
@@ -375,13 +466,14 @@ impl Instance {
         P: ComponentNamedList + Lower + Send + Sync,
         R: ComponentNamedList + Lift + Send + Sync + 'static,
     {
-        let Export { func, .. } = self.func(name)?;
+        let index = self.func(name)?;
+        let func = self.exports[index].func;
         let typed = func
             .typed::<P, R>(&self.store)
             .map_err(|err| HostError::Invalid {
                 reason: format!("`{name}` does not have the iso:app/state type: {err:#}"),
             })?;
-        self.arm(INTERNAL_FUEL, Some(INTERNAL_TIMEOUT));
+        self.arm(INTERNAL_FUEL, ticks(Some(INTERNAL_TIMEOUT)));
         let started = Instant::now();
         match typed.call(&mut self.store, params) {
             Ok(results) => Ok(results),
@@ -415,7 +507,7 @@ fn start(
     );
     store.limiter(|state| &mut state.limiter);
     let _ = store.set_fuel(INTERNAL_FUEL);
-    store.set_epoch_deadline((INTERNAL_TIMEOUT.as_nanos() / TICK.as_nanos()) as u64);
+    store.set_epoch_deadline(ticks(Some(INTERNAL_TIMEOUT)));
     match app.pre.instantiate(&mut store) {
         Ok(instance) => Ok((store, instance)),
         Err(err) => match store.data().limiter.denied {
@@ -428,6 +520,13 @@ fn start(
             }),
         },
     }
+}
+
+/// The epoch deadline for `timeout`, in ticks from now; practically never without one.
+fn ticks(timeout: Option<Duration>) -> u64 {
+    timeout.map_or(u64::MAX / 2, |t| {
+        (t.as_nanos() / TICK.as_nanos()).max(1) as u64
+    })
 }
 
 /// The guest's frames, demangled, innermost first; runs of one frame (recursion) are collapsed.

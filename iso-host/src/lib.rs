@@ -19,6 +19,10 @@
 //! let out = instance.call_wave("increment(5)")?;
 //! assert_eq!(out.results_wave(), ["5"]);
 //! println!("fuel used: {}", out.usage.fuel);
+//! // An export called often: typed, with no conversion to and from `Val`.
+//! let mut get = instance.typed::<(), (u64,)>("get")?;
+//! let ((count,), usage) = instance.call_typed(&mut get, ())?;
+//! assert_eq!(count, 5);
 //! # Ok::<(), HostError>(())
 //! ```
 //!
@@ -30,6 +34,7 @@ pub mod budget;
 pub mod cache;
 pub mod engine;
 pub mod error;
+mod fast;
 pub mod host;
 pub mod instance;
 
@@ -39,7 +44,7 @@ pub use cache::{CacheHit, ComponentCache};
 pub use engine::{EngineOptions, IsoEngine};
 pub use error::{Amount, BudgetKind, HostError};
 pub use host::{Effect, LogRecord, LogSink, NoLog, Shared};
-pub use instance::{CallOutput, Instance, SnapshotPolicy, Usage};
+pub use instance::{CallOutput, Instance, Results, SnapshotPolicy, TypedExport, Usage};
 pub use wasmtime::component::Val;
 
 /// Host bindings for the iso WIT packages (`iso:app/guest`).

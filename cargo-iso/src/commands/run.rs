@@ -119,7 +119,10 @@ impl RunArgs {
             memory: self.memory,
             timeout: self.timeout,
         });
-        let engine = Arc::new(IsoEngine::new(EngineOptions::default())?);
+        let engine = Arc::new(IsoEngine::new(EngineOptions {
+            precise_timing: true,
+            ..EngineOptions::default()
+        })?);
         let cache = ComponentCache::new(
             crate::shared_target::root().map(|root| root.with_file_name("compiled")),
         );
