@@ -3,7 +3,7 @@
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    build::BuildArgs, doctor::DoctorArgs, init::InitArgs, new::NewArgs, run::RunArgs,
+    build::BuildArgs, dev::DevArgs, doctor::DoctorArgs, init::InitArgs, new::NewArgs, run::RunArgs,
 };
 use crate::term::Shell;
 
@@ -34,6 +34,7 @@ Examples:
   cargo iso build --release            build the guest here into target/iso/release/<name>.wasm
   cargo iso build --message-format json
   cargo iso run --fuel 1e6 --invoke 'increment(5)' --invoke 'get()'
+  cargo iso dev --watch                serve the guest here, reloading it on save with its state kept
   cargo iso doctor                     which toolchain builds guests, and why";
 
 /// Flags every subcommand takes, as cargo has them.
@@ -88,6 +89,8 @@ pub enum Command {
     Build(BuildArgs),
     /// Build a guest and run it in the embedded host under fuel, memory and time budgets
     Run(RunArgs),
+    /// Serve a guest live: a REPL of calls, hot reload on save that keeps its state, and replay
+    Dev(DevArgs),
     /// Show which Rust toolchain builds guests on this machine, and why
     Doctor(DoctorArgs),
     /// Create a new guest crate from a template
@@ -102,6 +105,7 @@ impl Command {
         match self {
             Command::Build(args) => args.exec(shell),
             Command::Run(args) => args.exec(shell),
+            Command::Dev(args) => args.exec(shell),
             Command::Doctor(args) => args.exec(shell),
             Command::New(args) => args.exec(shell),
             Command::Init(args) => args.exec(shell),

@@ -37,6 +37,8 @@ pub struct Guest {
     pub wasm_file: String,
     /// Its `[package.metadata.iso]` settings (defaults when the table is absent).
     pub settings: IsoSettings,
+    /// The folders of its path dependencies, which `dev --watch` watches too.
+    pub path_deps: Vec<Utf8PathBuf>,
 }
 
 /// What `--manifest-path`, `-p`, `--workspace` and `--exclude` selected.
@@ -75,6 +77,11 @@ pub fn discover(selection: &Selection) -> Result<Project> {
                 manifest_path: package.manifest_path.clone(),
                 wasm_file: wasm_file(package),
                 settings,
+                path_deps: package
+                    .dependencies
+                    .iter()
+                    .filter_map(|dep| dep.path.clone())
+                    .collect(),
             }),
             Kind::NotCdylib if explicit || is_root_package(&metadata, package) => {
                 bail!(not_cdylib_message(package));

@@ -70,8 +70,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .unwrap();
         assert_eq!(hit, CacheHit::Disk);
     });
+    let baseline = IsoEngine::new(EngineOptions {
+        compiler: Compiler::Baseline,
+        ..EngineOptions::default()
+    })?;
+    let winch = per_op(3, || {
+        drop(black_box(
+            Component::new(baseline.engine(), &bytes).unwrap(),
+        ))
+    });
     println!("component load ({} KiB)", bytes.len() / 1024);
     println!("  cold compile (Cranelift)                     {cold:>10.2?}");
+    println!("  cold compile (Winch, the dev host's)         {winch:>10.2?}");
     println!(
         "  cached load from disk                        {disk:>10.2?}  = {:.1}x faster",
         cold.as_secs_f64() / disk.as_secs_f64()

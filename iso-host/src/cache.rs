@@ -1,7 +1,7 @@
 //! Compiled components, cached by content hash in memory and on disk, so
 //! running an unchanged component again skips Cranelift.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -24,7 +24,28 @@ pub enum CacheHit {
 /// The compiled-component cache of one engine.
 pub struct ComponentCache {
     dir: Option<PathBuf>,
-    memory: Mutex<HashMap<String, Component>>,
+    memory: Mutex<InMemory>,
+}
+
+/// Compiled components by key, dropping the oldest beyond `capacity`.
+#[derive(Default)]
+struct InMemory {
+    components: HashMap<String, Component>,
+    order: VecDeque<String>,
+    capacity: Option<usize>,
+}
+
+impl InMemory {
+    fn insert(&mut self, key: String, component: Component) {
+        if self.components.insert(key.clone(), component).is_none() {
+            self.order.push_back(key);
+        }
+        while self.capacity.is_some_and(|cap| self.order.len() > cap) {
+            if let Some(oldest) = self.order.pop_front() {
+                self.components.remove(&oldest);
+            }
+        }
+    }
 }
 
 impl ComponentCache {
@@ -32,8 +53,18 @@ impl ComponentCache {
     pub fn new(dir: Option<PathBuf>) -> ComponentCache {
         ComponentCache {
             dir,
-            memory: Mutex::new(HashMap::new()),
+            memory: Mutex::default(),
         }
+    }
+
+    /// Keeps at most `count` compiled components in memory, dropping the
+    /// oldest: a host that loads version after version must not grow forever.
+    pub fn keep_at_most(self, count: usize) -> ComponentCache {
+        self.memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .capacity = Some(count);
+        self
     }
 
     /// The component for `bytes`, compiling it only when no cache has it.
@@ -48,6 +79,7 @@ impl ComponentCache {
             .memory
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .components
             .get(&key)
         {
             return Ok((component.clone(), CacheHit::Memory));

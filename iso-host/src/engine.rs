@@ -22,6 +22,19 @@ pub struct EngineOptions {
     /// call, so hosts serving many calls leave this off and count fuel;
     /// interactive hosts turn it on.
     pub precise_timing: bool,
+    /// Which compiler turns guests into machine code.
+    pub compiler: Compiler,
+}
+
+/// The code generator for guests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Compiler {
+    /// Cranelift: optimized code, for running guests.
+    #[default]
+    Optimizing,
+    /// Winch, wasmtime's baseline compiler: compiles several times faster
+    /// and runs slower, for a dev loop that recompiles on every save.
+    Baseline,
 }
 
 /// A wasmtime engine and the thread that ticks its epoch; the thread stops when this is dropped.
@@ -42,6 +55,9 @@ impl IsoEngine {
             .epoch_interruption(true)
             .wasm_component_model(true)
             .concurrency_support(false);
+        if options.compiler == Compiler::Baseline {
+            config.strategy(wasmtime::Strategy::Winch);
+        }
         if options.pooling {
             config.allocation_strategy(wasmtime::InstanceAllocationStrategy::pooling());
         }

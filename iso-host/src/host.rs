@@ -2,7 +2,7 @@
 //! through one recordable effect layer, and a key-value store in memory with
 //! optional file persistence. Also the store's resource limiter.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -56,10 +56,12 @@ pub enum Effect {
     KvGet(String, Option<Vec<u8>>),
 }
 
-/// Clock and random, recorded when asked.
+/// Clock, random and kv reads: recorded when asked, and answered from a
+/// recording instead of the world when replaying.
 pub struct Effects {
     started: Instant,
     recording: Option<Vec<Effect>>,
+    replaying: Option<VecDeque<Effect>>,
 }
 
 impl Default for Effects {
@@ -67,6 +69,7 @@ impl Default for Effects {
         Effects {
             started: Instant::now(),
             recording: None,
+            replaying: None,
         }
     }
 }
@@ -83,6 +86,35 @@ impl Effects {
             .as_mut()
             .map(std::mem::take)
             .unwrap_or_default()
+    }
+
+    /// Answers the reads that follow from `effects`, each from the first
+    /// unused one of its kind; a read with none left gets a fixed value
+    /// (zero, or the kv store's own), so replay is deterministic.
+    pub fn replay(&mut self, effects: Vec<Effect>) {
+        self.replaying = Some(effects.into());
+    }
+
+    /// The recorded answer `pick` accepts, when replaying; `None` when live.
+    fn replayed<T>(&mut self, pick: impl Fn(&Effect) -> Option<T>) -> Option<Option<T>> {
+        let queue = self.replaying.as_mut()?;
+        let found = queue.iter().position(|e| pick(e).is_some());
+        Some(found.and_then(|at| queue.remove(at)).and_then(|e| pick(&e)))
+    }
+
+    /// A replayed answer (or `T::default()` when the recording has none), else `live()`; noted.
+    fn answer<T: Default + Clone>(
+        &mut self,
+        pick: impl Fn(&Effect) -> Option<T>,
+        live: impl FnOnce(&Self) -> T,
+        effect: impl FnOnce(T) -> Effect,
+    ) -> T {
+        let value = match self.replayed(pick) {
+            Some(replayed) => replayed.unwrap_or_default(),
+            None => live(self),
+        };
+        self.note(effect(value.clone()));
+        value
     }
 
     fn note(&mut self, effect: Effect) {
@@ -152,7 +184,8 @@ impl Shared {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks `mutex`, even one a panicking thread poisoned.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -236,43 +269,81 @@ impl log::Host for HostState {
 
 impl clock::Host for HostState {
     fn wall_now(&mut self) -> u64 {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        lock(&self.shared.effects).note(Effect::WallNow(now));
-        now
+        lock(&self.shared.effects).answer(
+            |e| match e {
+                Effect::WallNow(now) => Some(*now),
+                _ => None,
+            },
+            |_| {
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64)
+            },
+            Effect::WallNow,
+        )
     }
 
     fn monotonic_now(&mut self) -> u64 {
-        let mut effects = lock(&self.shared.effects);
-        let now = effects.started.elapsed().as_nanos() as u64;
-        effects.note(Effect::MonotonicNow(now));
-        now
+        lock(&self.shared.effects).answer(
+            |e| match e {
+                Effect::MonotonicNow(now) => Some(*now),
+                _ => None,
+            },
+            |effects| effects.started.elapsed().as_nanos() as u64,
+            Effect::MonotonicNow,
+        )
     }
 }
 
 impl random::Host for HostState {
     fn random_u64(&mut self) -> u64 {
-        let mut bytes = [0u8; 8];
-        getrandom::fill(&mut bytes).expect("the OS random source works");
-        let value = u64::from_le_bytes(bytes);
-        lock(&self.shared.effects).note(Effect::RandomU64(value));
-        value
+        lock(&self.shared.effects).answer(
+            |e| match e {
+                Effect::RandomU64(value) => Some(*value),
+                _ => None,
+            },
+            |_| {
+                let mut bytes = [0u8; 8];
+                getrandom::fill(&mut bytes).expect("the OS random source works");
+                u64::from_le_bytes(bytes)
+            },
+            Effect::RandomU64,
+        )
     }
 
     fn random_bytes(&mut self, len: u32) -> Vec<u8> {
         // Bounded so a guest cannot make the host allocate without limit.
-        let mut bytes = vec![0u8; len.min(1 << 20) as usize];
-        getrandom::fill(&mut bytes).expect("the OS random source works");
-        lock(&self.shared.effects).note(Effect::RandomBytes(bytes.clone()));
+        let len = len.min(1 << 20) as usize;
+        let mut bytes = lock(&self.shared.effects).answer(
+            |e| match e {
+                Effect::RandomBytes(bytes) if bytes.len() == len => Some(bytes.clone()),
+                _ => None,
+            },
+            |_| {
+                let mut bytes = vec![0u8; len];
+                getrandom::fill(&mut bytes).expect("the OS random source works");
+                bytes
+            },
+            Effect::RandomBytes,
+        );
+        bytes.resize(len, 0);
         bytes
     }
 }
 
 impl kv::Host for HostState {
     fn get(&mut self, key: String) -> Option<Vec<u8>> {
-        let value = lock(&self.shared.kv).get(&key);
-        lock(&self.shared.effects).note(Effect::KvGet(key, value.clone()));
+        let mut effects = lock(&self.shared.effects);
+        let replayed = effects.replayed(|e| match e {
+            Effect::KvGet(k, value) if *k == key => Some(value.clone()),
+            _ => None,
+        });
+        // A read the recording lacks is answered by the store (the replay's own, when replaying).
+        let value = match replayed.flatten() {
+            Some(value) => value,
+            None => lock(&self.shared.kv).get(&key),
+        };
+        effects.note(Effect::KvGet(key, value.clone()));
         value
     }
 

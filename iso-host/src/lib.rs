@@ -37,14 +37,16 @@ pub mod error;
 mod fast;
 pub mod host;
 pub mod instance;
+pub mod session;
 
 pub use app::{App, ExportFunc};
 pub use budget::{Budget, BudgetParseError, Fuel, MemorySize, Timeout};
 pub use cache::{CacheHit, ComponentCache};
-pub use engine::{EngineOptions, IsoEngine};
+pub use engine::{Compiler, EngineOptions, IsoEngine};
 pub use error::{Amount, BudgetKind, HostError};
 pub use host::{Effect, LogRecord, LogSink, NoLog, Shared};
 pub use instance::{CallOutput, Instance, Results, SnapshotPolicy, TypedExport, Usage};
+pub use session::{CallRecord, Divergence, ExportChanges, Outcome, Session, Swapped};
 pub use wasmtime::component::Val;
 
 /// Host bindings for the iso WIT packages (`iso:app/guest`).

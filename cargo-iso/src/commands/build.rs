@@ -7,14 +7,16 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use cargo_metadata::camino::{Utf8Path, Utf8PathBuf};
 use clap::{Args, ValueEnum};
 
 use crate::cargo_build::{CargoBuild, CoreModule, PassThrough, Profile};
-use crate::componentize::{WorldSummary, componentize, describe, guest_world, write_atomically};
+use crate::componentize::{
+    WorldSummary, componentize, describe, guest_world, strip_debug_info, write_atomically,
+};
 use crate::project::{self, Guest, Project, Selection};
 use crate::term::Shell;
 use crate::toolchain::{self, StdSource, TOOLCHAIN_ENV, Toolchain};
@@ -97,6 +99,10 @@ pub struct BuiltComponent {
     pub path: Utf8PathBuf,
     /// Whether the component was already up to date.
     pub fresh: bool,
+    /// How long cargo took (for the whole build, shared by its guests).
+    pub cargo_time: Duration,
+    /// How long componentizing took (zero when fresh).
+    pub componentize_time: Duration,
 }
 
 /// One line of `--message-format json`.
@@ -157,72 +163,113 @@ fn summarize(component: &BuiltComponent) -> Result<WorldSummary> {
 
 /// Builds the selected guests and componentizes each; the pipeline every command shares.
 pub fn build_guests(options: &BuildOptions, shell: &Shell) -> Result<Vec<BuiltComponent>> {
-    let selection = Selection {
-        manifest_path: options.manifest.manifest_path.clone(),
-        workspace: options.workspace.clone(),
-    };
-    // `cargo metadata` and the toolchain probe each start a process: run them side by side.
-    let (project, toolchain) = std::thread::scope(|scope| {
-        let toolchain = scope.spawn(|| toolchain::resolve(options.toolchain.as_deref()));
-        let project = project::discover(&selection);
-        (
+    Pipeline::prepare(options, shell)?.build(shell)
+}
+
+/// The build pipeline with its set-up done (guests found, toolchain resolved),
+/// so a host that rebuilds on every save pays only for cargo and componentizing.
+pub struct Pipeline {
+    project: Project,
+    toolchain: Toolchain,
+    cargo_target_dir: Utf8PathBuf,
+    output_dir: Utf8PathBuf,
+    profile: Profile,
+    pass_through: PassThrough,
+    /// Drop DWARF before componentizing, into `iso/<profile>/dev/`.
+    pub strip_debug_info: bool,
+}
+
+impl Pipeline {
+    /// Finds the guests and the toolchain, and syncs their iso WIT packages.
+    pub fn prepare(options: &BuildOptions, shell: &Shell) -> Result<Pipeline> {
+        let selection = Selection {
+            manifest_path: options.manifest.manifest_path.clone(),
+            workspace: options.workspace.clone(),
+        };
+        // `cargo metadata` and the toolchain probe each start a process: run them side by side.
+        let (project, toolchain) = std::thread::scope(|scope| {
+            let toolchain = scope.spawn(|| toolchain::resolve(options.toolchain.as_deref()));
+            let project = project::discover(&selection);
+            (
+                project,
+                toolchain
+                    .join()
+                    .expect("toolchain resolution does not panic"),
+            )
+        });
+        let (project, toolchain) = (project?, toolchain?);
+        report_toolchain(shell, &toolchain);
+        for guest in &project.guests {
+            wit_deps::sync(
+                guest
+                    .manifest_path
+                    .parent()
+                    .unwrap_or(&guest.manifest_path)
+                    .as_std_path(),
+            )?;
+        }
+        let (cargo_target_dir, output_dir) = target_dirs(options, &project)?;
+        shell.verbose_status(
+            "Target",
+            format_args!("cargo builds in {cargo_target_dir}; components go to {output_dir}/iso"),
+        );
+        let profile = match (&options.profile, options.release) {
+            (Some(name), _) => Profile::Named(name.clone()),
+            (None, true) => Profile::Release,
+            (None, false) => Profile::Dev,
+        };
+        let pass_through = PassThrough {
+            features: options.features.clone(),
+            locked: options.locked,
+            offline: options.offline,
+            frozen: options.frozen,
+        };
+        Ok(Pipeline {
             project,
-            toolchain
-                .join()
-                .expect("toolchain resolution does not panic"),
-        )
-    });
-    let (project, toolchain) = (project?, toolchain?);
-    report_toolchain(shell, &toolchain);
-    for guest in &project.guests {
-        wit_deps::sync(
-            guest
-                .manifest_path
-                .parent()
-                .unwrap_or(&guest.manifest_path)
-                .as_std_path(),
-        )?;
-    }
-    let (cargo_target_dir, output_dir) = target_dirs(options, &project)?;
-    shell.verbose_status(
-        "Target",
-        format_args!("cargo builds in {cargo_target_dir}; components go to {output_dir}/iso"),
-    );
-    let profile = match (&options.profile, options.release) {
-        (Some(name), _) => Profile::Named(name.clone()),
-        (None, true) => Profile::Release,
-        (None, false) => Profile::Dev,
-    };
-    let pass_through = PassThrough {
-        features: options.features.clone(),
-        locked: options.locked,
-        offline: options.offline,
-        frozen: options.frozen,
-    };
-    let modules = CargoBuild {
-        toolchain: &toolchain,
-        manifest_path: &project.manifest_path,
-        packages: project.guests.iter().map(|g| g.name.as_str()).collect(),
-        profile: &profile,
-        target_dir: &cargo_target_dir,
-        pass_through: &pass_through,
-        verbosity: shell.verbosity(),
-        color: shell.color(),
-    }
-    .run()?;
-    project
-        .guests
-        .into_iter()
-        .map(|guest| {
-            let Some(core) = modules.iter().find(|m| m.package_id == guest.id) else {
-                bail!(
-                    "cargo built no wasm library for `{}`: is its `[lib]` a cdylib?",
-                    guest.name
-                );
-            };
-            componentize_guest(shell, guest, core.clone(), &output_dir)
+            toolchain,
+            cargo_target_dir,
+            output_dir,
+            profile,
+            pass_through,
+            strip_debug_info: false,
         })
-        .collect()
+    }
+
+    /// The guests it builds.
+    pub fn guests(&self) -> &[Guest] {
+        &self.project.guests
+    }
+
+    /// Runs cargo and componentizes each guest's module.
+    pub fn build(&self, shell: &Shell) -> Result<Vec<BuiltComponent>> {
+        let started = Instant::now();
+        let modules = CargoBuild {
+            toolchain: &self.toolchain,
+            manifest_path: &self.project.manifest_path,
+            packages: self.guests().iter().map(|g| g.name.as_str()).collect(),
+            profile: &self.profile,
+            target_dir: &self.cargo_target_dir,
+            pass_through: &self.pass_through,
+            verbosity: shell.verbosity(),
+            color: shell.color(),
+        }
+        .run()?;
+        let cargo_time = started.elapsed();
+        self.guests()
+            .iter()
+            .map(|guest| {
+                let Some(core) = modules.iter().find(|m| m.package_id == guest.id) else {
+                    bail!(
+                        "cargo built no wasm library for `{}`: is its `[lib]` a cdylib?",
+                        guest.name
+                    );
+                };
+                let mut built = self.componentize_guest(shell, guest.clone(), core.clone())?;
+                built.cargo_time = cargo_time;
+                Ok(built)
+            })
+            .collect()
+    }
 }
 
 /// Where cargo builds, and where components go: `--target-dir` or a target dir
@@ -261,51 +308,66 @@ fn report_toolchain(shell: &Shell, toolchain: &Toolchain) {
     );
 }
 
-/// Componentizes one core module into `<target-dir>/iso/<profile>/<file>`, unless that is up to date.
-fn componentize_guest(
-    shell: &Shell,
-    guest: Guest,
-    core: CoreModule,
-    target_dir: &Utf8Path,
-) -> Result<BuiltComponent> {
-    let profile_dir = core
-        .path
-        .parent()
-        .and_then(Utf8Path::file_name)
-        .unwrap_or("debug");
-    let file_name = core
-        .path
-        .file_name()
-        .context("cargo's wasm artifact has no file name")?;
-    let path = target_dir.join("iso").join(profile_dir).join(file_name);
-    let fresh = core.fresh && is_newer(&path, &core.path);
-    if fresh {
-        shell.verbose_status(
-            "Fresh",
-            format_args!("{} v{} component", guest.name, guest.version),
-        );
-    } else {
+impl Pipeline {
+    /// Componentizes one core module into `<target-dir>/iso/<profile>/<file>`, unless that is up to date.
+    fn componentize_guest(
+        &self,
+        shell: &Shell,
+        guest: Guest,
+        core: CoreModule,
+    ) -> Result<BuiltComponent> {
+        let profile_dir = core
+            .path
+            .parent()
+            .and_then(Utf8Path::file_name)
+            .unwrap_or("debug");
+        let file_name = core
+            .path
+            .file_name()
+            .context("cargo's wasm artifact has no file name")?;
+        let mut dir = self.output_dir.join("iso").join(profile_dir);
+        if self.strip_debug_info {
+            dir.push("dev");
+        }
+        let path = dir.join(file_name);
+        let fresh = core.fresh && is_newer(&path, &core.path);
         let started = Instant::now();
-        let bytes =
-            std::fs::read(&core.path).with_context(|| format!("could not read `{}`", core.path))?;
-        let component = componentize(&bytes).with_context(|| {
-            format!(
-                "could not make a component of `{}` (package `{}`)",
-                core.path, guest.name
-            )
-        })?;
-        write_atomically(path.as_std_path(), &component)?;
-        shell.verbose_status(
-            "Componentized",
-            format_args!("{} in {:.1?}", guest.name, started.elapsed()),
-        );
+        if fresh {
+            shell.verbose_status(
+                "Fresh",
+                format_args!("{} v{} component", guest.name, guest.version),
+            );
+        } else {
+            let mut bytes = std::fs::read(&core.path)
+                .with_context(|| format!("could not read `{}`", core.path))?;
+            if self.strip_debug_info {
+                bytes = strip_debug_info(&bytes)?;
+            }
+            let component = componentize(&bytes).with_context(|| {
+                format!(
+                    "could not make a component of `{}` (package `{}`)",
+                    core.path, guest.name
+                )
+            })?;
+            write_atomically(path.as_std_path(), &component)?;
+            shell.verbose_status(
+                "Componentized",
+                format_args!("{} in {:.1?}", guest.name, started.elapsed()),
+            );
+        }
+        Ok(BuiltComponent {
+            guest,
+            core,
+            path,
+            fresh,
+            cargo_time: Duration::ZERO,
+            componentize_time: if fresh {
+                Duration::ZERO
+            } else {
+                started.elapsed()
+            },
+        })
     }
-    Ok(BuiltComponent {
-        guest,
-        core,
-        path,
-        fresh,
-    })
 }
 
 /// Whether `output` exists and is at least as new as `input`.

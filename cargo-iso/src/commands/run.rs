@@ -36,17 +36,9 @@ pub struct RunArgs {
     #[arg(value_name = "WASM")]
     pub wasm: Option<PathBuf>,
 
-    /// Fuel per call, e.g. 1e6 or 1_000_000 [default: from [package.metadata.iso], else unlimited]
-    #[arg(long, value_name = "N")]
-    pub fuel: Option<Fuel>,
-
-    /// Linear memory cap, e.g. 64MiB [default: from [package.metadata.iso], else unlimited]
-    #[arg(long, value_name = "SIZE")]
-    pub memory: Option<MemorySize>,
-
-    /// Wall-clock time per call, e.g. 500ms [default: from [package.metadata.iso], else unlimited]
-    #[arg(long, value_name = "DURATION")]
-    pub timeout: Option<Timeout>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub budget: BudgetArgs,
 
     /// A call in WAVE syntax, e.g. 'increment(5)'; repeat for several calls on one instance [default: run()]
     #[arg(long = "invoke", value_name = "CALL")]
@@ -65,9 +57,37 @@ pub struct RunArgs {
     pub build: BuildOptions,
 }
 
+/// The budget flags of the commands that run guests; each overrides `[package.metadata.iso]`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct BudgetArgs {
+    /// Fuel per call, e.g. 1e6 or 1_000_000 [default: from [package.metadata.iso], else unlimited]
+    #[arg(long, value_name = "N")]
+    pub fuel: Option<Fuel>,
+
+    /// Linear memory cap, e.g. 64MiB [default: from [package.metadata.iso], else unlimited]
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<MemorySize>,
+
+    /// Wall-clock time per call, e.g. 500ms [default: from [package.metadata.iso], else unlimited]
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<Timeout>,
+}
+
+impl BudgetArgs {
+    /// `manifest`'s budget with these flags over it.
+    pub fn over(&self, manifest: Budget) -> Budget {
+        manifest.overridden_by(Budget {
+            fuel: self.fuel,
+            memory: self.memory,
+            timeout: self.timeout,
+        })
+    }
+}
+
 /// Prints guest log lines on stderr with the guest's name.
-struct StderrLog {
-    guest: String,
+pub struct StderrLog {
+    /// The guest's name.
+    pub guest: String,
 }
 
 impl LogSink for StderrLog {
@@ -114,11 +134,7 @@ impl RunArgs {
     /// Builds (unless given a `.wasm`), instantiates and makes the calls.
     pub fn exec(self, shell: &Shell) -> Result<()> {
         let (bytes, name, manifest_budget) = self.component(shell)?;
-        let budget = manifest_budget.overridden_by(Budget {
-            fuel: self.fuel,
-            memory: self.memory,
-            timeout: self.timeout,
-        });
+        let budget = self.budget.over(manifest_budget);
         let engine = Arc::new(IsoEngine::new(EngineOptions {
             precise_timing: true,
             ..EngineOptions::default()
@@ -226,7 +242,7 @@ impl RunArgs {
 }
 
 /// Shows a host error and ends with its exit code.
-fn fail(shell: &Shell, err: HostError) -> anyhow::Error {
+pub fn fail(shell: &Shell, err: HostError) -> anyhow::Error {
     let code = exit_code(&err);
     shell.report(&anyhow::Error::new(err));
     AlreadyReported { code }.into()

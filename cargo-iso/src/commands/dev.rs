@@ -1,0 +1,445 @@
+//! `cargo iso dev`: a live dev host. It builds the guest, serves calls typed
+//! (or piped) one per line, and with `--watch` rebuilds and hot-reloads the
+//! guest on every save, keeping its state; calls are recorded so they can
+//! be replayed against a new version.
+//!
+//! Results go to stdout, one WAVE line per result; guest logs, usage and
+//! status go to stderr. The main loop owns the running guest and takes
+//! [`Event`]s from three threads: the line reader, the file watcher, and
+//! the builder, so calls are served by the old version while a new one builds.
+
+mod input;
+mod watch;
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Sender};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use iso_host::{
+    App, Budget, Compiler, ComponentCache, EngineOptions, HostError, Instance, IsoEngine, Session,
+    Shared, Swapped,
+};
+
+use crate::commands::build::{BuildOptions, Pipeline};
+use crate::commands::run::{BudgetArgs, StderrLog, fail};
+use crate::term::Shell;
+use watch::{Built, Request};
+
+/// `cargo iso dev`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Type a call such as `increment(5)`, or `:help` for the meta commands.
+
+Examples:
+  cargo iso dev --watch
+  cargo iso dev --watch --shadow 20 --fuel 1e6
+  printf 'increment(5)\\nget()\\n' | cargo iso dev"
+)]
+pub struct DevArgs {
+    /// Rebuild and hot-reload the guest, keeping its state, when its sources change
+    #[arg(long)]
+    pub watch: bool,
+
+    /// After each reload, replay the last N calls on the new version and report where it differs
+    #[arg(long, value_name = "N")]
+    pub shadow: Option<usize>,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub budget: BudgetArgs,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub build: BuildOptions,
+}
+
+/// What the main loop hears from the other threads.
+pub enum Event {
+    /// A line of input.
+    Line(String),
+    /// Stdin ended.
+    EndOfInput,
+    /// Ctrl-C.
+    Interrupted,
+    /// A source file changed, first at this time.
+    Changed(Instant),
+    /// A build finished.
+    Built(Box<Result<Built>>),
+}
+
+const HELP: &str = "\
+Calls, one per line, in WAVE syntax:  increment(5)   get()   greet(\"ada\")
+  :state             the guest's state, as JSON
+  :exports           the exports, with their WIT signatures
+  :reload            rebuild now and reload, keeping the state
+  :reload --fresh    rebuild now and start the new version from default state
+  :budget [fuel=N] [memory=SIZE] [timeout=DURATION]   show or set the per-call budget (`none` lifts one)
+  :history           the calls so far and what they returned
+  :replay            replay the session's calls on the running version and show what differs
+  :help              this list
+  :quit              leave (so do Ctrl-D and Ctrl-C)";
+
+/// Whether the main loop goes on after a line.
+enum Flow {
+    /// Read the next line.
+    Next,
+    /// Read the next line once the reload asked for is done.
+    AfterReload,
+    /// Leave.
+    Quit,
+}
+
+/// The running dev host.
+struct Dev {
+    shell: Shell,
+    name: String,
+    session: Session,
+    builds: Sender<Request>,
+    shadow: Option<usize>,
+}
+
+impl DevArgs {
+    /// Builds the guest, serves it, and reloads it on change until input ends.
+    pub fn exec(self, shell: &Shell) -> Result<()> {
+        let mut pipeline = Pipeline::prepare(&self.build, shell)?;
+        pipeline.strip_debug_info = true;
+        let guest = match pipeline.guests() {
+            [guest] => guest.clone(),
+            guests => bail!(
+                "`cargo iso dev` serves one guest, but this selects {}\nhelp: choose one with `-p <name>`",
+                guests
+                    .iter()
+                    .map(|g| format!("`{}`", g.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        // Winch compiles several times faster than Cranelift: the dev loop compiles on every save.
+        let engine = Arc::new(IsoEngine::new(EngineOptions {
+            compiler: Compiler::Baseline,
+            precise_timing: true,
+            ..EngineOptions::default()
+        })?);
+        let cache = Arc::new(ComponentCache::new(None).keep_at_most(4));
+        let built = pipeline.build(shell)?.remove(0);
+        let bytes = std::fs::read(&built.path)
+            .with_context(|| format!("could not read `{}`", built.path))?;
+        let (app, _) = App::load(engine.clone(), &cache, &bytes).map_err(|e| fail(shell, e))?;
+        let budget = self.budget.over(guest.settings.budget());
+        let shared = Shared::new(Arc::new(StderrLog {
+            guest: guest.name.clone(),
+        }));
+        let instance = Instance::new(Arc::new(app), budget, shared).map_err(|e| fail(shell, e))?;
+
+        let (events, inbox) = mpsc::channel();
+        let (builds, requests) = mpsc::channel();
+        watch::spawn_builder(
+            pipeline,
+            shell.clone(),
+            engine,
+            cache,
+            requests,
+            events.clone(),
+        )?;
+        let _watcher = match self.watch {
+            true => Some(watch::watch(&guest, events.clone())?),
+            false => None,
+        };
+        let (done, lines_done) = mpsc::channel();
+        input::spawn_reader(events.clone(), lines_done)?;
+        let interrupts = events.clone();
+        // Without a terminal (or between lines) Ctrl-C is a signal: leave as cleanly as on `:quit`.
+        let _ = ctrlc::set_handler(move || {
+            let _ = interrupts.send(Event::Interrupted);
+        });
+
+        let mut dev = Dev {
+            shell: shell.clone(),
+            name: guest.name.clone(),
+            session: Session::new(instance),
+            builds,
+            shadow: self.shadow,
+        };
+        dev.greet(&guest.version, self.watch);
+        let mut awaiting_reload = false;
+        for event in inbox {
+            match event {
+                Event::Line(line) => match dev.line(&line) {
+                    Flow::Next => done.send(()).unwrap_or_default(),
+                    Flow::AfterReload => awaiting_reload = true,
+                    Flow::Quit => break,
+                },
+                Event::Changed(since) => dev.request(Request {
+                    since,
+                    fresh: false,
+                }),
+                Event::Built(result) => {
+                    dev.built(*result);
+                    if std::mem::take(&mut awaiting_reload) {
+                        done.send(()).unwrap_or_default();
+                    }
+                }
+                Event::EndOfInput | Event::Interrupted => break,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Dev {
+    fn greet(&self, version: &str, watching: bool) {
+        self.shell.status(
+            "Serving",
+            format_args!(
+                "{} v{version} (v1): type a call such as `{}`, or `:help`",
+                self.name,
+                example_call(self.session.app())
+            ),
+        );
+        if watching {
+            self.shell.status(
+                "Watching",
+                "src/, wit/, Cargo.toml and build.rs of the guest and its path dependencies",
+            );
+        }
+    }
+
+    fn request(&self, request: Request) {
+        // The builder lives as long as the loop; a send cannot fail before it ends.
+        let _ = self.builds.send(request);
+    }
+
+    /// Handles one line: a call, a meta command, or nothing.
+    fn line(&mut self, line: &str) -> Flow {
+        let line = line.trim();
+        let Some(meta) = line.strip_prefix(':') else {
+            if !line.is_empty() {
+                self.call(line);
+            }
+            return Flow::Next;
+        };
+        let mut words = meta.split_whitespace();
+        let command = words.next().unwrap_or("");
+        let rest: Vec<&str> = words.collect();
+        match (command, rest.as_slice()) {
+            ("quit" | "q" | "exit", _) => return Flow::Quit,
+            ("help" | "h", _) => println!("{HELP}"),
+            ("state", _) => self.show_state(),
+            ("exports", _) => self.show_exports(),
+            ("history", _) => self.show_history(),
+            ("replay", _) => self.replay(),
+            ("budget", settings) => self.budget(settings),
+            ("reload", []) | ("reload", ["--fresh"]) => {
+                self.request(Request {
+                    since: Instant::now(),
+                    fresh: !rest.is_empty(),
+                });
+                return Flow::AfterReload;
+            }
+            _ => {
+                self.shell.report(&anyhow::anyhow!(
+                    "unknown command `:{meta}`\nhelp: `:help` lists the commands"
+                ));
+            }
+        }
+        flush();
+        Flow::Next
+    }
+
+    fn call(&mut self, call: &str) {
+        match self.session.call(call) {
+            Ok(output) => {
+                let mut stdout = std::io::stdout().lock();
+                for result in output.results_wave() {
+                    let _ = writeln!(stdout, "{result}");
+                }
+                let _ = stdout.flush();
+                let usage = output.usage;
+                self.shell.verbose_status(
+                    "Usage",
+                    format_args!(
+                        "fuel {}, memory peak {}, {:.2?}",
+                        usage.fuel,
+                        bytesize::ByteSize(usage.memory_peak).display().iec(),
+                        usage.elapsed
+                    ),
+                );
+            }
+            Err(err) => {
+                self.shell.report(&anyhow::Error::new(err));
+            }
+        }
+    }
+
+    fn show_state(&mut self) {
+        match self.session.instance().state_json() {
+            Ok(Some(json)) => println!("{json}"),
+            Ok(None) => self.shell.warn(format_args!(
+                "`{}` exports no iso:app/state, so it has no state to show",
+                self.name
+            )),
+            Err(err) => self.report(err),
+        }
+    }
+
+    fn show_exports(&mut self) {
+        for export in self.session.instance().app().exports() {
+            if !export.name.contains('#') {
+                println!("{}", export.signature);
+            }
+        }
+    }
+
+    fn show_history(&self) {
+        for (number, record) in (1..).zip(self.session.history()) {
+            println!("{number:>4}  {} -> {}", record.call, record.outcome);
+        }
+    }
+
+    fn replay(&mut self) {
+        let app = self.session.instance().app().clone();
+        self.replay_on(&app, None, "Replayed");
+    }
+
+    /// Replays the last `last` calls on `app` and prints each divergence.
+    fn replay_on(&mut self, app: &Arc<App>, last: Option<usize>, verb: &str) {
+        match self.session.replay(app, last) {
+            Ok((count, divergences)) => {
+                for d in &divergences {
+                    println!("call {}: {} was {}, now {}", d.number, d.call, d.old, d.new);
+                }
+                let plural = if divergences.len() == 1 { "" } else { "s" };
+                self.shell.status(
+                    verb,
+                    format_args!(
+                        "{count} calls on v{}: {} divergence{plural}",
+                        self.session.version(),
+                        divergences.len()
+                    ),
+                );
+            }
+            Err(err) => self.report(err),
+        }
+    }
+
+    fn budget(&mut self, settings: &[&str]) {
+        let mut budget = self.session.instance().budget();
+        for setting in settings {
+            if let Err(err) = set_budget(&mut budget, setting) {
+                self.shell.report(&err);
+                return;
+            }
+        }
+        self.session.instance().set_budget(budget);
+        self.shell.status("Budget", describe_budget(budget));
+    }
+
+    /// Swaps in a finished build, or says why the old version keeps serving.
+    fn built(&mut self, result: Result<Built>) {
+        let running = self.session.version();
+        let built = match result {
+            Ok(built) => built,
+            Err(err) => {
+                self.shell.report(&err);
+                self.shell
+                    .warn(format_args!("the build failed; still serving v{running}"));
+                return;
+            }
+        };
+        let keep = !built.request.fresh;
+        match self.session.swap(built.app.clone(), keep) {
+            Ok(swapped) => self.reloaded(&built, &swapped),
+            Err(HostError::StateRejected { reason }) => self.shell.warn(format_args!(
+                "still serving v{running}: the new build cannot take its state: {reason}\n\
+                 help: `:reload --fresh` starts the new build from default state"
+            )),
+            Err(err) => self.shell.warn(format_args!(
+                "still serving v{running}: the new build did not start: {err}"
+            )),
+        }
+        flush();
+    }
+
+    fn reloaded(&mut self, built: &Built, swapped: &Swapped) {
+        let ms = |d: std::time::Duration| d.as_millis();
+        self.shell.status(
+            "Reloaded",
+            format_args!(
+                "{} (v{}) in {} ms: build {}, componentize {}, compile {}, swap {}; {}",
+                self.name,
+                swapped.version,
+                ms(built.request.since.elapsed()),
+                ms(built.cargo),
+                ms(built.componentize),
+                ms(built.compile),
+                ms(swapped.took),
+                if swapped.state_kept {
+                    "state kept"
+                } else {
+                    "state reset"
+                }
+            ),
+        );
+        let changes = &swapped.exports;
+        if !changes.is_empty() {
+            let mut parts = Vec::new();
+            parts.extend(changes.added.iter().map(|s| format!("added `{s}`")));
+            parts.extend(changes.removed.iter().map(|s| format!("removed `{s}`")));
+            parts.extend(changes.changed.iter().map(|s| format!("changed `{s}`")));
+            self.shell
+                .note(format_args!("exports changed: {}", parts.join("; ")));
+        }
+        if let Some(last) = self.shadow
+            && !self.session.history().is_empty()
+        {
+            self.replay_on(&built.app, Some(last), "Shadowed");
+        }
+    }
+
+    fn report(&self, err: HostError) {
+        self.shell.report(&anyhow::Error::new(err));
+    }
+}
+
+/// Applies one `:budget` setting such as `fuel=1e6` or `timeout=none`.
+fn set_budget(budget: &mut Budget, setting: &str) -> Result<()> {
+    let Some((key, value)) = setting.split_once('=') else {
+        bail!(
+            "`{setting}` is not a budget setting\nhelp: write `fuel=1e6`, `memory=64MiB` or `timeout=1s`"
+        );
+    };
+    let lifted = matches!(value, "none" | "unlimited");
+    match key {
+        "fuel" => budget.fuel = if lifted { None } else { Some(value.parse()?) },
+        "memory" => budget.memory = if lifted { None } else { Some(value.parse()?) },
+        "timeout" => budget.timeout = if lifted { None } else { Some(value.parse()?) },
+        _ => bail!("unknown budget `{key}`\nhelp: the budgets are `fuel`, `memory` and `timeout`"),
+    }
+    Ok(())
+}
+
+fn describe_budget(budget: Budget) -> String {
+    let show = |value: Option<String>| value.unwrap_or_else(|| "unlimited".into());
+    format!(
+        "fuel {}, memory {}, timeout {}",
+        show(budget.fuel.map(|f| f.to_string())),
+        show(budget.memory.map(|m| m.to_string())),
+        show(budget.timeout.map(|t| format!("{:?}", t.0))),
+    )
+}
+
+/// A call to suggest in the greeting: the first export that takes no arguments.
+fn example_call(app: &App) -> String {
+    app.exports()
+        .iter()
+        .filter(|e| !e.name.contains('#'))
+        .find(|e| e.signature.contains("func()"))
+        .map_or_else(|| "name(args)".to_owned(), |e| format!("{}()", e.name))
+}
+
+fn flush() {
+    let _ = std::io::stdout().flush();
+}

@@ -1,0 +1,271 @@
+//! A live session on one guest, as the dev host runs it: every call is
+//! recorded with the state before it and the effects it saw, the running
+//! version can be swapped for a new one that keeps the state, and the
+//! recorded calls can be replayed on another version to find where it
+//! behaves differently (shadow testing).
+
+use std::sync::{Arc, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::app::App;
+use crate::error::HostError;
+use crate::host::{Effect, Effects, NoLog, Shared, lock};
+use crate::instance::{CallOutput, Instance};
+
+/// A running guest, its version number and its recorded calls.
+pub struct Session {
+    instance: Instance,
+    version: u32,
+    history: Vec<CallRecord>,
+}
+
+/// One call of the session, as it happened.
+#[derive(Debug, Clone)]
+pub struct CallRecord {
+    /// The call, e.g. `increment(5)`.
+    pub call: String,
+    /// What it returned, or how it failed.
+    pub outcome: Outcome,
+    /// The clock, random and kv reads it saw, in order.
+    pub effects: Vec<Effect>,
+    /// The guest's state just before the call, when it has state.
+    state_before: Option<Vec<u8>>,
+}
+
+/// What a call came to, in a form that compares across versions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its results, as WAVE.
+    Returned(Vec<String>),
+    /// How it failed: the kind of failure and its message, without timings.
+    Failed(String),
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Returned(results) if results.is_empty() => f.write_str("()"),
+            Outcome::Returned(results) => f.write_str(&results.join(", ")),
+            Outcome::Failed(failure) => write!(f, "error: {failure}"),
+        }
+    }
+}
+
+impl Outcome {
+    fn of(result: &Result<CallOutput, HostError>) -> Outcome {
+        match result {
+            Ok(output) => Outcome::Returned(output.results_wave()),
+            Err(HostError::BudgetExceeded { kind, .. }) => {
+                Outcome::Failed(format!("{kind} budget exceeded"))
+            }
+            Err(HostError::Trap { message, .. }) => Outcome::Failed(format!("trap: {message}")),
+            Err(HostError::GuestPanic { message, .. }) => {
+                Outcome::Failed(format!("panic: {message}"))
+            }
+            Err(other) => Outcome::Failed(other.to_string()),
+        }
+    }
+}
+
+/// A replayed call whose outcome differs from the recorded one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Divergence {
+    /// The call's number in the session, from 1.
+    pub number: usize,
+    /// The call.
+    pub call: String,
+    /// What it came to when recorded.
+    pub old: Outcome,
+    /// What it comes to now.
+    pub new: Outcome,
+}
+
+/// What a swap to a new version changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Swapped {
+    /// The new version's number.
+    pub version: u32,
+    /// Whether the old state was carried over (false: the new version starts from default state).
+    pub state_kept: bool,
+    /// How the exports changed.
+    pub exports: ExportChanges,
+    /// Saving, instantiating, restoring and swapping.
+    pub took: Duration,
+}
+
+/// Exports added, removed or retyped between two versions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportChanges {
+    /// New exports, with their signatures.
+    pub added: Vec<String>,
+    /// Exports the new version lacks.
+    pub removed: Vec<String>,
+    /// Exports whose signature changed: `get: was func() -> u64, now func() -> u32`.
+    pub changed: Vec<String>,
+}
+
+impl ExportChanges {
+    /// The changes from `old`'s exports to `new`'s.
+    pub fn between(old: &App, new: &App) -> ExportChanges {
+        let find = |app: &App, name: &str| {
+            app.exports()
+                .iter()
+                .find(|e| e.name == name)
+                .map(|e| e.signature.clone())
+        };
+        let mut changes = ExportChanges::default();
+        for export in new.exports() {
+            match find(old, &export.name) {
+                None => changes.added.push(export.signature.clone()),
+                Some(before) if before != export.signature => {
+                    let ty = |signature: &str| match signature.split_once(": ") {
+                        Some((_, ty)) => ty.to_owned(),
+                        None => signature.to_owned(),
+                    };
+                    changes.changed.push(format!(
+                        "{}: was {}, now {}",
+                        export.name,
+                        ty(&before),
+                        ty(&export.signature)
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        for export in old.exports() {
+            if find(new, &export.name).is_none() {
+                changes.removed.push(export.name.clone());
+            }
+        }
+        changes
+    }
+
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+}
+
+impl Session {
+    /// A session on `instance`, version 1; its effects are recorded from now on.
+    pub fn new(instance: Instance) -> Session {
+        effects(instance.shared()).record();
+        Session {
+            instance,
+            version: 1,
+            history: Vec::new(),
+        }
+    }
+
+    /// The running instance.
+    pub fn instance(&mut self) -> &mut Instance {
+        &mut self.instance
+    }
+
+    /// The running version.
+    pub fn app(&self) -> &Arc<App> {
+        self.instance.app()
+    }
+
+    /// The running version's number: 1, then one more per swap.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The calls so far, oldest first.
+    pub fn history(&self) -> &[CallRecord] {
+        &self.history
+    }
+
+    /// Calls the guest from WAVE text, e.g. `increment(5)`, and records the
+    /// call. Calls that never reached the guest (bad text, unknown export) are not recorded.
+    pub fn call(&mut self, call: &str) -> Result<CallOutput, HostError> {
+        let state_before = self.instance.save_state()?;
+        effects(self.instance.shared()).take_recorded();
+        let result = self.instance.call_wave(call);
+        let effects = effects(self.instance.shared()).take_recorded();
+        if !matches!(
+            result,
+            Err(HostError::BadArguments { .. } | HostError::NoSuchExport { .. })
+        ) {
+            self.history.push(CallRecord {
+                call: call.to_owned(),
+                outcome: Outcome::of(&result),
+                effects,
+                state_before,
+            });
+        }
+        result
+    }
+
+    /// Makes `app` the running version. With `keep_state` the old version's
+    /// state is restored into the new one first; if that fails, the old
+    /// version keeps running and the error says why.
+    pub fn swap(&mut self, app: Arc<App>, keep_state: bool) -> Result<Swapped, HostError> {
+        let started = Instant::now();
+        let state = match keep_state {
+            true => self.instance.save_state()?,
+            false => None,
+        };
+        if state.is_some() && !app.has_state() {
+            return Err(HostError::StateRejected {
+                reason: "the new version does not export iso:app/state, so it cannot take the running state".into(),
+            });
+        }
+        let mut next = Instance::new(app, self.instance.budget(), self.instance.shared().clone())?;
+        if let Some(bytes) = &state {
+            next.restore_state(bytes)?;
+        }
+        let exports = ExportChanges::between(self.instance.app(), next.app());
+        self.instance = next;
+        self.version += 1;
+        Ok(Swapped {
+            version: self.version,
+            state_kept: state.is_some(),
+            exports,
+            took: started.elapsed(),
+        })
+    }
+
+    /// Replays the last `last` calls (all when `None`) on `app`, from the
+    /// state before the first of them and with the effects they saw, in an
+    /// instance of its own: the session is not touched. Returns the calls
+    /// replayed and the divergences.
+    pub fn replay(
+        &self,
+        app: &Arc<App>,
+        last: Option<usize>,
+    ) -> Result<(usize, Vec<Divergence>), HostError> {
+        let skip = self
+            .history
+            .len()
+            .saturating_sub(last.unwrap_or(usize::MAX));
+        let records = &self.history[skip..];
+        let Some(first) = records.first() else {
+            return Ok((0, Vec::new()));
+        };
+        let shared = Shared::new(Arc::new(NoLog));
+        let mut instance = Instance::new(app.clone(), self.instance.budget(), shared.clone())?;
+        if let Some(state) = &first.state_before {
+            instance.restore_state(state)?;
+        }
+        let mut divergences = Vec::new();
+        for (number, record) in (skip + 1..).zip(records) {
+            effects(&shared).replay(record.effects.clone());
+            let outcome = Outcome::of(&instance.call_wave(&record.call));
+            if outcome != record.outcome {
+                divergences.push(Divergence {
+                    number,
+                    call: record.call.clone(),
+                    old: record.outcome.clone(),
+                    new: outcome,
+                });
+            }
+        }
+        Ok((records.len(), divergences))
+    }
+}
+
+fn effects(shared: &Shared) -> MutexGuard<'_, Effects> {
+    lock(&shared.effects)
+}
