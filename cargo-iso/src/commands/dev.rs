@@ -311,13 +311,15 @@ impl Dev {
                 for d in &divergences {
                     println!("call {}: {} was {}, now {}", d.number, d.call, d.old, d.new);
                 }
-                let plural = if divergences.len() == 1 { "" } else { "s" };
+                let plural = |n: usize| if n == 1 { "" } else { "s" };
                 self.shell.status(
                     verb,
                     format_args!(
-                        "{count} calls on v{}: {} divergence{plural}",
+                        "{count} call{} on v{}: {} divergence{}",
+                        plural(count),
                         self.session.version(),
-                        divergences.len()
+                        divergences.len(),
+                        plural(divergences.len())
                     ),
                 );
             }

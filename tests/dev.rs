@@ -1,0 +1,352 @@
+//! `cargo iso dev`: the real binary as a child process, driven through its
+//! stdin while the tests edit the guest's files, plus the replay of a
+//! recorded session in `iso-host`. Waits are bounded but generous: CI
+//! machines are slow.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+use iso_host::{
+    App, Budget, ComponentCache, EngineOptions, Instance, IsoEngine, NoLog, Session, Shared,
+};
+use support::cargo_iso;
+
+const PATIENCE: Duration = Duration::from_secs(180);
+
+/// A new guest from the counter template, named `name`, in a temp dir.
+fn new_counter(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let scratch = tempfile::tempdir().unwrap();
+    cargo_iso()
+        .current_dir(scratch.path())
+        .args(["new", "-q", name])
+        .assert()
+        .success();
+    let dir = scratch.path().join(name);
+    (scratch, dir)
+}
+
+/// Replaces `from` with `to` in the guest's `src/lib.rs`.
+fn edit(dir: &Path, from: &str, to: &str) {
+    let path = dir.join("src/lib.rs");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "src/lib.rs has no {from:?}");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// `cargo iso dev` running as a child, with its output read line by line.
+struct DevHost {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+    /// Every stderr line so far, for failure messages.
+    seen: Vec<String>,
+}
+
+fn lines(from: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (send, receive) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines().map_while(Result::ok) {
+            let _ = send.send(line);
+        }
+    });
+    receive
+}
+
+impl DevHost {
+    fn start(dir: &Path, args: &[&str]) -> DevHost {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-iso"))
+            .args(["iso", "dev"])
+            .args(args)
+            .current_dir(dir)
+            .env("CARGO_TERM_COLOR", "never")
+            .env_remove("CARGO_ISO_TOOLCHAIN")
+            .env(
+                "CARGO_ISO_SHARED_TARGET_DIR",
+                support::shared_target_dir().join("shared"),
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut host = DevHost {
+            stdin: child.stdin.take(),
+            stdout: lines(child.stdout.take().unwrap()),
+            stderr: lines(child.stderr.take().unwrap()),
+            child,
+            seen: Vec::new(),
+        };
+        host.stderr_line("Serving");
+        host
+    }
+
+    fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("input is open");
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// The next stdout line.
+    fn stdout_line(&mut self) -> String {
+        match self.stdout.recv_timeout(PATIENCE) {
+            Ok(line) => line,
+            Err(_) => panic!("no output; stderr so far:\n{}", self.seen.join("\n")),
+        }
+    }
+
+    /// Makes a call and returns its one result line.
+    fn call(&mut self, call: &str) -> String {
+        self.send(call);
+        self.stdout_line()
+    }
+
+    /// Reads stderr up to the first line containing `needle`, and returns it.
+    fn stderr_line(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => panic!(
+                    "no stderr line with {needle:?}; stderr so far:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Ends input and waits for a clean exit.
+    fn finish(mut self) {
+        self.stdin = None;
+        let deadline = Instant::now() + PATIENCE;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "exit status {status}");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        panic!("the dev host did not exit at the end of its input");
+    }
+}
+
+impl Drop for DevHost {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+#[test]
+fn an_edit_reloads_with_the_state_kept() {
+    let (_scratch, dir) = new_counter("dev-keep");
+    let mut host = DevHost::start(&dir, &["--watch"]);
+    assert_eq!(host.call("increment(5)"), "5");
+    edit(&dir, "state().count\n", "state().count * 2\n");
+    let status = host.stderr_line("Reloaded");
+    assert!(status.contains("dev-keep (v2) in "), "{status}");
+    assert!(status.contains("state kept"), "{status}");
+    for stage in ["build ", "componentize ", "compile ", "swap "] {
+        assert!(status.contains(stage), "{stage} missing from {status}");
+    }
+    assert_eq!(host.call("get()"), "10");
+    host.finish();
+}
+
+#[test]
+fn a_broken_build_keeps_the_old_version_answering_until_the_fix() {
+    let (_scratch, dir) = new_counter("dev-broken");
+    let mut host = DevHost::start(&dir, &["--watch"]);
+    assert_eq!(host.call("increment(3)"), "3");
+    edit(&dir, "state().count\n", "state().count + \"oops\"\n");
+    host.stderr_line("error[E0277]");
+    host.stderr_line("the build failed; still serving v1");
+    assert_eq!(host.call("get()"), "3");
+    edit(&dir, "state().count + \"oops\"\n", "state().count + 100\n");
+    host.stderr_line("Reloaded dev-broken (v2)");
+    assert_eq!(host.call("get()"), "103");
+    host.finish();
+}
+
+#[test]
+fn an_incompatible_state_keeps_the_old_version_and_reload_fresh_starts_over() {
+    let (_scratch, dir) = new_counter("dev-schema");
+    let mut host = DevHost::start(&dir, &["--watch"]);
+    assert_eq!(host.call("increment(7)"), "7");
+    edit(
+        &dir,
+        "    count: u64,\n",
+        "    count: u64,\n    limit: u32,\n",
+    );
+    let refusal = host.stderr_line("still serving v1");
+    assert!(refusal.contains("cannot take its state"), "{refusal}");
+    assert!(refusal.contains("limit"), "the path is named: {refusal}");
+    host.stderr_line(":reload --fresh");
+    assert_eq!(host.call("get()"), "7");
+    host.send(":reload --fresh");
+    let status = host.stderr_line("Reloaded dev-schema (v2)");
+    assert!(status.contains("state reset"), "{status}");
+    assert_eq!(host.call("get()"), "0");
+    host.finish();
+}
+
+#[test]
+fn five_rapid_edits_end_in_one_coherent_final_version() {
+    let (_scratch, dir) = new_counter("dev-rapid");
+    let mut host = DevHost::start(&dir, &["--watch"]);
+    assert_eq!(host.call("increment(1)"), "1");
+    let mut body = "state().count\n".to_owned();
+    for k in 1..=5 {
+        let next = format!("state().count + {k}\n");
+        edit(&dir, &body, &next);
+        body = next;
+    }
+    let mut reloads = 0;
+    let answer = loop {
+        host.stderr_line("Reloaded dev-rapid");
+        reloads += 1;
+        let answer = host.call("get()");
+        if answer == "6" || reloads == 5 {
+            break answer;
+        }
+    };
+    assert_eq!(answer, "6", "the last edit wins");
+    assert!(reloads <= 2, "{reloads} reloads for one burst of edits");
+    host.finish();
+}
+
+#[test]
+fn a_trap_during_a_call_leaves_the_session_usable() {
+    let (_scratch, dir) = new_counter("dev-trap");
+    let mut host = DevHost::start(&dir, &[]);
+    assert_eq!(host.call("increment(4)"), "4");
+    host.send(":budget fuel=10");
+    host.stderr_line("Budget fuel 10");
+    host.send("increment(1)");
+    let error = host.stderr_line("error:");
+    assert!(error.contains("fuel budget exceeded"), "{error}");
+    host.send(":budget fuel=none");
+    host.stderr_line("Budget fuel unlimited");
+    assert_eq!(host.call("get()"), "4", "the state of the last good call");
+    assert_eq!(host.call("increment(1)"), "5");
+    host.finish();
+}
+
+#[test]
+fn replay_reports_exactly_the_changed_results() {
+    let (_scratch, dir) = new_counter("dev-replay");
+    let mut host = DevHost::start(&dir, &["--watch", "--shadow", "10"]);
+    for (call, result) in [
+        ("increment(2)", "2"),
+        ("get()", "2"),
+        ("increment(3)", "5"),
+        ("get()", "5"),
+    ] {
+        assert_eq!(host.call(call), result);
+    }
+    edit(&dir, "state().count\n", "state().count * 2\n");
+    host.stderr_line("Reloaded dev-replay (v2)");
+    let shadow = host.stderr_line("Shadowed");
+    assert!(shadow.contains("4 calls on v2: 2 divergences"), "{shadow}");
+    assert_eq!(host.stdout_line(), "call 2: get() was 2, now 4");
+    assert_eq!(host.stdout_line(), "call 4: get() was 5, now 10");
+    host.send(":replay");
+    assert_eq!(host.stdout_line(), "call 2: get() was 2, now 4");
+    assert_eq!(host.stdout_line(), "call 4: get() was 5, now 10");
+    let summary = host.stderr_line("Replayed");
+    assert!(
+        summary.contains("4 calls on v2: 2 divergences"),
+        "{summary}"
+    );
+    host.send(":history");
+    assert_eq!(host.stdout_line(), "   1  increment(2) -> 2");
+    host.finish();
+}
+
+#[test]
+fn meta_commands_answer_and_mistakes_are_explained() {
+    let (_scratch, dir) = new_counter("dev-meta");
+    let mut host = DevHost::start(&dir, &[]);
+    host.send(":exports");
+    assert_eq!(host.stdout_line(), "increment: func(by: u32) -> u64");
+    assert_eq!(host.stdout_line(), "get: func() -> u64");
+    assert_eq!(host.stdout_line(), "reset: func()");
+    assert_eq!(host.stdout_line(), "run: func() -> string");
+    assert_eq!(host.call("increment(2)"), "2");
+    host.send(":state");
+    assert_eq!(host.stdout_line(), r#"{"count":2,"changes":1}"#);
+    host.send(":nope");
+    host.stderr_line("unknown command `:nope`");
+    host.send(":budget fuel");
+    host.stderr_line("`fuel` is not a budget setting");
+    host.send("increment(");
+    host.stderr_line("error:");
+    host.send("frobnicate()");
+    let unknown = host.stderr_line("error:");
+    assert!(unknown.contains("frobnicate"), "{unknown}");
+    assert_eq!(host.call("get()"), "2");
+    host.finish();
+}
+
+/// Replay answers clock and kv reads from the recording, so a guest that
+/// reads the clock replays to the same results, and the session is untouched.
+#[test]
+fn replay_of_a_clock_reading_guest_is_deterministic() {
+    let scratch = tempfile::tempdir().unwrap();
+    cargo_iso()
+        .current_dir(scratch.path())
+        .args(["new", "-q", "replayer", "--template", "rate-limiter"])
+        .assert()
+        .success();
+    cargo_iso()
+        .current_dir(scratch.path().join("replayer"))
+        .env(
+            "CARGO_ISO_SHARED_TARGET_DIR",
+            support::shared_target_dir().join("shared"),
+        )
+        .args(["build", "-q"])
+        .assert()
+        .success();
+    let bytes = std::fs::read(
+        scratch
+            .path()
+            .join("replayer/target/iso/debug/replayer.wasm"),
+    )
+    .unwrap();
+    let engine = Arc::new(IsoEngine::new(EngineOptions::default()).unwrap());
+    let (app, _) = App::load(engine, &ComponentCache::new(None), &bytes).unwrap();
+    let app = Arc::new(app);
+    let shared = Shared::new(Arc::new(NoLog));
+    let instance = Instance::new(app.clone(), Budget::default(), shared).unwrap();
+    let mut session = Session::new(instance);
+    for _ in 0..12 {
+        session.call("check(\"ada\")").unwrap();
+    }
+    assert!(
+        session.history()[0]
+            .effects
+            .iter()
+            .any(|e| matches!(e, iso_host::Effect::WallNow(_))),
+        "{:?}",
+        session.history()[0]
+    );
+    for _ in 0..2 {
+        let (count, divergences) = session.replay(&app, None).unwrap();
+        assert_eq!((count, divergences), (12, vec![]));
+    }
+    let (count, _) = session.replay(&app, Some(3)).unwrap();
+    assert_eq!(count, 3);
+    assert_eq!(session.history().len(), 12, "replay records nothing");
+}
