@@ -111,8 +111,108 @@ def state_save_restore():
     subprocess.run(["cargo", "run", "--quiet", "--release", "--locked", "-p", "iso-schema", "--example", "state_bench"], cwd=ROOT, check=True)
 
 
+class DevHost:
+    """`cargo-iso iso dev --watch` on a guest (run directly, so its pid is the host's)."""
+
+    def __init__(self, guest, env):
+        binary = shutil.which("cargo-iso") or sys.exit("bench: cargo-iso is not installed")
+        self.proc = subprocess.Popen([binary, "iso", "dev", "--watch"], cwd=guest, env=env, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.wait_for("Serving")
+
+    def wait_for(self, needle):
+        for line in self.proc.stderr:
+            if needle in line:
+                return line
+            if "error" in line:
+                sys.exit(f"bench: dev host: {line}")
+        sys.exit(f"bench: the dev host ended before printing {needle!r}")
+
+    def call(self, call):
+        self.proc.stdin.write(call + "\n")
+        self.proc.stdin.flush()
+        return self.proc.stdout.readline().strip()
+
+    def rss_kib(self):
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def edit_get(lib, original, k):
+    lib.write_text(original.replace("state().count\n", f"state().count + {k}\n"))
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))]
+
+
+def dev_reload():
+    """Edit-to-live latency of `dev --watch` next to the bare incremental cargo build of the same edit."""
+    edits = int(os.environ.get("BENCH_RELOADS", "20"))
+    env = dict(os.environ, CARGO_ISO_SHARED_TARGET_DIR=str(ROOT / "target" / "bench-shared"), CARGO_TERM_COLOR="never")
+    with tempfile.TemporaryDirectory() as parent:
+        subprocess.run(["cargo", "iso", "new", "-q", "live"], cwd=parent, env=env, check=True)
+        guest = Path(parent) / "live"
+        bare = Path(parent) / "bare"
+        shutil.copytree(guest, bare)
+        bare_build = ["cargo", "build", "-q", "--lib", "--target", "wasm32-unknown-unknown"]
+        run(bare_build, bare)  # warm its own target dir
+        host = DevHost(guest, env)
+        lib, bare_lib = guest / "src" / "lib.rs", bare / "src" / "lib.rs"
+        original = lib.read_text()
+        live, raw, after_build = [], [], []
+        host.call("increment(1)")
+        for k in range(1, edits + 1):  # interleaved, so load spikes hit both
+            start = time.perf_counter()
+            edit_get(lib, original, k)
+            line = host.wait_for("Reloaded")
+            live.append(time.perf_counter() - start)
+            stages = dict((name, int(value)) for name, value in re.findall(r"(\w+) (\d+)", line.split(":", 1)[1]))
+            after_build.append(stages["componentize"] + stages["compile"] + stages["swap"])
+            if host.call("get()") != str(1 + k):
+                sys.exit(f"bench: version {k} answered wrongly")
+            edit_get(bare_lib, original, k)
+            raw.append(run(bare_build, bare)[0])
+        live_med, raw_med = statistics.median(live), statistics.median(raw)
+        post = statistics.median(after_build)
+        print(f"\ndev --watch, edit to live ({edits} edits of the counter's `get`)")
+        print(f"  bare incremental cargo build    median {ms(raw_med)}, p95 {ms(percentile(raw, 0.95))}")
+        print(f"  edit to live (dev --watch)      median {ms(live_med)}, p95 {ms(percentile(live, 0.95))}"
+              f"  = {live_med / raw_med:.2f}x bare  (target 1.15x) [{'ok' if live_med <= 1.15 * raw_med else 'OVER'}]")
+        print(f"  last status line: {line.strip()}")
+        print(f"  stages after the build (componentize + compile + swap): median {post} ms, max {max(after_build)} ms"
+              f"  (target 50 ms) [{'ok' if post <= 50 else 'OVER'}]")
+        reload_memory(host, lib, original, count=1)
+        host.close()
+
+
+def reload_memory(host, lib, original, count):
+    """RSS after the 10th and the 100th reload in a row; every reload must keep the state."""
+    rss = {}
+    for n in range(1, 101):
+        edit_get(lib, original, 1000 + n)
+        host.wait_for("Reloaded")
+        count += 1
+        if host.call("increment(1)") != str(count):
+            sys.exit(f"bench: reload {n} lost the state (expected count {count})")
+        if n in (10, 100):
+            rss[n] = host.rss_kib()
+    growth = rss[100] / rss[10] - 1
+    print(f"\n100 reloads in a row: RSS after the 10th {rss[10] // 1024} MiB, after the 100th {rss[100] // 1024} MiB"
+          f" = {growth * 100:+.1f}%  (target within 20%) [{'ok' if abs(growth) <= 0.2 else 'OVER'}]")
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["dev"]:
+        dev_reload()
+        sys.exit()
     main()
     second_guest_first_build()
     state_save_restore()
     host()
+    dev_reload()

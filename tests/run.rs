@@ -431,3 +431,49 @@ fn kv_persists_to_a_file_and_effects_are_recorded() {
         "the bucket came back from the file"
     );
 }
+
+/// The dev host compiles with Winch: its budgets must hold there too.
+#[test]
+fn the_baseline_compiler_enforces_fuel_and_time() {
+    let options = EngineOptions {
+        compiler: iso_host::Compiler::Baseline,
+        ..EngineOptions::default()
+    };
+    let mut guest = instance_on(
+        options,
+        Budget {
+            fuel: Some(iso_host::Fuel(1_000_000)),
+            ..Budget::default()
+        },
+    );
+    let err = guest.call_wave("spin()").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HostError::BudgetExceeded {
+                kind: BudgetKind::Fuel,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    guest.set_budget(Budget {
+        timeout: Some(Timeout(Duration::from_millis(100))),
+        ..Budget::default()
+    });
+    let err = guest.call_wave("spin()").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HostError::BudgetExceeded {
+                kind: BudgetKind::Time,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        guest.call_wave("greet(\"ada\")").unwrap().results_wave(),
+        ["\"hello, ada\""]
+    );
+}
