@@ -22,6 +22,16 @@ pub struct WorldSummary {
 ///
 /// The module must carry the component-type metadata that wit-bindgen embeds.
 pub fn componentize(core: &[u8]) -> Result<Vec<u8>> {
+    encode(core, true)
+}
+
+/// Encodes the core module as a component without validating it: for a
+/// host that compiles it next, since wasmtime validates as it compiles.
+pub fn componentize_for_host(core: &[u8]) -> Result<Vec<u8>> {
+    encode(core, false)
+}
+
+fn encode(core: &[u8], validate: bool) -> Result<Vec<u8>> {
     check_is_core_module(core)?;
     if guest_world(core)?.is_none() {
         bail!(
@@ -31,7 +41,7 @@ pub fn componentize(core: &[u8]) -> Result<Vec<u8>> {
         );
     }
     ComponentEncoder::default()
-        .validate(true)
+        .validate(validate)
         .module(core)
         .context("could not read the module's component-type metadata")?
         .encode()

@@ -15,7 +15,8 @@ use clap::{Args, ValueEnum};
 
 use crate::cargo_build::{CargoBuild, CoreModule, PassThrough, Profile};
 use crate::componentize::{
-    WorldSummary, componentize, describe, guest_world, strip_debug_info, write_atomically,
+    WorldSummary, componentize, componentize_for_host, describe, guest_world, strip_debug_info,
+    write_atomically,
 };
 use crate::project::{self, Guest, Project, Selection};
 use crate::term::Shell;
@@ -175,7 +176,8 @@ pub struct Pipeline {
     output_dir: Utf8PathBuf,
     profile: Profile,
     pass_through: PassThrough,
-    /// Drop DWARF before componentizing, into `iso/<profile>/dev/`.
+    /// For a host: drop DWARF and skip validation (wasmtime validates) when
+    /// componentizing, into `iso/<profile>/dev/`.
     pub strip_debug_info: bool,
 }
 
@@ -338,12 +340,14 @@ impl Pipeline {
                 format_args!("{} v{} component", guest.name, guest.version),
             );
         } else {
-            let mut bytes = std::fs::read(&core.path)
+            let bytes = std::fs::read(&core.path)
                 .with_context(|| format!("could not read `{}`", core.path))?;
-            if self.strip_debug_info {
-                bytes = strip_debug_info(&bytes)?;
-            }
-            let component = componentize(&bytes).with_context(|| {
+            let component = if self.strip_debug_info {
+                componentize_for_host(&strip_debug_info(&bytes)?)
+            } else {
+                componentize(&bytes)
+            };
+            let component = component.with_context(|| {
                 format!(
                     "could not make a component of `{}` (package `{}`)",
                     core.path, guest.name

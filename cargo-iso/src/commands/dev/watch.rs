@@ -23,7 +23,7 @@ use crate::term::Shell;
 
 /// How long the watcher waits for a burst of writes to end. Editors write a
 /// file in well under this; every millisecond of it is edit-to-live latency.
-const DEBOUNCE: Duration = Duration::from_millis(15);
+const DEBOUNCE: Duration = Duration::from_millis(5);
 
 /// A build the main loop asks for.
 #[derive(Debug, Clone, Copy)]
