@@ -350,3 +350,20 @@ fn replay_of_a_clock_reading_guest_is_deterministic() {
     assert_eq!(count, 3);
     assert_eq!(session.history().len(), 12, "replay records nothing");
 }
+
+#[test]
+fn ctrl_c_and_quit_leave_cleanly() {
+    let (_scratch, dir) = new_counter("dev-quit");
+    let mut host = DevHost::start(&dir, &["--watch"]);
+    assert_eq!(host.call("increment(1)"), "1");
+    let interrupted = Command::new("kill")
+        .args(["-INT", &host.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    host.finish();
+
+    let mut host = DevHost::start(&dir, &[]);
+    host.send(":quit");
+    host.finish();
+}
