@@ -3,7 +3,8 @@
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    build::BuildArgs, dev::DevArgs, doctor::DoctorArgs, init::InitArgs, new::NewArgs, run::RunArgs,
+    build::BuildArgs, check_compat::CheckCompatArgs, dev::DevArgs, doctor::DoctorArgs,
+    init::InitArgs, new::NewArgs, run::RunArgs,
 };
 use crate::term::Shell;
 
@@ -35,6 +36,7 @@ Examples:
   cargo iso build --message-format json
   cargo iso run --fuel 1e6 --invoke 'increment(5)' --invoke 'get()'
   cargo iso dev --watch                serve the guest here, reloading it on save with its state kept
+  cargo iso check-compat v1.wasm v2.wasm  what v2 breaks for users of v1
   cargo iso doctor                     which toolchain builds guests, and why";
 
 /// Flags every subcommand takes, as cargo has them.
@@ -91,6 +93,8 @@ pub enum Command {
     Run(RunArgs),
     /// Serve a guest live: a REPL of calls, hot reload on save that keeps its state, and replay
     Dev(DevArgs),
+    /// Report everything NEW breaks for users of OLD: WIT interfaces and state schema
+    CheckCompat(CheckCompatArgs),
     /// Show which Rust toolchain builds guests on this machine, and why
     Doctor(DoctorArgs),
     /// Create a new guest crate from a template
@@ -106,6 +110,7 @@ impl Command {
             Command::Build(args) => args.exec(shell),
             Command::Run(args) => args.exec(shell),
             Command::Dev(args) => args.exec(shell),
+            Command::CheckCompat(args) => args.exec(shell),
             Command::Doctor(args) => args.exec(shell),
             Command::New(args) => args.exec(shell),
             Command::Init(args) => args.exec(shell),

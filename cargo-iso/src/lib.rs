@@ -8,6 +8,7 @@
 pub mod cargo_build;
 pub mod cli;
 pub mod commands;
+pub mod compat;
 pub mod componentize;
 pub mod manifest;
 pub mod project;

@@ -81,7 +81,10 @@ impl IsoEngine {
         match options.compiler {
             Compiler::Optimizing => {}
             Compiler::Baseline => {
-                config.strategy(wasmtime::Strategy::Winch);
+                // Winch still has Cranelift compile the trampolines: fast, not optimized.
+                config
+                    .strategy(wasmtime::Strategy::Winch)
+                    .cranelift_opt_level(wasmtime::OptLevel::None);
             }
             Compiler::Incremental => {
                 config

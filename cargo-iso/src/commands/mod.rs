@@ -1,6 +1,7 @@
 //! One module per subcommand, each an `Args` struct with an `exec()`.
 
 pub mod build;
+pub mod check_compat;
 pub mod dev;
 pub mod doctor;
 pub mod init;

@@ -1,0 +1,513 @@
+//! Can a new component be used wherever the old one was? The WIT side of
+//! `cargo iso check-compat`: both worlds are compared item by item and
+//! their types structurally, and every difference becomes a [`Finding`]
+//! with the item, the path inside its type, a severity and a stable rule id.
+//!
+//! The component model links by exact type, so any change to the type of a
+//! function a user calls is breaking; additions of exports and removals of
+//! imports are safe and listed as info, for release notes.
+
+use std::collections::HashSet;
+
+use iso_schema::evolve::Severity;
+use serde::Serialize;
+use wit_parser::{
+    Function, FunctionKind, Handle, InterfaceId, Resolve, Type, TypeDefKind, TypeId, WorldId,
+    WorldItem, WorldKey,
+};
+
+/// One difference between the old and the new world.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// How much it matters to users of the old version.
+    #[serde(serialize_with = "as_text")]
+    pub severity: Severity,
+    /// A stable id, e.g. `export-removed` or `record-field-added`.
+    pub rule: &'static str,
+    /// The item, e.g. `export get-user`.
+    pub item: String,
+    /// Where inside the item's type, e.g. `result.ok: record user`; empty for the item itself.
+    pub path: String,
+    /// What changed, e.g. `field "email" added`.
+    pub message: String,
+}
+
+fn as_text<S: serde::Serializer>(severity: &Severity, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(severity)
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.path.is_empty() {
+            true => write!(f, "{}: {} [{}]", self.item, self.message, self.rule),
+            false => write!(
+                f,
+                "{}: {}: {} [{}]",
+                self.item, self.path, self.message, self.rule
+            ),
+        }
+    }
+}
+
+/// One side: a decoded component's types and its world.
+pub struct Side<'a> {
+    /// Every package and type the component mentions.
+    pub resolve: &'a Resolve,
+    /// Its world.
+    pub world: WorldId,
+}
+
+/// Every difference that matters when NEW replaces OLD.
+pub fn compare_worlds(old: &Side, new: &Side) -> Vec<Finding> {
+    let mut diff = Diff {
+        old: old.resolve,
+        new: new.resolve,
+        findings: Vec::new(),
+        item: String::new(),
+        seen: HashSet::new(),
+    };
+    let (old_world, new_world) = (
+        &old.resolve.worlds[old.world],
+        &new.resolve.worlds[new.world],
+    );
+    let old_exports = named(old.resolve, old_world.exports.iter());
+    let new_exports = named(new.resolve, new_world.exports.iter());
+    for (name, old_item) in &old_exports {
+        diff.item = format!("export {name}");
+        match new_exports.iter().find(|(n, _)| n == name) {
+            Some((_, new_item)) => diff.items(old_item, new_item),
+            None => diff.push(Severity::Breaking, "export-removed", "", "removed".into()),
+        }
+    }
+    for (name, item) in &new_exports {
+        if !old_exports.iter().any(|(n, _)| n == name) {
+            diff.item = format!("export {name}");
+            let what = describe_item(new.resolve, item);
+            diff.push(
+                Severity::Info,
+                "export-added",
+                "",
+                format!("added ({what})"),
+            );
+        }
+    }
+    let old_imports = named(old.resolve, old_world.imports.iter());
+    let new_imports = named(new.resolve, new_world.imports.iter());
+    for (name, new_item) in &new_imports {
+        diff.item = format!("import {name}");
+        match old_imports.iter().find(|(n, _)| n == name) {
+            Some((_, old_item)) => diff.items(old_item, new_item),
+            None if name.starts_with("iso:host/") => diff.push(
+                Severity::Warning,
+                "import-added-iso-host",
+                "",
+                "added; the iso host provides it, but hosts other than iso may not".into(),
+            ),
+            None => diff.push(
+                Severity::Breaking,
+                "import-added",
+                "",
+                "added: hosts of the old version do not provide it".into(),
+            ),
+        }
+    }
+    for (name, _) in &old_imports {
+        if !new_imports.iter().any(|(n, _)| n == name) {
+            diff.item = format!("import {name}");
+            diff.push(
+                Severity::Info,
+                "import-removed",
+                "",
+                "no longer imported".into(),
+            );
+        }
+    }
+    diff.findings
+}
+
+/// A world's functions and interfaces by name (types come with them).
+fn named<'a>(
+    resolve: &Resolve,
+    items: impl Iterator<Item = (&'a WorldKey, &'a WorldItem)>,
+) -> Vec<(String, WorldItem)> {
+    items
+        .filter(|(_, item)| !matches!(item, WorldItem::Type { .. }))
+        .map(|(key, item)| (resolve.name_world_key(key), item.clone()))
+        .collect()
+}
+
+fn describe_item(resolve: &Resolve, item: &WorldItem) -> String {
+    match item {
+        WorldItem::Function(func) => signature(resolve, func),
+        WorldItem::Interface { id, .. } => format!(
+            "interface with {} functions",
+            resolve.interfaces[*id].functions.len()
+        ),
+        WorldItem::Type { .. } => "type".into(),
+    }
+}
+
+/// A function's WIT signature, e.g. `func(by: u32) -> u64`.
+pub fn signature(resolve: &Resolve, func: &Function) -> String {
+    let params: Vec<String> = func
+        .params
+        .iter()
+        .map(|p| format!("{}: {}", p.name, type_name(resolve, &p.ty)))
+        .collect();
+    let result = func
+        .result
+        .map(|ty| format!(" -> {}", type_name(resolve, &ty)))
+        .unwrap_or_default();
+    format!("func({}){result}", params.join(", "))
+}
+
+/// A type as WIT spells it where it is used: `u32`, `list<string>`, `user`.
+fn type_name(resolve: &Resolve, ty: &Type) -> String {
+    let Type::Id(id) = ty else {
+        return primitive(ty);
+    };
+    let def = &resolve.types[*id];
+    if let Some(name) = &def.name {
+        return name.clone();
+    }
+    let inner = |ty: &Type| type_name(resolve, ty);
+    match &def.kind {
+        TypeDefKind::List(ty) => format!("list<{}>", inner(ty)),
+        TypeDefKind::Option(ty) => format!("option<{}>", inner(ty)),
+        TypeDefKind::Result(r) => format!(
+            "result<{}, {}>",
+            r.ok.as_ref().map_or("_".into(), inner),
+            r.err.as_ref().map_or("_".into(), inner)
+        ),
+        TypeDefKind::Tuple(t) => format!(
+            "tuple<{}>",
+            t.types.iter().map(inner).collect::<Vec<_>>().join(", ")
+        ),
+        TypeDefKind::Handle(Handle::Own(id)) => inner(&Type::Id(*id)),
+        TypeDefKind::Handle(Handle::Borrow(id)) => format!("borrow<{}>", inner(&Type::Id(*id))),
+        TypeDefKind::Type(ty) => inner(ty),
+        other => other.as_str().to_owned(),
+    }
+}
+
+fn primitive(ty: &Type) -> String {
+    match ty {
+        Type::Bool => "bool",
+        Type::U8 => "u8",
+        Type::U16 => "u16",
+        Type::U32 => "u32",
+        Type::U64 => "u64",
+        Type::S8 => "s8",
+        Type::S16 => "s16",
+        Type::S32 => "s32",
+        Type::S64 => "s64",
+        Type::F32 => "f32",
+        Type::F64 => "f64",
+        Type::Char => "char",
+        Type::String => "string",
+        Type::ErrorContext => "error-context",
+        Type::Id(_) => "type",
+    }
+    .to_owned()
+}
+
+struct Diff<'a> {
+    old: &'a Resolve,
+    new: &'a Resolve,
+    findings: Vec<Finding>,
+    /// The item being compared, e.g. `export get`.
+    item: String,
+    /// Type pairs compared already on this item's path (recursive types).
+    seen: HashSet<(TypeId, TypeId)>,
+}
+
+impl Diff<'_> {
+    fn push(&mut self, severity: Severity, rule: &'static str, path: &str, message: String) {
+        self.findings.push(Finding {
+            severity,
+            rule,
+            item: self.item.clone(),
+            path: path.to_owned(),
+            message,
+        });
+    }
+
+    fn items(&mut self, old: &WorldItem, new: &WorldItem) {
+        match (old, new) {
+            (WorldItem::Function(a), WorldItem::Function(b)) => self.function("", a, b),
+            (WorldItem::Interface { id: a, .. }, WorldItem::Interface { id: b, .. }) => {
+                self.interface(*a, *b)
+            }
+            _ => self.push(
+                Severity::Breaking,
+                "item-kind-changed",
+                "",
+                "changed between a function and an interface".into(),
+            ),
+        }
+    }
+
+    fn interface(&mut self, old: InterfaceId, new: InterfaceId) {
+        let (a, b) = (&self.old.interfaces[old], &self.new.interfaces[new]);
+        let item = self.item.clone();
+        for (name, func) in &a.functions {
+            let what = function_kind(func);
+            match b.functions.get(name) {
+                Some(other) => self.function(&format!("{what} {}", func.item_name()), func, other),
+                None => {
+                    let rule = match func.kind {
+                        FunctionKind::Method(_) | FunctionKind::AsyncMethod(_) => "method-removed",
+                        FunctionKind::Constructor(_) => "constructor-removed",
+                        _ => "function-removed",
+                    };
+                    let path = format!("{what} {}", func.item_name());
+                    self.push(Severity::Breaking, rule, &path, "removed".into());
+                }
+            }
+        }
+        for (name, func) in &b.functions {
+            if !a.functions.contains_key(name) {
+                let path = format!("{} {}", function_kind(func), func.item_name());
+                let sig = signature(self.new, func);
+                self.push(
+                    Severity::Info,
+                    "function-added",
+                    &path,
+                    format!("added: {sig}"),
+                );
+            }
+        }
+        self.item = item;
+    }
+
+    fn function(&mut self, at: &str, old: &Function, new: &Function) {
+        let prefix = |s: &str| match at.is_empty() {
+            true => s.to_owned(),
+            false => format!("{at}: {s}"),
+        };
+        if old.params.len() != new.params.len() {
+            let message = format!(
+                "takes {} parameters, took {} ({} -> {})",
+                new.params.len(),
+                old.params.len(),
+                signature(self.old, old),
+                signature(self.new, new)
+            );
+            self.push(Severity::Breaking, "params-count-changed", at, message);
+        } else {
+            for (a, b) in old.params.iter().zip(&new.params) {
+                if a.name != b.name {
+                    let message = format!("parameter `{}` renamed to `{}`", a.name, b.name);
+                    self.push(Severity::Breaking, "param-renamed", at, message);
+                }
+                self.seen.clear();
+                self.ty(&prefix(&format!("param {}", a.name)), &a.ty, &b.ty);
+            }
+        }
+        self.seen.clear();
+        match (&old.result, &new.result) {
+            (Some(a), Some(b)) => self.ty(&prefix("result"), a, b),
+            (None, None) => {}
+            (a, b) => {
+                let show = |r: &Option<Type>, resolve| {
+                    r.as_ref()
+                        .map_or("nothing".into(), |t| type_name(resolve, t))
+                };
+                let message = format!(
+                    "returns {}, returned {}",
+                    show(b, self.new),
+                    show(a, self.old)
+                );
+                self.push(
+                    Severity::Breaking,
+                    "result-changed",
+                    &prefix("result"),
+                    message,
+                );
+            }
+        }
+    }
+
+    /// Compares two types at `path`, recursing into their structure.
+    fn ty(&mut self, path: &str, old: &Type, new: &Type) {
+        let (old, new) = (unalias(self.old, *old), unalias(self.new, *new));
+        let (Type::Id(a), Type::Id(b)) = (old, new) else {
+            if old != new || matches!(old, Type::Id(_)) || matches!(new, Type::Id(_)) {
+                let message = format!(
+                    "type changed from {} to {}",
+                    type_name(self.old, &old),
+                    type_name(self.new, &new)
+                );
+                self.push(Severity::Breaking, "type-changed", path, message);
+            }
+            return;
+        };
+        if !self.seen.insert((a, b)) {
+            return;
+        }
+        let (da, db) = (&self.old.types[a], &self.new.types[b]);
+        let here = match &da.name {
+            Some(name) => format!("{path}: {} {name}", da.kind.as_str()),
+            None => path.to_owned(),
+        };
+        self.kinds(&here, &da.kind, &db.kind);
+    }
+
+    fn kinds(&mut self, path: &str, old: &TypeDefKind, new: &TypeDefKind) {
+        use TypeDefKind as K;
+        match (old, new) {
+            (K::Record(a), K::Record(b)) => {
+                let fields = |r: &wit_parser::Record| {
+                    r.fields
+                        .iter()
+                        .map(|f| (f.name.clone(), Some(f.ty)))
+                        .collect()
+                };
+                self.named(path, fields(a), fields(b), "record-field", "field");
+            }
+            (K::Variant(a), K::Variant(b)) => {
+                let cases = |v: &wit_parser::Variant| {
+                    v.cases.iter().map(|c| (c.name.clone(), c.ty)).collect()
+                };
+                self.named(path, cases(a), cases(b), "variant-case", "case");
+            }
+            (K::Enum(a), K::Enum(b)) => {
+                let cases =
+                    |e: &wit_parser::Enum| e.cases.iter().map(|c| (c.name.clone(), None)).collect();
+                self.named(path, cases(a), cases(b), "enum-case", "case");
+            }
+            (K::Flags(a), K::Flags(b)) => {
+                let flags = |f: &wit_parser::Flags| {
+                    f.flags.iter().map(|c| (c.name.clone(), None)).collect()
+                };
+                self.named(path, flags(a), flags(b), "flag", "flag");
+            }
+            (K::Tuple(a), K::Tuple(b)) if a.types.len() != b.types.len() => {
+                let message = format!("has {} elements, had {}", b.types.len(), a.types.len());
+                self.push(Severity::Breaking, "tuple-length-changed", path, message);
+            }
+            (K::Tuple(a), K::Tuple(b)) => {
+                for (i, (x, y)) in a.types.iter().zip(&b.types).enumerate() {
+                    self.ty(&format!("{path}.{i}"), x, y);
+                }
+            }
+            (K::List(a), K::List(b)) => self.ty(&format!("{path}.list"), a, b),
+            (K::Option(a), K::Option(b)) => self.ty(&format!("{path}.option"), a, b),
+            (K::Result(a), K::Result(b)) => {
+                self.optional(&format!("{path}.ok"), a.ok, b.ok);
+                self.optional(&format!("{path}.err"), a.err, b.err);
+            }
+            (K::Handle(a), K::Handle(b)) => {
+                let (own_a, id_a) = handle(a);
+                let (own_b, id_b) = handle(b);
+                if own_a != own_b {
+                    let message = format!("changed from {own_a} to {own_b} handle");
+                    self.push(Severity::Breaking, "handle-kind-changed", path, message);
+                }
+                self.ty(path, &Type::Id(id_a), &Type::Id(id_b));
+            }
+            (K::Resource, K::Resource) => {}
+            (K::Map(ka, va), K::Map(kb, vb)) => {
+                self.ty(&format!("{path}.key"), ka, kb);
+                self.ty(&format!("{path}.value"), va, vb);
+            }
+            (a, b) if a.as_str() == b.as_str() => {}
+            (a, b) => {
+                let message = format!("changed from {} to {}", a.as_str(), b.as_str());
+                self.push(Severity::Breaking, "type-kind-changed", path, message);
+            }
+        }
+    }
+
+    /// Fields, cases or flags by name: removed, added, and retyped.
+    fn named(
+        &mut self,
+        path: &str,
+        old: Vec<(String, Option<Type>)>,
+        new: Vec<(String, Option<Type>)>,
+        rule: &'static str,
+        what: &str,
+    ) {
+        let rule_for = |change: &str| -> &'static str {
+            match (rule, change) {
+                ("record-field", "added") => "record-field-added",
+                ("record-field", _) => "record-field-removed",
+                ("variant-case", "added") => "variant-case-added",
+                ("variant-case", _) => "variant-case-removed",
+                ("enum-case", "added") => "enum-case-added",
+                ("enum-case", _) => "enum-case-removed",
+                ("flag", "added") => "flag-added",
+                _ => "flag-removed",
+            }
+        };
+        for (name, ty) in &old {
+            match new.iter().find(|(n, _)| n == name) {
+                Some((_, other)) => {
+                    self.optional(&format!("{path}: {what} \"{name}\""), *ty, *other)
+                }
+                None => self.push(
+                    Severity::Breaking,
+                    rule_for("removed"),
+                    path,
+                    format!("{what} \"{name}\" removed"),
+                ),
+            }
+        }
+        for (name, _) in &new {
+            if !old.iter().any(|(n, _)| n == name) {
+                self.push(
+                    Severity::Breaking,
+                    rule_for("added"),
+                    path,
+                    format!("{what} \"{name}\" added"),
+                );
+            }
+        }
+    }
+
+    fn optional(&mut self, path: &str, old: Option<Type>, new: Option<Type>) {
+        match (old, new) {
+            (Some(a), Some(b)) => self.ty(path, &a, &b),
+            (None, None) => {}
+            (Some(_), None) => self.push(
+                Severity::Breaking,
+                "payload-removed",
+                path,
+                "no longer has a payload".into(),
+            ),
+            (None, Some(_)) => self.push(
+                Severity::Breaking,
+                "payload-added",
+                path,
+                "now has a payload".into(),
+            ),
+        }
+    }
+}
+
+fn handle(handle: &Handle) -> (&'static str, TypeId) {
+    match handle {
+        Handle::Own(id) => ("own", *id),
+        Handle::Borrow(id) => ("borrow", *id),
+    }
+}
+
+fn function_kind(func: &Function) -> &'static str {
+    match func.kind {
+        FunctionKind::Method(_) | FunctionKind::AsyncMethod(_) => "method",
+        FunctionKind::Constructor(_) => "constructor",
+        FunctionKind::Static(_) | FunctionKind::AsyncStatic(_) => "static",
+        _ => "func",
+    }
+}
+
+/// Follows `type a = b` aliases to the type they name.
+fn unalias(resolve: &Resolve, mut ty: Type) -> Type {
+    while let Type::Id(id) = ty {
+        match resolve.types[id].kind {
+            TypeDefKind::Type(inner) => ty = inner,
+            _ => break,
+        }
+    }
+    ty
+}
