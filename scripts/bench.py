@@ -207,7 +207,30 @@ def reload_memory(host, lib, original, count):
           f" = {growth * 100:+.1f}%  (target within 20%) [{'ok' if abs(growth) <= 0.2 else 'OVER'}]")
 
 
+def check_compat():
+    """check-compat on two template-size release components given as .wasm files."""
+    env = dict(os.environ, CARGO_ISO_SHARED_TARGET_DIR=str(ROOT / "target" / "bench-shared"))
+    with tempfile.TemporaryDirectory() as parent:
+        subprocess.run(["cargo", "iso", "new", "-q", "compat"], cwd=parent, env=env, check=True)
+        guest = Path(parent) / "compat"
+        paths = []
+        for version, body in (("v1", "state().count"), ("v2", "state().count * 2")):
+            lib = guest / "src" / "lib.rs"
+            lib.write_text(lib.read_text().replace("state().count\n", body + "\n", 1))
+            subprocess.run(["cargo", "iso", "build", "-q", "--release"], cwd=guest, env=env, check=True)
+            path = Path(parent) / f"{version}.wasm"
+            shutil.copy(guest / "target" / "iso" / "release" / "compat.wasm", path)
+            paths.append(str(path))
+        times = [run(["cargo-iso", "iso", "check-compat", *paths], parent)[0] for _ in range(RUNS)]
+    median = statistics.median(times)
+    print(f"\ncheck-compat, two release counter components (.wasm, state schemas read too), {RUNS} runs:"
+          f" median {ms(median)}  (target 100 ms) [{'ok' if median <= 0.1 else 'OVER'}]")
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["check-compat"]:
+        check_compat()
+        sys.exit()
     if sys.argv[1:] == ["dev"]:
         dev_reload()
         sys.exit()
@@ -216,3 +239,4 @@ if __name__ == "__main__":
     state_save_restore()
     host()
     dev_reload()
+    check_compat()

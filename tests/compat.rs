@@ -501,7 +501,7 @@ fn bad_inputs_exit_2_with_a_clear_message() {
     ] {
         let output = check_in(
             scratch.path(),
-            &[old.to_str().unwrap(), core.to_str().unwrap()],
+            &[old.to_str().unwrap(), old.to_str().unwrap()],
         );
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{stderr}");
@@ -559,4 +559,82 @@ fn a_missing_revision_and_a_failing_build_exit_2() {
         stderr.contains("error[E0277]"),
         "rustc's diagnostics are shown: {stderr}"
     );
+}
+
+#[test]
+fn a_git_revision_is_built_in_a_worktree_as_old() {
+    let (_scratch, old, _) = counter_pair("compat-rev", |_| {});
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .current_dir(&old)
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "v1"]);
+    replace(
+        &old.join("wit/world.wit"),
+        "export get: func() -> u64;",
+        "export get: func() -> u32;",
+    );
+    replace(
+        &old.join("src/lib.rs"),
+        "fn get() -> u64 {\n        state().count\n",
+        "fn get() -> u32 {\n        state().count as u32\n",
+    );
+    let output = check_in(&old, &["-q", "--baseline-rev", "HEAD"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.starts_with("Checking HEAD: compat-rev v0.1.0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("export get: result: type changed from u64 to u32 [type-changed]"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn wit_folders_are_checked_with_their_world() {
+    let scratch = tempfile::tempdir().unwrap();
+    for (side, body) in [
+        ("old", "export f: func() -> u8;"),
+        ("new", "export f: func() -> u8;\nexport g: func();"),
+    ] {
+        let dir = scratch.path().join(side);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("app.wit"),
+            format!("package test:app@0.1.0;\nworld app {{\n{body}\n}}\nworld other {{}}\n"),
+        )
+        .unwrap();
+    }
+    let (old, new) = (scratch.path().join("old"), scratch.path().join("new"));
+    let output = check_in(
+        scratch.path(),
+        &[old.to_str().unwrap(), new.to_str().unwrap()],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--world"),
+        "two worlds: the user must choose: {stderr}"
+    );
+    let (code, report) = check_json(&old, &new, &["--world", "app"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["findings"][0]["rule"], "export-added");
 }

@@ -163,12 +163,14 @@ impl CheckCompatArgs {
     fn load_sides(&self, shell: &Shell) -> Result<(Loaded, Loaded)> {
         let here = PathBuf::from(".");
         let new_path = self.new.as_ref().unwrap_or(&here);
+        // NEW first: a baseline worktree built before it could leave a shared
+        // target slot whose fingerprints make cargo think NEW is fresh.
+        let new = self.load(new_path, shell)?;
         let old = match (&self.baseline_rev, &self.old) {
             (Some(rev), _) => load_revision(rev, new_path, shell)?,
             (None, Some(path)) => self.load(path, shell)?,
             (None, None) => bail!("give OLD, or `--baseline-rev REV`"),
         };
-        let new = self.load(new_path, shell)?;
         Ok((old, new))
     }
 
