@@ -328,13 +328,7 @@ fn a_new_iso_host_import_is_a_warning_and_deny_warnings_makes_it_breaking() {
 
 /// A new counter from the template, copied to a second crate that `change` edits.
 fn counter_pair(name: &str, change: impl Fn(&Path)) -> (tempfile::TempDir, PathBuf, PathBuf) {
-    let scratch = tempfile::tempdir().unwrap();
-    cargo_iso()
-        .current_dir(scratch.path())
-        .args(["new", "-q", name])
-        .assert()
-        .success();
-    let old = scratch.path().join(name);
+    let (scratch, old) = support::scaffold(name, None);
     let new = scratch.path().join(format!("{name}-next"));
     copy_dir(&old, &new);
     change(&new);

@@ -15,20 +15,12 @@ use std::time::{Duration, Instant};
 use iso_host::{
     App, Budget, ComponentCache, EngineOptions, Instance, IsoEngine, NoLog, Session, Shared,
 };
-use support::cargo_iso;
 
 const PATIENCE: Duration = Duration::from_secs(180);
 
 /// A new guest from the counter template, named `name`, in a temp dir.
 fn new_counter(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let scratch = tempfile::tempdir().unwrap();
-    cargo_iso()
-        .current_dir(scratch.path())
-        .args(["new", "-q", name])
-        .assert()
-        .success();
-    let dir = scratch.path().join(name);
-    (scratch, dir)
+    support::scaffold(name, None)
 }
 
 /// Replaces `from` with `to` in the guest's `src/lib.rs`.
@@ -304,27 +296,8 @@ fn meta_commands_answer_and_mistakes_are_explained() {
 /// reads the clock replays to the same results, and the session is untouched.
 #[test]
 fn replay_of_a_clock_reading_guest_is_deterministic() {
-    let scratch = tempfile::tempdir().unwrap();
-    cargo_iso()
-        .current_dir(scratch.path())
-        .args(["new", "-q", "replayer", "--template", "rate-limiter"])
-        .assert()
-        .success();
-    cargo_iso()
-        .current_dir(scratch.path().join("replayer"))
-        .env(
-            "CARGO_ISO_SHARED_TARGET_DIR",
-            support::shared_target_dir().join("shared"),
-        )
-        .args(["build", "-q"])
-        .assert()
-        .success();
-    let bytes = std::fs::read(
-        scratch
-            .path()
-            .join("replayer/target/iso/debug/replayer.wasm"),
-    )
-    .unwrap();
+    let (_scratch, dir) = support::scaffold("replayer", Some("rate-limiter"));
+    let bytes = support::build_component(&dir);
     let engine = Arc::new(IsoEngine::new(EngineOptions::default()).unwrap());
     let (app, _) = App::load(engine, &ComponentCache::new(None), &bytes).unwrap();
     let app = Arc::new(app);

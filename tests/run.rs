@@ -377,23 +377,8 @@ fn kv_persists_to_a_file_and_effects_are_recorded() {
     use iso_host::Effect;
     use iso_host::host::KvStore;
 
-    let scratch = tempfile::tempdir().unwrap();
-    cargo_iso()
-        .current_dir(scratch.path())
-        .args(["new", "-q", "limiter", "--template", "rate-limiter"])
-        .assert()
-        .success();
-    cargo_iso()
-        .current_dir(scratch.path().join("limiter"))
-        .env(
-            "CARGO_ISO_SHARED_TARGET_DIR",
-            support::shared_target_dir().join("shared"),
-        )
-        .args(["build", "-q"])
-        .assert()
-        .success();
-    let bytes =
-        std::fs::read(scratch.path().join("limiter/target/iso/debug/limiter.wasm")).unwrap();
+    let (scratch, dir) = support::scaffold("limiter", Some("rate-limiter"));
+    let bytes = support::build_component(&dir);
     let engine = Arc::new(IsoEngine::new(EngineOptions::default()).unwrap());
     let (app, _) = App::load(engine, &ComponentCache::new(None), &bytes).unwrap();
     let app = Arc::new(app);

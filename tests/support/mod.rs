@@ -174,3 +174,34 @@ pub fn fake_toolchain_without_wasm32() -> tempfile::TempDir {
     std::fs::write(tools.join("rust-lld"), b"").unwrap();
     root
 }
+
+/// `cargo iso new -q <name> [--template T]` in a new temp dir: the dir, and the crate's folder.
+pub fn scaffold(name: &str, template: Option<&str>) -> (tempfile::TempDir, PathBuf) {
+    let scratch = tempfile::tempdir().unwrap();
+    let mut command = cargo_iso();
+    command
+        .current_dir(scratch.path())
+        .args(["new", "-q", name]);
+    if let Some(template) = template {
+        command.args(["--template", template]);
+    }
+    command.assert().success();
+    let dir = scratch.path().join(name);
+    (scratch, dir)
+}
+
+/// Builds the guest crate in `dir` (dev profile, the test suite's shared
+/// guest cache) and returns its component.
+pub fn build_component(dir: &Path) -> Vec<u8> {
+    cargo_iso()
+        .current_dir(dir)
+        .env(
+            "CARGO_ISO_SHARED_TARGET_DIR",
+            shared_target_dir().join("shared"),
+        )
+        .args(["build", "-q"])
+        .assert()
+        .success();
+    let name = dir.file_name().unwrap().to_string_lossy().replace('-', "_");
+    std::fs::read(dir.join(format!("target/iso/debug/{name}.wasm"))).unwrap()
+}
