@@ -340,3 +340,30 @@ fn ctrl_c_and_quit_leave_cleanly() {
     host.send(":quit");
     host.finish();
 }
+
+#[test]
+fn a_new_export_is_announced_and_served() {
+    let (_scratch, dir) = new_counter("dev-exports");
+    let mut host = DevHost::start(&dir, &["--watch"]);
+    assert_eq!(host.call("increment(21)"), "21");
+    let lib = dir.join("src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    let text = text.replacen(
+        "    fn get() -> u64 {",
+        "    fn double() -> u64 {\n        state().count * 2\n    }\n\n    fn get() -> u64 {",
+        1,
+    );
+    std::fs::write(&lib, text).unwrap();
+    let wit = dir.join("wit/world.wit");
+    let text = std::fs::read_to_string(&wit).unwrap();
+    let text = text.replacen(
+        "    export run: func() -> string;",
+        "    export run: func() -> string;\n    export double: func() -> u64;",
+        1,
+    );
+    std::fs::write(&wit, text).unwrap();
+    let note = host.stderr_line("exports changed");
+    assert!(note.contains("added `double: func() -> u64`"), "{note}");
+    assert_eq!(host.call("double()"), "42");
+    host.finish();
+}
