@@ -242,6 +242,30 @@ impl Pipeline {
         &self.project.guests
     }
 
+    /// The one guest this selects, for commands that work on one; the
+    /// error names the guests selected and ends with `help`.
+    pub fn single_guest(&self, command: &str, help: &str) -> Result<&Guest> {
+        match self.guests() {
+            [guest] => Ok(guest),
+            guests => {
+                let names: Vec<String> = guests.iter().map(|g| format!("`{}`", g.name)).collect();
+                bail!(
+                    "`cargo iso {command}` works on one guest, but this selects {}\nhelp: {help}",
+                    names.join(", ")
+                )
+            }
+        }
+    }
+
+    /// Builds, and reads the component of the guest that
+    /// [`Pipeline::single_guest`] found.
+    pub fn build_single(&self, shell: &Shell) -> Result<(BuiltComponent, Vec<u8>)> {
+        let component = self.build(shell)?.remove(0);
+        let bytes = std::fs::read(&component.path)
+            .with_context(|| format!("could not read `{}`", component.path))?;
+        Ok((component, bytes))
+    }
+
     /// Runs cargo and componentizes each guest's module.
     pub fn build(&self, shell: &Shell) -> Result<Vec<BuiltComponent>> {
         let started = Instant::now();

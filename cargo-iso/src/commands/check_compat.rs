@@ -290,17 +290,11 @@ fn load_crate(dir: &Path, shell: &Shell) -> Result<Loaded> {
     let mut options = BuildOptions::default();
     options.manifest.manifest_path = Some(dir.join("Cargo.toml"));
     let pipeline = Pipeline::prepare(&options, shell)?;
-    let mut built = pipeline.build(shell)?;
-    if built.len() != 1 {
-        bail!(
-            "`{}` has {} guests; give the component (.wasm) of the one to check",
-            dir.display(),
-            built.len()
-        );
-    }
-    let component = built.remove(0);
-    let bytes = std::fs::read(&component.path)
-        .with_context(|| format!("could not read `{}`", component.path))?;
+    pipeline.single_guest(
+        "check-compat",
+        "give the component (.wasm) of the one to check",
+    )?;
+    let (component, bytes) = pipeline.build_single(shell)?;
     let version = semver::Version::parse(&component.guest.version).ok();
     let label = format!(
         "{} v{} ({})",

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Sender};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use iso_host::{
     App, Budget, Compiler, ComponentCache, EngineOptions, HostError, Instance, IsoEngine, Session,
@@ -106,17 +106,9 @@ impl DevArgs {
     pub fn exec(self, shell: &Shell) -> Result<()> {
         let mut pipeline = Pipeline::prepare(&self.build, shell)?;
         pipeline.strip_debug_info = true;
-        let guest = match pipeline.guests() {
-            [guest] => guest.clone(),
-            guests => bail!(
-                "`cargo iso dev` serves one guest, but this selects {}\nhelp: choose one with `-p <name>`",
-                guests
-                    .iter()
-                    .map(|g| format!("`{}`", g.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
+        let guest = pipeline
+            .single_guest("dev", "choose one with `-p <name>`")?
+            .clone();
         // Winch compiles several times faster than Cranelift: the dev loop compiles on every save.
         let engine = Arc::new(IsoEngine::new(EngineOptions {
             compiler: Compiler::Baseline,
@@ -124,9 +116,7 @@ impl DevArgs {
             ..EngineOptions::default()
         })?);
         let cache = Arc::new(ComponentCache::new(None).keep_at_most(4));
-        let built = pipeline.build(shell)?.remove(0);
-        let bytes = std::fs::read(&built.path)
-            .with_context(|| format!("could not read `{}`", built.path))?;
+        let (_, bytes) = pipeline.build_single(shell)?;
         let (app, _) = App::load(engine.clone(), &cache, &bytes).map_err(|e| fail(shell, e))?;
         let budget = self.budget.over(guest.settings.budget());
         let shared = Shared::new(Arc::new(StderrLog {

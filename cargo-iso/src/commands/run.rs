@@ -18,7 +18,7 @@ use iso_host::{
 };
 
 use crate::AlreadyReported;
-use crate::commands::build::{BuildOptions, build_guests};
+use crate::commands::build::{BuildOptions, Pipeline};
 use crate::componentize::write_atomically;
 use crate::term::Shell;
 
@@ -190,20 +190,9 @@ impl RunArgs {
                 .map_or_else(|| "guest".to_owned(), |s| s.to_string_lossy().into_owned());
             return Ok((bytes, name, Budget::default()));
         }
-        let mut built = build_guests(&self.build, shell)?;
-        if built.len() != 1 {
-            let names: Vec<_> = built
-                .iter()
-                .map(|b| format!("`{}`", b.guest.name))
-                .collect();
-            bail!(
-                "`cargo iso run` runs one guest, but this selects {}\nhelp: choose one with `-p <name>`",
-                names.join(", ")
-            );
-        }
-        let component = built.remove(0);
-        let bytes = std::fs::read(&component.path)
-            .with_context(|| format!("could not read `{}`", component.path))?;
+        let pipeline = Pipeline::prepare(&self.build, shell)?;
+        pipeline.single_guest("run", "choose one with `-p <name>`")?;
+        let (component, bytes) = pipeline.build_single(shell)?;
         Ok((
             bytes,
             component.guest.name.clone(),

@@ -149,11 +149,8 @@ fn build(
     cache: &ComponentCache,
     request: Request,
 ) -> Result<Built> {
-    let mut built = pipeline.build(shell)?;
-    let component = built.remove(0);
+    let (component, bytes) = pipeline.build_single(shell)?;
     let started = Instant::now();
-    let bytes = std::fs::read(&component.path)
-        .with_context(|| format!("could not read `{}`", component.path))?;
     let (app, _) = App::load(engine.clone(), cache, &bytes)?;
     Ok(Built {
         app: Arc::new(app),
