@@ -79,20 +79,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Component::new(baseline.engine(), &bytes).unwrap(),
         ))
     });
-    let incremental = IsoEngine::new(EngineOptions {
-        compiler: Compiler::Incremental,
-        ..EngineOptions::default()
-    })?;
-    Component::new(incremental.engine(), &bytes)?;
-    let rehit = per_op(3, || {
-        drop(black_box(
-            Component::new(incremental.engine(), &bytes).unwrap(),
-        ))
-    });
     println!("component load ({} KiB)", bytes.len() / 1024);
     println!("  cold compile (Cranelift)                     {cold:>10.2?}");
     println!("  cold compile (Winch, the dev host's)         {winch:>10.2?}");
-    println!("  recompile, every function cached (Cranelift) {rehit:>10.2?}");
     println!(
         "  cached load from disk                        {disk:>10.2?}  = {:.1}x faster",
         cold.as_secs_f64() / disk.as_secs_f64()

@@ -1,11 +1,8 @@
 //! The wasmtime engine set up for guests: fuel, epoch interruption with a
 //! ticker thread, and the sync-only configuration.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -35,29 +32,10 @@ pub enum Compiler {
     #[default]
     Optimizing,
     /// Winch, wasmtime's baseline compiler: compiles several times faster
-    /// and runs slower.
+    /// and runs slower, for a dev loop that recompiles on every save.
+    /// (Cranelift with a warm per-function cache was measured too: its
+    /// fixed costs made it slower than Winch for a debug guest.)
     Baseline,
-    /// Cranelift, reusing the machine code of every function it compiled
-    /// before in this engine: a rebuild after a small edit changes few
-    /// functions, so a dev loop that recompiles on every save mostly hits.
-    Incremental,
-}
-
-/// Cranelift's per-function results, in memory for the engine's life.
-#[derive(Debug, Default)]
-struct FunctionCache(Mutex<HashMap<Vec<u8>, Vec<u8>>>);
-
-impl wasmtime::CacheStore for FunctionCache {
-    fn get(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
-        let entries = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        entries.get(key).map(|value| Cow::Owned(value.clone()))
-    }
-
-    fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
-        let mut entries = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        entries.insert(key.to_vec(), value);
-        true
-    }
 }
 
 /// A wasmtime engine and the thread that ticks its epoch; the thread stops when this is dropped.
@@ -85,13 +63,6 @@ impl IsoEngine {
                 config
                     .strategy(wasmtime::Strategy::Winch)
                     .cranelift_opt_level(wasmtime::OptLevel::None);
-            }
-            Compiler::Incremental => {
-                config
-                    .enable_incremental_compilation(Arc::new(FunctionCache::default()))
-                    .map_err(|err| HostError::Invalid {
-                        reason: format!("engine: {err:#}"),
-                    })?;
             }
         }
         if options.pooling {
