@@ -234,6 +234,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["dev"]:
         dev_reload()
         sys.exit()
+    if sys.argv[1:] == ["host"]:
+        host()
+        sys.exit()
     main()
     second_guest_first_build()
     state_save_restore()

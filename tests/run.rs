@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use iso_host::{
     App, Budget, BudgetKind, ComponentCache, EngineOptions, Fuel, HostError, Instance, IsoEngine,
-    MemorySize, NoLog, Shared, Timeout, Val,
+    MemorySize, NoLog, Shared, SnapshotPolicy, Timeout, Val,
 };
 use predicates::prelude::*;
 use support::{GuestCrate, cargo_iso};
@@ -175,8 +175,38 @@ fn arguments_of_the_wrong_type_are_refused_on_the_fast_path_too() {
         "{err}"
     );
     let output = guest.call("add", &[Val::U64(5)]).unwrap();
-    assert_eq!(output.results.as_slice(), [Val::U64(5)]);
+    assert_eq!(output.result, Some(Val::U64(5)));
     assert_eq!(total(&mut guest), "5");
+}
+
+#[test]
+fn an_unlimited_budget_meters_each_call_and_a_later_budget_applies() {
+    let mut guest = instance(Budget::default());
+    // No snapshot between calls: the store stays armed from one call to the next.
+    guest.set_snapshot_policy(SnapshotPolicy::Checkpoint);
+    let fuel = |guest: &mut Instance| guest.call("add", &[Val::U64(1)]).unwrap().usage.fuel;
+    fuel(&mut guest); // the first call also sets up the guest's state
+    let steady = fuel(&mut guest);
+    assert!(steady > 0);
+    assert_eq!(fuel(&mut guest), steady, "each call reports its own fuel");
+    guest.checkpoint().unwrap(); // a host call under the internal budget in between
+    assert_eq!(fuel(&mut guest), steady);
+    guest.set_budget(Budget {
+        fuel: Some(Fuel(1_000_000)),
+        ..Budget::default()
+    });
+    let err = guest.call_wave("spin()").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HostError::BudgetExceeded {
+                kind: BudgetKind::Fuel,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(total(&mut guest), "3", "back to the checkpoint");
 }
 
 #[test]

@@ -11,33 +11,48 @@ use wasmtime::Store;
 use wasmtime::component::{ComponentType, Func, Lift, Lower, Type, Val};
 
 use crate::host::HostState;
-use crate::instance::Results;
 
-/// Calls one export through its cached typed function and pushes its result, if any;
+/// Calls one export through its cached typed function and stores its result, if any;
 /// `None` when `args` do not fit its types.
 pub(crate) type TypedCall = Box<
-    dyn Fn(&mut Store<HostState>, &[Val], &mut Results) -> Option<wasmtime::Result<()>>
+    dyn Fn(&mut Store<HostState>, &[Val], &mut Option<Scalar>) -> Option<wasmtime::Result<()>>
         + Send
         + Sync,
 >;
 
-/// A scalar WIT type: a Rust value that converts to and from [`Val`].
-trait Scalar: ComponentType + Lower + Lift + Send + Sync + Copy + 'static {
+/// A Rust type of a scalar WIT type, which converts from [`Val`] and to [`Scalar`].
+trait ScalarType: ComponentType + Lower + Lift + Send + Sync + Copy + 'static {
     fn from_val(val: &Val) -> Option<Self>;
-    fn into_val(self) -> Val;
+    fn into_scalar(self) -> Scalar;
 }
 
 macro_rules! scalars {
     ($($rust:ty => $variant:ident),* $(,)?) => {
-        $(impl Scalar for $rust {
+        /// A scalar result as plain data, so that the caller builds its [`Val`]
+        /// in place: copying a freshly built `Val` stalls store forwarding,
+        /// several nanoseconds a call.
+        #[derive(Debug, Clone, Copy)]
+        pub(crate) enum Scalar {
+            $($variant($rust)),*
+        }
+
+        impl From<Scalar> for Val {
+            fn from(scalar: Scalar) -> Val {
+                match scalar {
+                    $(Scalar::$variant(v) => Val::$variant(v)),*
+                }
+            }
+        }
+
+        $(impl ScalarType for $rust {
             fn from_val(val: &Val) -> Option<Self> {
                 match val {
                     Val::$variant(v) => Some(*v),
                     _ => None,
                 }
             }
-            fn into_val(self) -> Val {
-                Val::$variant(self)
+            fn into_scalar(self) -> Scalar {
+                Scalar::$variant(self)
             }
         })*
     };
@@ -108,15 +123,15 @@ pub(crate) fn typed_call(func: Func, store: &Store<HostState>) -> Option<TypedCa
         }),
         ([], [r]) => with_scalar!(r, R => {
             let typed = func.typed::<(), (R,)>(store).ok()?;
-            Some(Box::new(move |store, _, results| {
-                Some(typed.call(store, ()).map(|(r,)| results.push(r.into_val())))
+            Some(Box::new(move |store, _, result| {
+                Some(typed.call(store, ()).map(|(r,)| *result = Some(r.into_scalar())))
             }))
         }),
         ([p], [r]) => with_scalar!(p, P => with_scalar!(r, R => {
             let typed = func.typed::<(P,), (R,)>(store).ok()?;
-            Some(Box::new(move |store, args, results| {
+            Some(Box::new(move |store, args, result| {
                 let p = P::from_val(args.first()?)?;
-                Some(typed.call(store, (p,)).map(|(r,)| results.push(r.into_val())))
+                Some(typed.call(store, (p,)).map(|(r,)| *result = Some(r.into_scalar())))
             }))
         })),
         _ => None,

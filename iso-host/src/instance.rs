@@ -47,23 +47,20 @@ pub struct Usage {
     pub elapsed: Duration,
 }
 
-/// A call's results, in order; it derefs to `&[Val]`.
-/// Held inline: most functions return at most one value.
-pub type Results = smallvec::SmallVec<[Val; 1]>;
-
-/// A call's results and what it used.
+/// A call's result and what it used.
 #[derive(Debug, Clone)]
 pub struct CallOutput {
-    /// The results, in order.
-    pub results: Results,
+    /// The result, if the function returns one (component functions
+    /// return at most one value).
+    pub result: Option<Val>,
     /// What the call used.
     pub usage: Usage,
 }
 
 impl CallOutput {
-    /// Each result in WAVE text, e.g. `5` or `"hello"`.
+    /// The result in WAVE text, e.g. `5` or `"hello"`; empty when there is none.
     pub fn results_wave(&self) -> Vec<String> {
-        self.results
+        self.result
             .iter()
             .map(|v| {
                 wasmtime::component::wasm_wave::to_string(v).unwrap_or_else(|e| format!("<{e}>"))
@@ -82,12 +79,16 @@ pub struct TypedExport<P, R> {
 
 /// An export looked up once, with its parameter and result counts.
 struct Export {
+    name: Box<str>,
     func: Func,
     params: usize,
     results: usize,
     /// Set when the signature is one [`fast`] covers.
     typed: Option<TypedCall>,
 }
+
+/// Up to this many exports in use, comparing names is faster than hashing one.
+const LINEAR_LOOKUP: usize = 8;
 
 /// Fuel and time for the host's own calls into the guest (`save`, `restore`, `schema`).
 const INTERNAL_FUEL: u64 = 10_000_000_000;
@@ -101,7 +102,8 @@ pub struct Instance {
     policy: SnapshotPolicy,
     store: Store<HostState>,
     instance: wasmtime::component::Instance,
-    /// Exports looked up so far, by name, as indexes into `exports`.
+    /// Exports looked up so far, by name, as indexes into `exports`
+    /// (used when there are more than [`LINEAR_LOOKUP`]).
     funcs: FxHashMap<String, usize>,
     exports: Vec<Export>,
     snapshot: Option<Vec<u8>>,
@@ -109,6 +111,10 @@ pub struct Instance {
     clock: CallClock,
     /// The budget's timeout in epoch ticks.
     ticks: u64,
+    /// Fuel left after the last call while the store stays armed for a
+    /// budget with neither fuel nor time limits; `None` when the next call
+    /// must set its fuel and deadline.
+    armed_unlimited: Option<u64>,
 }
 
 impl Instance {
@@ -130,6 +136,7 @@ impl Instance {
             restarts: 0,
             clock,
             ticks: ticks(budget.timeout.map(|t| t.0)),
+            armed_unlimited: None,
         })
     }
 
@@ -157,6 +164,7 @@ impl Instance {
     pub fn set_budget(&mut self, budget: Budget) {
         self.budget = budget;
         self.ticks = ticks(budget.timeout.map(|t| t.0));
+        self.armed_unlimited = None;
         self.store.data_mut().limiter.limit = budget.memory.map(|m| m.0 as usize);
     }
 
@@ -218,7 +226,12 @@ impl Instance {
 
     /// The index in `exports` of export `name`, looked up on first use.
     fn func(&mut self, name: &str) -> Result<usize, HostError> {
-        if let Some(&index) = self.funcs.get(name) {
+        let known = if self.exports.len() <= LINEAR_LOOKUP {
+            self.exports.iter().position(|export| *export.name == *name)
+        } else {
+            self.funcs.get(name).copied()
+        };
+        if let Some(index) = known {
             return Ok(index);
         }
         let found = match name.split_once('#') {
@@ -238,6 +251,7 @@ impl Instance {
         })?;
         let ty = func.ty(&self.store);
         self.exports.push(Export {
+            name: name.into(),
             func,
             params: ty.params().len(),
             results: ty.results().len(),
@@ -254,20 +268,24 @@ impl Instance {
         export: usize,
         args: &[Val],
     ) -> Result<CallOutput, HostError> {
-        let (results, usage) = self.metered(name, |store, exports| {
+        let (mut scalar, mut dynamic) = (None, None);
+        let ((), usage) = self.metered(name, |store, exports| {
             let export = &exports[export];
-            let mut results = Results::new();
             let typed = export.typed.as_ref();
-            match typed.and_then(|typed| typed(store, args, &mut results)) {
-                Some(outcome) => outcome,
-                None => {
-                    results.resize(export.results, Val::Bool(false));
-                    export.func.call(store, args, &mut results)
-                }
+            if let Some(outcome) = typed.and_then(|typed| typed(store, args, &mut scalar)) {
+                return outcome;
             }
-            .map(|()| results)
+            let mut slot = [Val::Bool(false)];
+            export.func.call(store, args, &mut slot[..export.results])?;
+            let [value] = slot;
+            dynamic = (export.results == 1).then_some(value);
+            Ok(())
         })?;
-        Ok(CallOutput { results, usage })
+        let result = match scalar {
+            Some(scalar) => Some(Val::from(scalar)),
+            None => dynamic,
+        };
+        Ok(CallOutput { result, usage })
     }
 
     /// A handle on export `name` with parameters `P` and results `R`, e.g.
@@ -321,15 +339,18 @@ impl Instance {
         name: &str,
         call: impl FnOnce(&mut Store<HostState>, &[Export]) -> wasmtime::Result<T>,
     ) -> Result<(T, Usage), HostError> {
-        let fuel = self.budget.fuel.map_or(u64::MAX, |f| f.0);
-        self.arm(fuel, self.ticks);
+        let fuel = self.arm_call();
         let started = self.clock.now();
         let outcome = call(&mut self.store, &self.exports);
         let elapsed = self.clock.since(started);
         match outcome {
             Ok(value) => {
+                let left = self.store.get_fuel().unwrap_or(0);
+                if self.budget.fuel.is_none() && self.budget.timeout.is_none() {
+                    self.armed_unlimited = Some(left);
+                }
                 let usage = Usage {
-                    fuel: fuel - self.store.get_fuel().unwrap_or(0),
+                    fuel: fuel - left,
                     memory_peak: self.store.data().limiter.peak as u64,
                     elapsed,
                 };
@@ -338,18 +359,44 @@ impl Instance {
                 }
                 Ok((value, usage))
             }
-            Err(err) => {
-                let error = self.classify(name, err, elapsed);
-                self.restart()?;
-                Err(error)
-            }
+            Err(err) => Err(self.recover(name, err, elapsed)),
         }
+    }
+
+    /// The error for a failed call, after restarting from the last good state.
+    #[cold]
+    #[inline(never)]
+    fn recover(&mut self, name: &str, err: wasmtime::Error, elapsed: Duration) -> HostError {
+        let error = self.classify(name, err, elapsed);
+        match self.restart() {
+            Ok(()) => error,
+            Err(restart) => restart,
+        }
+    }
+
+    /// Arms the store for one call under the budget and returns the fuel it
+    /// starts with. Without fuel and time limits the store stays armed from
+    /// call to call (2^64 fuel does not run out), which saves the reset.
+    fn arm_call(&mut self) -> u64 {
+        if let Some(left) = self.armed_unlimited {
+            self.reset_call_state();
+            return left;
+        }
+        let fuel = self.budget.fuel.map_or(u64::MAX, |f| f.0);
+        self.arm(fuel, self.ticks);
+        fuel
     }
 
     /// Sets fuel, the epoch deadline (in ticks) and the memory peak for the next call.
     fn arm(&mut self, fuel: u64, ticks: u64) {
         let _ = self.store.set_fuel(fuel);
         self.store.set_epoch_deadline(ticks);
+        self.armed_unlimited = None;
+        self.reset_call_state();
+    }
+
+    /// Clears what one call records: the memory peak, a denied growth and a panic.
+    fn reset_call_state(&mut self) {
         let data = self.store.data_mut();
         data.limiter.peak = data.limiter.current;
         data.limiter.denied = None;
@@ -409,6 +456,7 @@ impl Instance {
         (self.store, self.instance) = start(&self.app, self.budget, self.shared.clone())?;
         self.funcs.clear();
         self.exports.clear();
+        self.armed_unlimited = None;
         self.restarts += 1;
         Ok(())
     }

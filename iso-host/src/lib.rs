@@ -45,7 +45,7 @@ pub use cache::{CacheHit, ComponentCache};
 pub use engine::{Compiler, EngineOptions, IsoEngine};
 pub use error::{Amount, BudgetKind, HostError};
 pub use host::{Effect, LogRecord, LogSink, NoLog, Shared};
-pub use instance::{CallOutput, Instance, Results, SnapshotPolicy, TypedExport, Usage};
+pub use instance::{CallOutput, Instance, SnapshotPolicy, TypedExport, Usage};
 pub use session::{CallRecord, Divergence, ExportChanges, Outcome, Session, Swapped};
 pub use wasmtime::component::Val;
 
