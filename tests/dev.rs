@@ -367,3 +367,35 @@ fn a_new_export_is_announced_and_served() {
     assert_eq!(host.call("double()"), "42");
     host.finish();
 }
+
+/// Whether a component or module carries DWARF (`.debug_*` custom sections).
+fn has_debug_info(wasm: &[u8]) -> bool {
+    wasmparser::Parser::new(0).parse_all(wasm).any(|payload| {
+        matches!(payload, Ok(wasmparser::Payload::CustomSection(section))
+            if section.name().starts_with(".debug_"))
+    })
+}
+
+#[test]
+fn the_dev_host_builds_without_debug_info_and_leaves_cargo_iso_build_alone() {
+    let (_scratch, dir) = new_counter("dev-lean");
+    assert!(has_debug_info(&support::build_component(&dir)));
+    DevHost::start(&dir, &[]).finish();
+    let served = std::fs::read(dir.join("target/iso/debug/dev/dev_lean.wasm")).unwrap();
+    assert!(!has_debug_info(&served), "the dev host's build has DWARF");
+    // The dev host built under a profile of its own: `cargo iso build` is still up to date.
+    let again = support::cargo_iso()
+        .current_dir(&dir)
+        .env(
+            "CARGO_ISO_SHARED_TARGET_DIR",
+            support::shared_target_dir().join("shared"),
+        )
+        .args(["build", "-v"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&again.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("Fresh dev-lean v0.1.0 component"),
+        "{stderr}"
+    );
+}

@@ -4,7 +4,7 @@
 //! lines and rustc's rendered diagnostics go straight to the user's stderr.
 
 use std::io::BufReader;
-use std::process::Stdio;
+use std::process::{Child, ChildStdout, Stdio};
 
 use anyhow::{Context, Result};
 use cargo_metadata::camino::{Utf8Path, Utf8PathBuf};
@@ -25,6 +25,26 @@ pub enum Profile {
     Release,
     /// `--profile NAME`.
     Named(String),
+}
+
+impl Profile {
+    /// The name cargo knows it by.
+    pub fn name(&self) -> &str {
+        match self {
+            Profile::Dev => "dev",
+            Profile::Release => "release",
+            Profile::Named(name) => name,
+        }
+    }
+
+    /// Its folder under `target/<triple>/` and `target/iso/`.
+    pub fn dir_name(&self) -> &str {
+        match self.name() {
+            "dev" | "test" => "debug",
+            "bench" => "release",
+            name => name,
+        }
+    }
 }
 
 /// Flags cargo takes as they are.
@@ -59,6 +79,11 @@ pub struct CargoBuild<'a> {
     pub verbosity: Verbosity,
     /// `--color`, passed on.
     pub color: ColorWhen,
+    /// Build without debug info, under a profile of its own that inherits
+    /// [`CargoBuild::profile`] (so the two keep their own artifacts): for
+    /// hosts, which drop DWARF anyway. Less to generate and link makes each
+    /// incremental build faster.
+    pub without_debug_info: bool,
 }
 
 /// A core wasm module cargo built for one package.
@@ -89,6 +114,7 @@ impl CargoBuild<'_> {
             args.extend(["-p".into(), (*package).into()]);
         }
         match self.profile {
+            _ if self.without_debug_info => args.extend(lean_profile(self.profile)),
             Profile::Dev => {}
             Profile::Release => args.push("--release".into()),
             Profile::Named(name) => args.extend(["--profile".into(), name.clone()]),
@@ -125,6 +151,16 @@ impl CargoBuild<'_> {
     /// A failed build has already been shown by cargo (rustc's diagnostics),
     /// so it comes back as [`AlreadyReported`] with cargo's exit code.
     pub fn run(&self) -> Result<Vec<CoreModule>> {
+        let (modules, cargo) = self.start()?;
+        cargo.finish()?;
+        Ok(modules)
+    }
+
+    /// Runs cargo until it has written a core module for each package and
+    /// returns them, with cargo still finishing (writing its fingerprints,
+    /// ~5 ms), so that the caller can go on meanwhile. When a module is
+    /// missing it waits for cargo and fails as [`CargoBuild::run`] does.
+    pub fn start(&self) -> Result<(Vec<CoreModule>, Finishing)> {
         let mut command = self.toolchain.cargo_command(self.args());
         command
             .stdout(Stdio::piped())
@@ -134,26 +170,66 @@ impl CargoBuild<'_> {
             .spawn()
             .with_context(|| format!("could not run `{}`", self.toolchain.cargo.display()))?;
         let stdout = child.stdout.take().expect("stdout is piped");
+        let mut messages = Message::parse_stream(BufReader::new(stdout));
         let mut modules = Vec::new();
-        for message in Message::parse_stream(BufReader::new(stdout)) {
+        while modules.len() < self.packages.len() {
+            let Some(message) = messages.next() else {
+                break;
+            };
             let message = message.context("could not read cargo's JSON messages")?;
-            if let Message::CompilerArtifact(artifact) = message {
-                if !artifact.target.is_cdylib() {
-                    continue;
-                }
-                let wasm = artifact
-                    .filenames
-                    .iter()
-                    .find(|f| f.extension() == Some("wasm"));
-                if let Some(path) = wasm {
-                    modules.push(CoreModule {
-                        package_id: artifact.package_id.clone(),
-                        path: path.clone(),
-                        fresh: artifact.fresh,
-                    });
-                }
+            if let Some(module) = core_module(message) {
+                modules.push(module);
             }
         }
+        let mut cargo = Finishing {
+            child: Some(child),
+            messages,
+        };
+        if modules.len() < self.packages.len() {
+            cargo.wait()?;
+        }
+        Ok((modules, cargo))
+    }
+}
+
+/// The wasm module a `compiler-artifact` message announces, if it is a cdylib's.
+fn core_module(message: Message) -> Option<CoreModule> {
+    let Message::CompilerArtifact(artifact) = message else {
+        return None;
+    };
+    if !artifact.target.is_cdylib() {
+        return None;
+    }
+    let path = artifact
+        .filenames
+        .iter()
+        .find(|f| f.extension() == Some("wasm"))?;
+    Some(CoreModule {
+        package_id: artifact.package_id.clone(),
+        path: path.clone(),
+        fresh: artifact.fresh,
+    })
+}
+
+/// A cargo that has written its modules and is finishing; dropping it waits for it.
+pub struct Finishing {
+    child: Option<Child>,
+    messages: cargo_metadata::MessageIter<BufReader<ChildStdout>>,
+}
+
+impl Finishing {
+    /// Waits for cargo to exit; a failure has already been shown by cargo,
+    /// so it comes back as [`AlreadyReported`] with cargo's exit code.
+    pub fn finish(mut self) -> Result<()> {
+        self.wait()
+    }
+
+    fn wait(&mut self) -> Result<()> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        // Read to the end, so that cargo never blocks on a full pipe.
+        self.messages.by_ref().for_each(drop);
         let status = child.wait().context("cargo did not finish")?;
         if !status.success() {
             let code = status
@@ -162,8 +238,39 @@ impl CargoBuild<'_> {
                 .unwrap_or(101);
             return Err(AlreadyReported { code }.into());
         }
-        Ok(modules)
+        Ok(())
     }
+}
+
+impl Drop for Finishing {
+    fn drop(&mut self) {
+        let _ = self.wait();
+    }
+}
+
+/// The profile without debug info that [`CargoBuild::without_debug_info`]
+/// builds with: `iso-dev` for the dev profile, `iso-dev-<base>` for others.
+pub fn lean_profile_name(base: &Profile) -> String {
+    match base {
+        Profile::Dev => "iso-dev".to_owned(),
+        other => format!("iso-dev-{}", other.name()),
+    }
+}
+
+/// Cargo arguments that define the lean profile on top of `base` and select it.
+fn lean_profile(base: &Profile) -> Vec<String> {
+    let name = lean_profile_name(base);
+    let config = [
+        format!("profile.{name}.inherits=\"{}\"", base.name()),
+        format!("profile.{name}.debug=false"),
+        format!("profile.{name}.strip=\"debuginfo\""),
+    ];
+    let mut args: Vec<String> = config
+        .into_iter()
+        .flat_map(|value| ["--config".to_owned(), value])
+        .collect();
+    args.extend(["--profile".to_owned(), name]);
+    args
 }
 
 #[cfg(test)]
@@ -201,6 +308,7 @@ mod tests {
             pass_through: &pass_through,
             verbosity: Verbosity::Verbose(2),
             color: ColorWhen::Never,
+            without_debug_info: false,
         };
         let args = build.args().join(" ");
         assert!(
@@ -218,6 +326,43 @@ mod tests {
         ] {
             assert!(args.contains(part), "{part} missing from {args}");
         }
+    }
+
+    #[test]
+    fn a_build_without_debug_info_has_a_profile_of_its_own() {
+        let toolchain = toolchain(StdSource::Prebuilt);
+        let pass_through = PassThrough::default();
+        let build = |profile| {
+            CargoBuild {
+                toolchain: &toolchain,
+                manifest_path: Utf8Path::new("/g/Cargo.toml"),
+                packages: vec!["g"],
+                profile,
+                target_dir: Utf8Path::new("/t"),
+                pass_through: &pass_through,
+                verbosity: Verbosity::Normal,
+                color: ColorWhen::Never,
+                without_debug_info: true,
+            }
+            .args()
+            .join(" ")
+        };
+        let dev = build(&Profile::Dev);
+        assert!(
+            dev.ends_with(
+                "--config profile.iso-dev.inherits=\"dev\" --config profile.iso-dev.debug=false \
+                 --config profile.iso-dev.strip=\"debuginfo\" --profile iso-dev"
+            ),
+            "{dev}"
+        );
+        let release = build(&Profile::Release);
+        assert!(
+            release.contains("profile.iso-dev-release.inherits=\"release\""),
+            "{release}"
+        );
+        assert!(!release.contains("--release"), "{release}");
+        let named = build(&Profile::Named("fast".into()));
+        assert!(named.ends_with("--profile iso-dev-fast"), "{named}");
     }
 
     #[test]

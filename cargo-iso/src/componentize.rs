@@ -48,28 +48,6 @@ fn encode(core: &[u8], validate: bool) -> Result<Vec<u8>> {
         .context("could not encode the module as a component")
 }
 
-/// The module without its DWARF (`.debug_*` custom sections): the dev host
-/// has no use for it, and it is most of a debug build's bytes, which every
-/// later stage would otherwise read. Function names stay (the `name` section).
-pub fn strip_debug_info(core: &[u8]) -> Result<Vec<u8>> {
-    let mut module = wasm_encoder::Module::new();
-    for payload in wasmparser::Parser::new(0).parse_all(core) {
-        let payload = payload.context("the wasm module is malformed")?;
-        if let wasmparser::Payload::CustomSection(section) = &payload
-            && section.name().starts_with(".debug_")
-        {
-            continue;
-        }
-        if let Some((id, range)) = payload.as_section() {
-            module.section(&wasm_encoder::RawSection {
-                id,
-                data: &core[range],
-            });
-        }
-    }
-    Ok(module.finish())
-}
-
 fn check_is_core_module(bytes: &[u8]) -> Result<()> {
     match wasmparser::Parser::new(0).parse_all(bytes).next() {
         Some(Ok(wasmparser::Payload::Version {

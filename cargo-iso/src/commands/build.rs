@@ -13,10 +13,9 @@ use anyhow::{Context, Result, bail};
 use cargo_metadata::camino::{Utf8Path, Utf8PathBuf};
 use clap::{Args, ValueEnum};
 
-use crate::cargo_build::{CargoBuild, CoreModule, PassThrough, Profile};
+use crate::cargo_build::{CargoBuild, CoreModule, Finishing, PassThrough, Profile};
 use crate::componentize::{
-    WorldSummary, componentize, componentize_for_host, describe, guest_world, strip_debug_info,
-    write_atomically,
+    WorldSummary, componentize, componentize_for_host, describe, guest_world, write_atomically,
 };
 use crate::project::{self, Guest, Project, Selection};
 use crate::term::Shell;
@@ -176,9 +175,10 @@ pub struct Pipeline {
     output_dir: Utf8PathBuf,
     profile: Profile,
     pass_through: PassThrough,
-    /// For a host: drop DWARF and skip validation (wasmtime validates) when
-    /// componentizing, into `iso/<profile>/dev/`.
-    pub strip_debug_info: bool,
+    /// For a host: build without debug info (see
+    /// [`CargoBuild::without_debug_info`]) and componentize without
+    /// validating (wasmtime validates), into `iso/<profile>/dev/`.
+    pub for_host: bool,
 }
 
 impl Pipeline {
@@ -233,7 +233,7 @@ impl Pipeline {
             output_dir,
             profile,
             pass_through,
-            strip_debug_info: false,
+            for_host: false,
         })
     }
 
@@ -260,16 +260,32 @@ impl Pipeline {
     /// Builds, and reads the component of the guest that
     /// [`Pipeline::single_guest`] found.
     pub fn build_single(&self, shell: &Shell) -> Result<(BuiltComponent, Vec<u8>)> {
-        let component = self.build(shell)?.remove(0);
+        let (component, bytes, cargo) = self.start_single(shell)?;
+        cargo.finish()?;
+        Ok((component, bytes))
+    }
+
+    /// [`Pipeline::build_single`], returning as soon as the component is
+    /// written, while cargo finishes: a host compiles meanwhile.
+    pub fn start_single(&self, shell: &Shell) -> Result<(BuiltComponent, Vec<u8>, Finishing)> {
+        let (mut built, cargo) = self.start(shell)?;
+        let component = built.remove(0);
         let bytes = std::fs::read(&component.path)
             .with_context(|| format!("could not read `{}`", component.path))?;
-        Ok((component, bytes))
+        Ok((component, bytes, cargo))
     }
 
     /// Runs cargo and componentizes each guest's module.
     pub fn build(&self, shell: &Shell) -> Result<Vec<BuiltComponent>> {
+        let (built, cargo) = self.start(shell)?;
+        cargo.finish()?;
+        Ok(built)
+    }
+
+    /// Runs cargo and componentizes each guest's module as soon as cargo has written them all.
+    fn start(&self, shell: &Shell) -> Result<(Vec<BuiltComponent>, Finishing)> {
         let started = Instant::now();
-        let modules = CargoBuild {
+        let (modules, cargo) = CargoBuild {
             toolchain: &self.toolchain,
             manifest_path: &self.project.manifest_path,
             packages: self.guests().iter().map(|g| g.name.as_str()).collect(),
@@ -278,10 +294,12 @@ impl Pipeline {
             pass_through: &self.pass_through,
             verbosity: shell.verbosity(),
             color: shell.color(),
+            without_debug_info: self.for_host,
         }
-        .run()?;
+        .start()?;
         let cargo_time = started.elapsed();
-        self.guests()
+        let built = self
+            .guests()
             .iter()
             .map(|guest| {
                 let Some(core) = modules.iter().find(|m| m.package_id == guest.id) else {
@@ -294,13 +312,11 @@ impl Pipeline {
                 built.cargo_time = cargo_time;
                 Ok(built)
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        Ok((built, cargo))
     }
 }
 
-/// Where cargo builds, and where components go: `--target-dir` or a target dir
-/// the user configured is used for both; otherwise cargo builds in the
-/// machine's shared guest dir and components go to the project's `target/`.
 fn target_dirs(options: &BuildOptions, project: &Project) -> Result<(Utf8PathBuf, Utf8PathBuf)> {
     let utf8 = |dir: PathBuf| {
         Utf8PathBuf::from_path_buf(dir)
@@ -342,17 +358,20 @@ impl Pipeline {
         guest: Guest,
         core: CoreModule,
     ) -> Result<BuiltComponent> {
-        let profile_dir = core
-            .path
-            .parent()
-            .and_then(Utf8Path::file_name)
-            .unwrap_or("debug");
+        let profile_dir = match self.for_host {
+            true => self.profile.dir_name(),
+            false => core
+                .path
+                .parent()
+                .and_then(Utf8Path::file_name)
+                .unwrap_or("debug"),
+        };
         let file_name = core
             .path
             .file_name()
             .context("cargo's wasm artifact has no file name")?;
         let mut dir = self.output_dir.join("iso").join(profile_dir);
-        if self.strip_debug_info {
+        if self.for_host {
             dir.push("dev");
         }
         let path = dir.join(file_name);
@@ -366,8 +385,8 @@ impl Pipeline {
         } else {
             let bytes = std::fs::read(&core.path)
                 .with_context(|| format!("could not read `{}`", core.path))?;
-            let component = if self.strip_debug_info {
-                componentize_for_host(&strip_debug_info(&bytes)?)
+            let component = if self.for_host {
+                componentize_for_host(&bytes)
             } else {
                 componentize(&bytes)
             };

@@ -105,7 +105,7 @@ impl DevArgs {
     /// Builds the guest, serves it, and reloads it on change until input ends.
     pub fn exec(self, shell: &Shell) -> Result<()> {
         let mut pipeline = Pipeline::prepare(&self.build, shell)?;
-        pipeline.strip_debug_info = true;
+        pipeline.for_host = true;
         let guest = pipeline
             .single_guest("dev", "choose one with `-p <name>`")?
             .clone();

@@ -149,14 +149,17 @@ fn build(
     cache: &ComponentCache,
     request: Request,
 ) -> Result<Built> {
-    let (component, bytes) = pipeline.build_single(shell)?;
+    let (component, bytes, cargo) = pipeline.start_single(shell)?;
+    // Compile while cargo finishes.
     let started = Instant::now();
     let (app, _) = App::load(engine.clone(), cache, &bytes)?;
+    let compile = started.elapsed();
+    cargo.finish()?;
     Ok(Built {
         app: Arc::new(app),
         request,
         cargo: component.cargo_time,
         componentize: component.componentize_time,
-        compile: started.elapsed(),
+        compile,
     })
 }
