@@ -67,8 +67,9 @@ pub struct CargoBuild<'a> {
     pub toolchain: &'a Toolchain,
     /// The manifest cargo runs on.
     pub manifest_path: &'a Utf8Path,
-    /// The packages to build (`-p NAME` each).
-    pub packages: Vec<&'a str>,
+    /// The packages to build: each one's name (for `-p NAME`) and id (to
+    /// know its module among cargo's messages).
+    pub packages: Vec<(&'a str, &'a PackageId)>,
     /// Which profile.
     pub profile: &'a Profile,
     /// `--target-dir`.
@@ -110,7 +111,7 @@ impl CargoBuild<'_> {
         args.extend(["--manifest-path".into(), self.manifest_path.to_string()]);
         args.extend(["--target-dir".into(), self.target_dir.to_string()]);
         args.extend(["--color".into(), self.color.as_str().into()]);
-        for package in &self.packages {
+        for (package, _) in &self.packages {
             args.extend(["-p".into(), (*package).into()]);
         }
         match self.profile {
@@ -177,7 +178,12 @@ impl CargoBuild<'_> {
                 break;
             };
             let message = message.context("could not read cargo's JSON messages")?;
-            if let Some(module) = core_module(message) {
+            let wanted = |module: &CoreModule| {
+                let mut ids = self.packages.iter().map(|(_, id)| *id);
+                ids.any(|id| *id == module.package_id)
+            };
+            // A dependency's cdylib is not one of ours.
+            if let Some(module) = core_module(message).filter(wanted) {
                 modules.push(module);
             }
         }
@@ -299,10 +305,11 @@ mod tests {
             locked: true,
             ..Default::default()
         };
+        let id = PackageId { repr: "g".into() };
         let build = CargoBuild {
             toolchain: &toolchain,
             manifest_path: Utf8Path::new("/g/Cargo.toml"),
-            packages: vec!["g"],
+            packages: vec![("g", &id)],
             profile: &Profile::Release,
             target_dir: Utf8Path::new("/t"),
             pass_through: &pass_through,
@@ -332,11 +339,12 @@ mod tests {
     fn a_build_without_debug_info_has_a_profile_of_its_own() {
         let toolchain = toolchain(StdSource::Prebuilt);
         let pass_through = PassThrough::default();
+        let id = PackageId { repr: "g".into() };
         let build = |profile| {
             CargoBuild {
                 toolchain: &toolchain,
                 manifest_path: Utf8Path::new("/g/Cargo.toml"),
-                packages: vec!["g"],
+                packages: vec![("g", &id)],
                 profile,
                 target_dir: Utf8Path::new("/t"),
                 pass_through: &pass_through,

@@ -288,7 +288,11 @@ impl Pipeline {
         let (modules, cargo) = CargoBuild {
             toolchain: &self.toolchain,
             manifest_path: &self.project.manifest_path,
-            packages: self.guests().iter().map(|g| g.name.as_str()).collect(),
+            packages: self
+                .guests()
+                .iter()
+                .map(|g| (g.name.as_str(), &g.id))
+                .collect(),
             profile: &self.profile,
             target_dir: &self.cargo_target_dir,
             pass_through: &self.pass_through,
