@@ -47,6 +47,15 @@ fn instance_on(options: EngineOptions, budget: Budget) -> Instance {
     Instance::new(Arc::new(app), budget, Shared::new(Arc::new(NoLog))).unwrap()
 }
 
+/// Asserts that `err` is an exceeded budget of `kind`.
+#[track_caller]
+fn assert_exceeded(err: &HostError, kind: BudgetKind) {
+    assert!(
+        matches!(err, HostError::BudgetExceeded { kind: k, .. } if *k == kind),
+        "{err}"
+    );
+}
+
 fn total(instance: &mut Instance) -> String {
     instance
         .call_wave("total()")
@@ -95,29 +104,11 @@ fn the_host_keeps_serving_with_the_last_good_state_after_every_failure() {
     assert_eq!(guest.call_wave("add(5)").unwrap().results_wave(), ["5"]);
 
     let fuel = guest.call_wave("spin()").unwrap_err();
-    assert!(
-        matches!(
-            fuel,
-            HostError::BudgetExceeded {
-                kind: BudgetKind::Fuel,
-                ..
-            }
-        ),
-        "{fuel}"
-    );
+    assert_exceeded(&fuel, BudgetKind::Fuel);
     assert_eq!(total(&mut guest), "5");
 
     let memory = guest.call_wave("hog(64)").unwrap_err();
-    assert!(
-        matches!(
-            memory,
-            HostError::BudgetExceeded {
-                kind: BudgetKind::Memory,
-                ..
-            }
-        ),
-        "{memory}"
-    );
+    assert_exceeded(&memory, BudgetKind::Memory);
     assert_eq!(total(&mut guest), "5");
 
     let recursion = guest.call_wave("recurse(0)").unwrap_err();
@@ -196,16 +187,7 @@ fn an_unlimited_budget_meters_each_call_and_a_later_budget_applies() {
         ..Budget::default()
     });
     let err = guest.call_wave("spin()").unwrap_err();
-    assert!(
-        matches!(
-            err,
-            HostError::BudgetExceeded {
-                kind: BudgetKind::Fuel,
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert_exceeded(&err, BudgetKind::Fuel);
     assert_eq!(total(&mut guest), "3", "back to the checkpoint");
 }
 
@@ -224,16 +206,7 @@ fn the_pooling_allocator_runs_guests_and_enforces_memory() {
     );
     assert_eq!(guest.call_wave("add(3)").unwrap().results_wave(), ["3"]);
     let err = guest.call_wave("hog(64)").unwrap_err();
-    assert!(
-        matches!(
-            err,
-            HostError::BudgetExceeded {
-                kind: BudgetKind::Memory,
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert_exceeded(&err, BudgetKind::Memory);
     assert_eq!(total(&mut guest), "3");
 }
 
@@ -246,16 +219,7 @@ fn a_timeout_stops_a_loop_within_twice_its_limit() {
     let started = Instant::now();
     let err = guest.call_wave("spin()").unwrap_err();
     let elapsed = started.elapsed();
-    assert!(
-        matches!(
-            err,
-            HostError::BudgetExceeded {
-                kind: BudgetKind::Time,
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert_exceeded(&err, BudgetKind::Time);
     assert!(
         elapsed < Duration::from_millis(400),
         "stopped after {elapsed:?}"
@@ -462,31 +426,13 @@ fn the_baseline_compiler_enforces_fuel_and_time() {
         },
     );
     let err = guest.call_wave("spin()").unwrap_err();
-    assert!(
-        matches!(
-            err,
-            HostError::BudgetExceeded {
-                kind: BudgetKind::Fuel,
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert_exceeded(&err, BudgetKind::Fuel);
     guest.set_budget(Budget {
         timeout: Some(Timeout(Duration::from_millis(100))),
         ..Budget::default()
     });
     let err = guest.call_wave("spin()").unwrap_err();
-    assert!(
-        matches!(
-            err,
-            HostError::BudgetExceeded {
-                kind: BudgetKind::Time,
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert_exceeded(&err, BudgetKind::Time);
     assert_eq!(
         guest.call_wave("greet(\"ada\")").unwrap().results_wave(),
         ["\"hello, ada\""]
