@@ -49,15 +49,20 @@ fn encode(core: &[u8], validate: bool) -> Result<Vec<u8>> {
 }
 
 fn check_is_core_module(bytes: &[u8]) -> Result<()> {
-    match wasmparser::Parser::new(0).parse_all(bytes).next() {
-        Some(Ok(wasmparser::Payload::Version {
-            encoding: wasmparser::Encoding::Module,
-            ..
-        })) => Ok(()),
-        Some(Ok(wasmparser::Payload::Version { .. })) => {
+    match wasm_encoding(bytes) {
+        Some(wasmparser::Encoding::Module) => Ok(()),
+        Some(wasmparser::Encoding::Component) => {
             bail!("expected a core wasm module, found a component")
         }
-        _ => bail!("not a wasm module"),
+        None => bail!("not a wasm module"),
+    }
+}
+
+/// Whether `bytes` start as a core module or as a component; `None` for anything else.
+pub fn wasm_encoding(bytes: &[u8]) -> Option<wasmparser::Encoding> {
+    match wasmparser::Parser::new(0).parse_all(bytes).next() {
+        Some(Ok(wasmparser::Payload::Version { encoding, .. })) => Some(encoding),
+        _ => None,
     }
 }
 

@@ -22,6 +22,7 @@ use wit_parser::{Resolve, WorldId};
 use crate::AlreadyReported;
 use crate::commands::build::{BuildOptions, Pipeline};
 use crate::compat::{Finding, Side, compare_worlds};
+use crate::componentize::wasm_encoding;
 use crate::term::Shell;
 
 /// `cargo iso check-compat`.
@@ -257,15 +258,12 @@ fn load_component(
     bytes: Vec<u8>,
     version: Option<semver::Version>,
 ) -> Result<Loaded> {
-    match wasmparser::Parser::new(0).parse_all(&bytes).next() {
-        Some(Ok(wasmparser::Payload::Version {
-            encoding: wasmparser::Encoding::Component,
-            ..
-        })) => {}
-        Some(Ok(wasmparser::Payload::Version { .. })) => bail!(
+    match wasm_encoding(&bytes) {
+        Some(wasmparser::Encoding::Component) => {}
+        Some(wasmparser::Encoding::Module) => bail!(
             "`{label}` is a core wasm module, not a component\nhelp: `cargo iso build` turns a guest into a component"
         ),
-        _ => bail!("`{label}` is not a wasm file"),
+        None => bail!("`{label}` is not a wasm file"),
     }
     let decoded = wit_parser::decoding::decode(&bytes)
         .with_context(|| format!("could not read the world of `{label}`"))?;
