@@ -66,8 +66,8 @@ pub enum Event {
     Interrupted,
     /// A source file changed, first at this time.
     Changed(Instant),
-    /// A build finished.
-    Built(Box<Result<Built>>),
+    /// A build finished, answering this request and those before it.
+    Built(Request, Box<Result<Built>>),
 }
 
 const HELP: &str = "\
@@ -86,8 +86,8 @@ Calls, one per line, in WAVE syntax:  increment(5)   get()   greet(\"ada\")
 enum Flow {
     /// Read the next line.
     Next,
-    /// Read the next line once the reload asked for is done.
-    AfterReload,
+    /// Read the next line once the build of this request is done.
+    AfterReload(u64),
     /// Leave.
     Quit,
 }
@@ -98,6 +98,8 @@ struct Dev {
     name: String,
     session: Session,
     builds: Sender<Request>,
+    /// How many builds have been asked for.
+    requests: u64,
     shadow: Option<usize>,
 }
 
@@ -151,24 +153,27 @@ impl DevArgs {
             name: guest.name.clone(),
             session: Session::new(instance),
             builds,
+            requests: 0,
             shadow: self.shadow,
         };
         dev.greet(&guest.version, self.watch);
-        let mut awaiting_reload = false;
+        // The `:reload` whose build the next input line waits for.
+        let mut awaiting = None;
         for event in inbox {
             match event {
                 Event::Line(line) => match dev.line(&line) {
                     Flow::Next => done.send(()).unwrap_or_default(),
-                    Flow::AfterReload => awaiting_reload = true,
+                    Flow::AfterReload(number) => awaiting = Some(number),
                     Flow::Quit => break,
                 },
-                Event::Changed(since) => dev.request(Request {
-                    since,
-                    fresh: false,
-                }),
-                Event::Built(result) => {
-                    dev.built(*result);
-                    if std::mem::take(&mut awaiting_reload) {
+                Event::Changed(since) => {
+                    dev.request(since, false);
+                }
+                Event::Built(request, result) => {
+                    dev.built(request, *result);
+                    // A build that started before the `:reload` does not answer it.
+                    if awaiting.is_some_and(|number| request.number >= number) {
+                        awaiting = None;
                         done.send(()).unwrap_or_default();
                     }
                 }
@@ -197,9 +202,17 @@ impl Dev {
         }
     }
 
-    fn request(&self, request: Request) {
+    /// Asks for a build of the files as they are now and returns its number.
+    fn request(&mut self, since: Instant, fresh: bool) -> u64 {
+        self.requests += 1;
+        let request = Request {
+            number: self.requests,
+            since,
+            fresh,
+        };
         // The builder lives as long as the loop; a send cannot fail before it ends.
         let _ = self.builds.send(request);
+        self.requests
     }
 
     /// Handles one line: a call, a meta command, or nothing.
@@ -223,11 +236,8 @@ impl Dev {
             ("replay", _) => self.replay(),
             ("budget", settings) => self.budget(settings),
             ("reload", []) | ("reload", ["--fresh"]) => {
-                self.request(Request {
-                    since: Instant::now(),
-                    fresh: !rest.is_empty(),
-                });
-                return Flow::AfterReload;
+                let number = self.request(Instant::now(), !rest.is_empty());
+                return Flow::AfterReload(number);
             }
             _ => {
                 self.shell.report(&anyhow::anyhow!(
@@ -330,7 +340,7 @@ impl Dev {
     }
 
     /// Swaps in a finished build, or says why the old version keeps serving.
-    fn built(&mut self, result: Result<Built>) {
+    fn built(&mut self, request: Request, result: Result<Built>) {
         let running = self.session.version();
         let built = match result {
             Ok(built) => built,
@@ -341,9 +351,8 @@ impl Dev {
                 return;
             }
         };
-        let keep = !built.request.fresh;
-        match self.session.swap(built.app.clone(), keep) {
-            Ok(swapped) => self.reloaded(&built, &swapped),
+        match self.session.swap(built.app.clone(), !request.fresh) {
+            Ok(swapped) => self.reloaded(request, &built, &swapped),
             Err(HostError::StateRejected { reason }) => self.shell.warn(format_args!(
                 "still serving v{running}: the new build cannot take its state: {reason}\n\
                  help: `:reload --fresh` starts the new build from default state"
@@ -355,7 +364,7 @@ impl Dev {
         flush();
     }
 
-    fn reloaded(&mut self, built: &Built, swapped: &Swapped) {
+    fn reloaded(&mut self, request: Request, built: &Built, swapped: &Swapped) {
         let ms = |d: std::time::Duration| d.as_millis();
         self.shell.status(
             "Reloaded",
@@ -363,7 +372,7 @@ impl Dev {
                 "{} (v{}) in {} ms: build {}, componentize {}, compile {}, swap {}; {}",
                 self.name,
                 swapped.version,
-                ms(built.request.since.elapsed()),
+                ms(request.since.elapsed()),
                 ms(built.cargo),
                 ms(built.componentize),
                 ms(built.compile),

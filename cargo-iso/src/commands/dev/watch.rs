@@ -28,6 +28,8 @@ const DEBOUNCE: Duration = Duration::from_millis(5);
 /// A build the main loop asks for.
 #[derive(Debug, Clone, Copy)]
 pub struct Request {
+    /// Requests are numbered in order; a build answers every request up to its number.
+    pub number: u64,
     /// When the first change behind it happened: the reload's clock starts there.
     pub since: Instant,
     /// Start the new version from default state instead of the running one's.
@@ -38,8 +40,6 @@ pub struct Request {
 pub struct Built {
     /// The compiled component, linked and ready to instantiate.
     pub app: Arc<App>,
-    /// The request it answers.
-    pub request: Request,
     /// `cargo build`.
     pub cargo: Duration,
     /// Turning the core module into a component.
@@ -113,12 +113,12 @@ pub fn spawn_builder(
             while let Ok(first) = requests.recv() {
                 let mut request = merge(first, &requests);
                 loop {
-                    let result = build(&pipeline, &shell, &engine, &cache, request);
+                    let result = build(&pipeline, &shell, &engine, &cache);
                     // Changes during the build: build again and drop this stale result.
                     match requests.try_recv() {
                         Ok(next) => request = merge(merged(request, next), &requests),
                         Err(_) => {
-                            let _ = events.send(Event::Built(Box::new(result)));
+                            let _ = events.send(Event::Built(request, Box::new(result)));
                             break;
                         }
                     }
@@ -136,6 +136,7 @@ fn merge(first: Request, requests: &Receiver<Request>) -> Request {
 
 fn merged(a: Request, b: Request) -> Request {
     Request {
+        number: a.number.max(b.number),
         since: a.since.min(b.since),
         fresh: a.fresh || b.fresh,
     }
@@ -147,7 +148,6 @@ fn build(
     shell: &Shell,
     engine: &Arc<IsoEngine>,
     cache: &ComponentCache,
-    request: Request,
 ) -> Result<Built> {
     let (component, bytes, cargo) = pipeline.start_single(shell)?;
     // Compile while cargo finishes.
@@ -157,7 +157,6 @@ fn build(
     cargo.finish()?;
     Ok(Built {
         app: Arc::new(app),
-        request,
         cargo: component.cargo_time,
         componentize: component.componentize_time,
         compile,
