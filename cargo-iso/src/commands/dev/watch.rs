@@ -23,7 +23,13 @@ use crate::term::Shell;
 
 /// How long the watcher waits for a burst of writes to end. Editors write a
 /// file in well under this; every millisecond of it is edit-to-live latency.
-const DEBOUNCE: Duration = Duration::from_millis(5);
+/// (Should a slow write be seen half done, the rest of it triggers one more
+/// build, which wins.)
+const DEBOUNCE: Duration = Duration::from_millis(2);
+
+/// How often the watcher looks for bursts that ended: it wakes this often
+/// even while nothing changes.
+const DEBOUNCE_TICK: Duration = Duration::from_millis(1);
 
 /// A build the main loop asks for.
 #[derive(Debug, Clone, Copy)]
@@ -54,16 +60,20 @@ pub fn watch(
     guest: &Guest,
     events: Sender<Event>,
 ) -> Result<Debouncer<RecommendedWatcher, RecommendedCache>> {
-    let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
-        let Ok(batch) = result else { return };
-        let relevant: Vec<_> = batch
-            .iter()
-            .filter(|e| !e.kind.is_access() && e.paths.iter().any(|p| is_source(p)))
-            .collect();
-        if let Some(first) = relevant.iter().map(|e| e.time).min() {
-            let _ = events.send(Event::Changed(first));
-        }
-    })
+    let mut debouncer = new_debouncer(
+        DEBOUNCE,
+        Some(DEBOUNCE_TICK),
+        move |result: DebounceEventResult| {
+            let Ok(batch) = result else { return };
+            let relevant: Vec<_> = batch
+                .iter()
+                .filter(|e| !e.kind.is_access() && e.paths.iter().any(|p| is_source(p)))
+                .collect();
+            if let Some(first) = relevant.iter().map(|e| e.time).min() {
+                let _ = events.send(Event::Changed(first));
+            }
+        },
+    )
     .context("could not start the file watcher")?;
     let crate_dir = guest
         .manifest_path
