@@ -380,7 +380,14 @@ fn has_debug_info(wasm: &[u8]) -> bool {
 fn the_dev_host_builds_without_debug_info_and_leaves_cargo_iso_build_alone() {
     let (_scratch, dir) = new_counter("dev-lean");
     assert!(has_debug_info(&support::build_component(&dir)));
-    DevHost::start(&dir, &[]).finish();
+    let host = DevHost::start(&dir, &[]);
+    let profile = "Finished `iso-dev` profile [unoptimized]";
+    assert!(
+        host.seen.iter().any(|line| line.contains(profile)),
+        "no {profile:?} in {:?}",
+        host.seen
+    );
+    host.finish();
     let served = std::fs::read(dir.join("target/iso/debug/dev/dev_lean.wasm")).unwrap();
     assert!(!has_debug_info(&served), "the dev host's build has DWARF");
     // The dev host built under a profile of its own: `cargo iso build` is still up to date.

@@ -182,6 +182,13 @@ fn an_unlimited_budget_meters_each_call_and_a_later_budget_applies() {
     assert_eq!(fuel(&mut guest), steady, "each call reports its own fuel");
     guest.checkpoint().unwrap(); // a host call under the internal budget in between
     assert_eq!(fuel(&mut guest), steady);
+    assert!(guest.call_wave("recurse(0)").is_err()); // a trap: a new store
+    let after = fuel(&mut guest);
+    assert!(
+        after < 10 * steady,
+        "{after} fuel for one add after a restart"
+    );
+    assert_eq!(fuel(&mut guest), steady);
     guest.set_budget(Budget {
         fuel: Some(Fuel(1_000_000)),
         ..Budget::default()
@@ -189,6 +196,25 @@ fn an_unlimited_budget_meters_each_call_and_a_later_budget_applies() {
     let err = guest.call_wave("spin()").unwrap_err();
     assert_exceeded(&err, BudgetKind::Fuel);
     assert_eq!(total(&mut guest), "3", "back to the checkpoint");
+}
+
+#[test]
+fn exports_are_found_however_many_are_in_use() {
+    let mut guest = instance(Budget::default());
+    let snapshot = guest.save_state().unwrap().unwrap();
+    guest.restore_state(&snapshot).unwrap();
+    assert!(guest.schema().unwrap().is_some());
+    for call in ["add(2)", "hog(1)", "greet(\"ada\")"] {
+        guest.call_wave(call).unwrap();
+    }
+    assert_eq!(total(&mut guest), "2");
+    // A wrong argument count still looks the export up: ten in use, past the linear scan.
+    assert!(guest.call("spin", &[Val::U32(1)]).is_err());
+    assert!(guest.call("boom", &[]).is_err());
+    assert!(guest.call("recurse", &[]).is_err());
+    assert_eq!(guest.call_wave("add(3)").unwrap().results_wave(), ["5"]);
+    assert_eq!(total(&mut guest), "5");
+    assert_eq!(guest.restarts(), 0);
 }
 
 #[test]

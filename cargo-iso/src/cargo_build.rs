@@ -171,10 +171,14 @@ impl CargoBuild<'_> {
             .spawn()
             .with_context(|| format!("could not run `{}`", self.toolchain.cargo.display()))?;
         let stdout = child.stdout.take().expect("stdout is piped");
-        let mut messages = Message::parse_stream(BufReader::new(stdout));
+        // Built first, so that every way out of here waits for cargo.
+        let mut cargo = Finishing {
+            child: Some(child),
+            messages: Some(Message::parse_stream(BufReader::new(stdout))),
+        };
         let mut modules = Vec::new();
         while modules.len() < self.packages.len() {
-            let Some(message) = messages.next() else {
+            let Some(message) = cargo.messages.as_mut().and_then(Iterator::next) else {
                 break;
             };
             let message = message.context("could not read cargo's JSON messages")?;
@@ -187,10 +191,6 @@ impl CargoBuild<'_> {
                 modules.push(module);
             }
         }
-        let mut cargo = Finishing {
-            child: Some(child),
-            messages,
-        };
         if modules.len() < self.packages.len() {
             cargo.wait()?;
         }
@@ -217,10 +217,12 @@ fn core_module(message: Message) -> Option<CoreModule> {
     })
 }
 
-/// A cargo that has written its modules and is finishing; dropping it waits for it.
+/// A cargo that has written its modules and is finishing; dropping it waits
+/// for it, but only [`Finishing::finish`] says whether it succeeded.
+#[must_use = "`finish` says whether cargo succeeded"]
 pub struct Finishing {
     child: Option<Child>,
-    messages: cargo_metadata::MessageIter<BufReader<ChildStdout>>,
+    messages: Option<cargo_metadata::MessageIter<BufReader<ChildStdout>>>,
 }
 
 impl Finishing {
@@ -234,8 +236,11 @@ impl Finishing {
         let Some(mut child) = self.child.take() else {
             return Ok(());
         };
-        // Read to the end, so that cargo never blocks on a full pipe.
-        self.messages.by_ref().for_each(drop);
+        // Read to the end (or the first error), so that cargo never blocks on
+        // a full pipe; dropping the reader then lets a stuck cargo see EPIPE.
+        if let Some(messages) = self.messages.take() {
+            messages.map_while(Result::ok).for_each(drop);
+        }
         let status = child.wait().context("cargo did not finish")?;
         if !status.success() {
             let code = status

@@ -376,7 +376,9 @@ impl Instance {
 
     /// Arms the store for one call under the budget and returns the fuel it
     /// starts with. Without fuel and time limits the store stays armed from
-    /// call to call (2^64 fuel does not run out), which saves the reset.
+    /// call to call (2^64 fuel does not run out), which saves the reset; a
+    /// host call in between (such as the snapshot of
+    /// [`SnapshotPolicy::EveryCall`]) arms it again.
     fn arm_call(&mut self) -> u64 {
         if let Some(left) = self.armed_unlimited {
             self.reset_call_state();

@@ -99,7 +99,7 @@ pub struct BuiltComponent {
     pub path: Utf8PathBuf,
     /// Whether the component was already up to date.
     pub fresh: bool,
-    /// How long cargo took (for the whole build, shared by its guests).
+    /// How long cargo took to write the modules (for the whole build, shared by its guests).
     pub cargo_time: Duration,
     /// How long componentizing took (zero when fresh).
     pub componentize_time: Duration,
@@ -215,8 +215,10 @@ impl Pipeline {
             "Target",
             format_args!("cargo builds in {cargo_target_dir}; components go to {output_dir}/iso"),
         );
-        let profile = match (&options.profile, options.release) {
-            (Some(name), _) => Profile::Named(name.clone()),
+        let profile = match (options.profile.as_deref(), options.release) {
+            (Some("dev"), _) => Profile::Dev,
+            (Some("release"), _) => Profile::Release,
+            (Some(name), _) => Profile::Named(name.to_owned()),
             (None, true) => Profile::Release,
             (None, false) => Profile::Dev,
         };
@@ -321,6 +323,9 @@ impl Pipeline {
     }
 }
 
+/// Where cargo builds, and where components go: `--target-dir` or a target dir
+/// the user configured is used for both; otherwise cargo builds in the
+/// machine's shared guest dir and components go to the project's `target/`.
 fn target_dirs(options: &BuildOptions, project: &Project) -> Result<(Utf8PathBuf, Utf8PathBuf)> {
     let utf8 = |dir: PathBuf| {
         Utf8PathBuf::from_path_buf(dir)

@@ -172,3 +172,29 @@ fn build(
         compile,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merged_requests_answer_the_latest_and_time_from_the_earliest() {
+        let earlier = Instant::now();
+        let later = earlier + Duration::from_millis(5);
+        let first = Request {
+            number: 1,
+            since: earlier,
+            fresh: true,
+        };
+        let second = Request {
+            number: 2,
+            since: later,
+            fresh: false,
+        };
+        for merged in [merged(first, second), merged(second, first)] {
+            assert_eq!(merged.number, 2);
+            assert_eq!(merged.since, earlier);
+            assert!(merged.fresh);
+        }
+    }
+}
