@@ -147,20 +147,12 @@ impl CargoBuild<'_> {
         args
     }
 
-    /// Runs cargo and returns the core modules it built.
-    ///
-    /// A failed build has already been shown by cargo (rustc's diagnostics),
-    /// so it comes back as [`AlreadyReported`] with cargo's exit code.
-    pub fn run(&self) -> Result<Vec<CoreModule>> {
-        let (modules, cargo) = self.start()?;
-        cargo.finish()?;
-        Ok(modules)
-    }
-
     /// Runs cargo until it has written a core module for each package and
     /// returns them, with cargo still finishing (writing its fingerprints,
     /// ~5 ms), so that the caller can go on meanwhile. When a module is
-    /// missing it waits for cargo and fails as [`CargoBuild::run`] does.
+    /// missing it waits for cargo: a failed build has already been shown by
+    /// cargo (rustc's diagnostics), so it comes back as [`AlreadyReported`]
+    /// with cargo's exit code.
     pub fn start(&self) -> Result<(Vec<CoreModule>, Finishing)> {
         let mut command = self.toolchain.cargo_command(self.args());
         command
@@ -176,17 +168,17 @@ impl CargoBuild<'_> {
             child: Some(child),
             messages: Some(Message::parse_stream(BufReader::new(stdout))),
         };
+        // A dependency's cdylib is not one of ours.
+        let wanted = |module: &CoreModule| {
+            let mut ids = self.packages.iter().map(|(_, id)| *id);
+            ids.any(|id| *id == module.package_id)
+        };
         let mut modules = Vec::new();
         while modules.len() < self.packages.len() {
             let Some(message) = cargo.messages.as_mut().and_then(Iterator::next) else {
                 break;
             };
             let message = message.context("could not read cargo's JSON messages")?;
-            let wanted = |module: &CoreModule| {
-                let mut ids = self.packages.iter().map(|(_, id)| *id);
-                ids.any(|id| *id == module.package_id)
-            };
-            // A dependency's cdylib is not one of ours.
             if let Some(module) = core_module(message).filter(wanted) {
                 modules.push(module);
             }

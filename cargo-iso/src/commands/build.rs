@@ -367,14 +367,7 @@ impl Pipeline {
         guest: Guest,
         core: CoreModule,
     ) -> Result<BuiltComponent> {
-        let profile_dir = match self.for_host {
-            true => self.profile.dir_name(),
-            false => core
-                .path
-                .parent()
-                .and_then(Utf8Path::file_name)
-                .unwrap_or("debug"),
-        };
+        let profile_dir = self.profile.dir_name();
         let file_name = core
             .path
             .file_name()
