@@ -166,8 +166,28 @@ fn arguments_of_the_wrong_type_are_refused_on_the_fast_path_too() {
         "{err}"
     );
     let output = guest.call("add", &[Val::U64(5)]).unwrap();
-    assert_eq!(output.result, Some(Val::U64(5)));
+    assert_eq!(output.result(), Some(Val::U64(5)));
+    assert_eq!(output.into_result(), Some(Val::U64(5)));
     assert_eq!(total(&mut guest), "5");
+}
+
+#[test]
+fn results_come_back_from_both_paths_and_none_from_a_function_without_one() {
+    let mut guest = instance(Budget::default());
+    // `greet` takes a string: the dynamic path.
+    let greeting = guest.call("greet", &[Val::String("ada".into())]).unwrap();
+    assert_eq!(greeting.result(), Some(Val::String("hello, ada".into())));
+    assert_eq!(greeting.results_wave(), ["\"hello, ada\""]);
+    assert_eq!(
+        greeting.into_result(),
+        Some(Val::String("hello, ada".into()))
+    );
+    // `clear: func()` takes the fast path and returns nothing.
+    guest.call("add", &[Val::U64(3)]).unwrap();
+    let nothing = guest.call("clear", &[]).unwrap();
+    assert_eq!(nothing.result(), None);
+    assert!(nothing.results_wave().is_empty());
+    assert_eq!(total(&mut guest), "0");
 }
 
 #[test]

@@ -27,9 +27,11 @@ fn per_op(runs: u32, mut f: impl FnMut()) -> Duration {
     batches[3]
 }
 
-/// Median per-operation times of `raw` and `ours`, their batches
-/// interleaved so that the machine's drift hits both alike.
-fn paired(runs: u32, mut raw: impl FnMut(), mut ours: impl FnMut()) -> (Duration, Duration) {
+/// Batches of `raw` and `ours`, interleaved so that the machine's drift
+/// hits both alike: their median per-operation times, and the median of
+/// the ratios of adjacent batches.
+fn paired(runs: u32, mut raw: impl FnMut(), mut ours: impl FnMut()) -> Pair {
+    const PAIRS: usize = 21;
     let batch = |f: &mut dyn FnMut()| {
         let start = Instant::now();
         for _ in 0..runs {
@@ -37,19 +39,46 @@ fn paired(runs: u32, mut raw: impl FnMut(), mut ours: impl FnMut()) -> (Duration
         }
         start.elapsed() / runs
     };
-    let (mut raws, mut ourss): (Vec<Duration>, Vec<Duration>) =
-        (0..9).map(|_| (batch(&mut raw), batch(&mut ours))).unzip();
+    let (mut raws, mut ourss): (Vec<Duration>, Vec<Duration>) = (0..PAIRS)
+        .map(|_| (batch(&mut raw), batch(&mut ours)))
+        .unzip();
+    let mut ratios: Vec<f64> = raws
+        .iter()
+        .zip(&ourss)
+        .map(|(raw, ours)| ours.as_secs_f64() / raw.as_secs_f64())
+        .collect();
     raws.sort();
     ourss.sort();
-    (raws[4], ourss[4])
+    ratios.sort_by(f64::total_cmp);
+    Pair {
+        raw: raws[PAIRS / 2],
+        ours: ourss[PAIRS / 2],
+        ratio: ratios[PAIRS / 2],
+    }
 }
 
-fn line(label: &str, ours: Duration, raw: Duration, bound: f64) {
-    let ratio = ours.as_secs_f64() / raw.as_secs_f64();
+/// One paired measurement.
+struct Pair {
+    raw: Duration,
+    ours: Duration,
+    ratio: f64,
+}
+
+fn line(label: &str, pair: Pair, bound: f64) {
+    let Pair { raw, ours, ratio } = pair;
     let verdict = if ratio <= bound { "ok" } else { "OVER" };
     println!(
         "  {label:<48} {ours:>10.2?} vs raw {raw:>10.2?} = {ratio:.2}x  (target {bound}x) [{verdict}]"
     );
+}
+
+/// One unpaired measurement against its baseline.
+fn unpaired(ours: Duration, raw: Duration) -> Pair {
+    Pair {
+        raw,
+        ours,
+        ratio: ours.as_secs_f64() / raw.as_secs_f64(),
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -119,41 +148,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ours.set_snapshot_policy(SnapshotPolicy::Checkpoint);
     let mut typed = ours.typed::<(), (u64,)>("get")?;
     println!("\ncall `get()` (median per call, batches interleaved with the raw TypedFunc)");
-    let (base, t) = paired(100_000, &mut raw, || {
+    let pair = paired(50_000, &mut raw, || {
         black_box(ours.call_typed(&mut typed, ()).unwrap());
     });
-    line("Instance::call_typed", t, base, 1.10);
-    let (base, t) = paired(100_000, &mut raw, || {
+    line("Instance::call_typed", pair, 1.10);
+    let pair = paired(50_000, &mut raw, || {
         drop(black_box(ours.call("get", &[]).unwrap()))
     });
-    line("Instance::call (&[Val])", t, base, 1.10);
+    line("Instance::call (&[Val])", pair, 1.10);
     let budget = Budget {
         fuel: Some(Fuel(1_000_000)),
         memory: Some(MemorySize(64 << 20)),
         timeout: Some(Timeout(Duration::from_millis(500))),
     };
     ours.set_budget(budget);
-    let (base, t) = paired(100_000, &mut raw, || {
+    let pair = paired(50_000, &mut raw, || {
         black_box(ours.call_typed(&mut typed, ()).unwrap());
     });
-    line("Instance::call_typed, per-call budget reset", t, base, 1.25);
-    let (base, t) = paired(100_000, &mut raw, || {
+    line("Instance::call_typed, per-call budget reset", pair, 1.25);
+    let pair = paired(50_000, &mut raw, || {
         drop(black_box(ours.call("get", &[]).unwrap()))
     });
-    line(
-        "Instance::call (&[Val]), per-call budget reset",
-        t,
-        base,
-        1.25,
-    );
+    line("Instance::call (&[Val]), per-call budget reset", pair, 1.25);
     ours.set_snapshot_policy(SnapshotPolicy::EveryCall);
-    let (base, t) = paired(20_000, &mut raw, || {
+    let pair = paired(10_000, &mut raw, || {
         drop(black_box(ours.call("get", &[]).unwrap()))
     });
     line(
         "Instance::call, budget + snapshot every call",
-        t,
-        base,
+        pair,
         f64::INFINITY,
     );
     let mut results = [Val::Bool(false)];
@@ -165,8 +188,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     line(
         "(raw dynamic Func::call, for reference)",
-        raw_dynamic,
-        raw_typed,
+        unpaired(raw_dynamic, raw_typed),
         f64::INFINITY,
     );
 
@@ -180,7 +202,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ))
     });
     println!("\ninstantiate (median)");
-    line("Instance::new", our_instantiate, raw_instantiate, 1.2);
+    line(
+        "Instance::new",
+        unpaired(our_instantiate, raw_instantiate),
+        1.2,
+    );
 
     ours.call("increment", &[Val::U32(5)])?;
     ours.set_budget(Budget {

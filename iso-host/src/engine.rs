@@ -133,6 +133,7 @@ pub(crate) enum CallClock {
 
 impl CallClock {
     /// A reading to pass to [`CallClock::since`].
+    #[inline]
     pub(crate) fn now(&self) -> u64 {
         match self {
             CallClock::Precise(clock) => clock.raw(),
@@ -141,12 +142,15 @@ impl CallClock {
     }
 
     /// The time since reading `start`.
+    #[inline]
     pub(crate) fn since(&self, start: u64) -> Duration {
         match self {
             CallClock::Precise(clock) => clock.delta(start, clock.raw()),
-            CallClock::Ticks(ticked) => {
-                Duration::from_nanos(ticked.load(Ordering::Relaxed).saturating_sub(start))
-            }
+            CallClock::Ticks(ticked) => match ticked.load(Ordering::Relaxed) {
+                // Most calls end within the tick they started in.
+                now if now == start => Duration::ZERO,
+                now => Duration::from_nanos(now.saturating_sub(start)),
+            },
         }
     }
 }
