@@ -192,21 +192,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         f64::INFINITY,
     );
 
-    let raw_instantiate = per_op(2_000, || {
-        let mut store = new_store();
-        black_box(pre.instantiate(&mut store).unwrap());
-    });
-    let our_instantiate = per_op(2_000, || {
-        drop(black_box(
-            Instance::new(app.clone(), budget, shared.clone()).unwrap(),
-        ))
-    });
-    println!("\ninstantiate (median)");
-    line(
-        "Instance::new",
-        unpaired(our_instantiate, raw_instantiate),
-        1.2,
+    let instantiate = paired(
+        500,
+        || {
+            let mut store = new_store();
+            black_box(pre.instantiate(&mut store).unwrap());
+        },
+        || {
+            drop(black_box(
+                Instance::new(app.clone(), budget, shared.clone()).unwrap(),
+            ))
+        },
     );
+    println!("\ninstantiate (median)");
+    line("Instance::new", instantiate, 1.2);
 
     ours.call("increment", &[Val::U32(5)])?;
     ours.set_budget(Budget {

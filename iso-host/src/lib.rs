@@ -19,6 +19,7 @@
 //! let out = instance.call_wave("increment(5)")?;
 //! assert_eq!(out.results_wave(), ["5"]);
 //! println!("fuel used: {}", out.usage.fuel);
+//! assert_eq!(instance.call("get", &[])?.into_result(), Some(Val::U64(5)));
 //! // An export called often: typed, with no conversion to and from `Val`.
 //! let mut get = instance.typed::<(), (u64,)>("get")?;
 //! let ((count,), usage) = instance.call_typed(&mut get, ())?;
