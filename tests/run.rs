@@ -282,6 +282,9 @@ fn fuel_exhaustion_has_its_exit_code_and_names_the_limit() {
         .code(10)
         .stderr(predicate::str::contains(
             "fuel budget exceeded: limit 1000000, used 1000000",
+        ))
+        .stderr(predicate::str::contains(
+            "note: raise it with `--fuel N`, or `fuel = N` under `[package.metadata.iso]`",
         ));
 }
 
@@ -292,12 +295,14 @@ fn time_memory_trap_and_panic_have_their_exit_codes() {
         .code(12)
         .stderr(predicate::str::contains(
             "time budget exceeded: limit 100.0ms",
-        ));
+        ))
+        .stderr(predicate::str::contains("raise it with `--timeout DUR`"));
     run_wasm(&wasm, &["--memory", "4MiB", "--invoke", "hog(16)"])
         .code(11)
         .stderr(predicate::str::contains(
             "memory budget exceeded: limit 4.0 MiB",
-        ));
+        ))
+        .stderr(predicate::str::contains("raise it with `--memory SIZE`"));
     run_wasm(&wasm, &["--invoke", "recurse(0)"])
         .code(20)
         .stderr(predicate::str::contains("call stack exhausted"));

@@ -230,9 +230,31 @@ impl RunArgs {
     }
 }
 
-/// Shows a host error and ends with its exit code.
+/// Shows a host error, with how to raise a budget it exceeded, and ends with its exit code.
 pub fn fail(shell: &Shell, err: HostError) -> anyhow::Error {
     let code = exit_code(&err);
+    let raise = match &err {
+        HostError::BudgetExceeded { kind, .. } => Some(raise_hint(*kind)),
+        _ => None,
+    };
     shell.report(&anyhow::Error::new(err));
+    if let Some(hint) = raise {
+        shell.note(hint);
+    }
     AlreadyReported { code }.into()
+}
+
+/// How to raise a budget of `kind`, from the command line or the manifest.
+fn raise_hint(kind: BudgetKind) -> &'static str {
+    match kind {
+        BudgetKind::Fuel => {
+            "raise it with `--fuel N`, or `fuel = N` under `[package.metadata.iso]`"
+        }
+        BudgetKind::Memory => {
+            "raise it with `--memory SIZE`, or `memory = \"SIZE\"` under `[package.metadata.iso]`"
+        }
+        BudgetKind::Time => {
+            "raise it with `--timeout DUR`, or `timeout = \"DUR\"` under `[package.metadata.iso]`"
+        }
+    }
 }
