@@ -66,20 +66,26 @@ enum Returned {
     Value(Box<Val>),
 }
 
-impl CallOutput {
-    /// The result, if the function returns one (component functions
-    /// return at most one value). Clones it; see [`CallOutput::into_result`].
-    pub fn result(&self) -> Option<Val> {
-        self.clone().into_result()
-    }
-
-    /// The result, if the function returns one.
-    pub fn into_result(self) -> Option<Val> {
-        match self.result {
+impl Returned {
+    fn into_val(self) -> Option<Val> {
+        match self {
             Returned::Nothing => None,
             Returned::Scalar(scalar) => Some(Val::from(scalar)),
             Returned::Value(value) => Some(*value),
         }
+    }
+}
+
+impl CallOutput {
+    /// The result, if the function returns one (component functions
+    /// return at most one value). Clones it; see [`CallOutput::into_result`].
+    pub fn result(&self) -> Option<Val> {
+        self.result.clone().into_val()
+    }
+
+    /// The result, if the function returns one.
+    pub fn into_result(self) -> Option<Val> {
+        self.result.into_val()
     }
 
     /// The result in WAVE text, e.g. `5` or `"hello"`; empty when there is none.
