@@ -12,9 +12,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-use iso_host::{
-    App, Budget, ComponentCache, EngineOptions, Instance, IsoEngine, NoLog, Session, Shared,
-};
+use iso_host::{Budget, EngineOptions, Instance, NoLog, Session, Shared};
 
 const PATIENCE: Duration = Duration::from_secs(180);
 
@@ -298,9 +296,7 @@ fn meta_commands_answer_and_mistakes_are_explained() {
 fn replay_of_a_clock_reading_guest_is_deterministic() {
     let (_scratch, dir) = support::scaffold("replayer", Some("rate-limiter"));
     let bytes = support::build_component(&dir);
-    let engine = Arc::new(IsoEngine::new(EngineOptions::default()).unwrap());
-    let (app, _) = App::load(engine, &ComponentCache::new(None), &bytes).unwrap();
-    let app = Arc::new(app);
+    let app = support::load_app(EngineOptions::default(), &bytes);
     let shared = Shared::new(Arc::new(NoLog));
     let instance = Instance::new(app.clone(), Budget::default(), shared).unwrap();
     let mut session = Session::new(instance);

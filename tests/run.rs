@@ -8,8 +8,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use iso_host::{
-    App, Budget, BudgetKind, ComponentCache, EngineOptions, Fuel, HostError, Instance, IsoEngine,
-    MemorySize, NoLog, Shared, SnapshotPolicy, Timeout, Val,
+    Budget, BudgetKind, EngineOptions, Fuel, HostError, Instance, MemorySize, NoLog, Shared,
+    SnapshotPolicy, Timeout, Val,
 };
 use predicates::prelude::*;
 use support::{GuestCrate, cargo_iso};
@@ -37,14 +37,8 @@ fn instance(budget: Budget) -> Instance {
 }
 
 fn instance_on(options: EngineOptions, budget: Budget) -> Instance {
-    let engine = Arc::new(IsoEngine::new(options).unwrap());
-    let (app, _) = App::load(
-        engine,
-        &ComponentCache::new(None),
-        &std::fs::read(misbehave()).unwrap(),
-    )
-    .unwrap();
-    Instance::new(Arc::new(app), budget, Shared::new(Arc::new(NoLog))).unwrap()
+    let app = support::load_app(options, &std::fs::read(misbehave()).unwrap());
+    Instance::new(app, budget, Shared::new(Arc::new(NoLog))).unwrap()
 }
 
 /// Asserts that `err` is an exceeded budget of `kind`.
@@ -424,9 +418,7 @@ fn kv_persists_to_a_file_and_effects_are_recorded() {
 
     let (scratch, dir) = support::scaffold("limiter", Some("rate-limiter"));
     let bytes = support::build_component(&dir);
-    let engine = Arc::new(IsoEngine::new(EngineOptions::default()).unwrap());
-    let (app, _) = App::load(engine, &ComponentCache::new(None), &bytes).unwrap();
-    let app = Arc::new(app);
+    let app = support::load_app(EngineOptions::default(), &bytes);
     let kv_file = scratch.path().join("limiter.kv");
 
     let mut shared = Shared::new(Arc::new(NoLog));

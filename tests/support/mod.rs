@@ -205,3 +205,11 @@ pub fn build_component(dir: &Path) -> Vec<u8> {
     let name = dir.file_name().unwrap().to_string_lossy().replace('-', "_");
     std::fs::read(dir.join(format!("target/iso/debug/{name}.wasm"))).unwrap()
 }
+
+/// Compiles `bytes` on a fresh engine with `options`, with no disk cache.
+pub fn load_app(options: iso_host::EngineOptions, bytes: &[u8]) -> std::sync::Arc<iso_host::App> {
+    let engine = std::sync::Arc::new(iso_host::IsoEngine::new(options).unwrap());
+    let (app, _) =
+        iso_host::App::load(engine, &iso_host::ComponentCache::new(None), bytes).unwrap();
+    std::sync::Arc::new(app)
+}
