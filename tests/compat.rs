@@ -1,8 +1,10 @@
 //! `cargo iso check-compat`: a table of OLD/NEW world pairs turned into
 //! components here (wit-component's dummy module), each with its verdict and
 //! rule ids and checked against `wasm-tools component semver-check`'s logic
-//! (`wit_component::semver_check`, sides swapped); real guests for the state
-//! check and the human output; and bad inputs.
+//! (`wit_component::semver_check`, sides swapped); a second table of package
+//! version bumps, and the published WASI `wasi:http` worlds (0.2.0, 0.2.4,
+//! 0.3.0, vendored in tests/fixtures/wasi); real guests for the state check
+//! and the human output; and bad inputs.
 
 mod support;
 
@@ -212,6 +214,146 @@ const CASES: &[(&str, &str, &str, bool, &[&str])] = &[
     ),
 ];
 
+/// The `types` interface of the version cases' package.
+const TYPES: &str = "record item { name: string }\n  variant shape { circle(f32), none }";
+
+/// [`TYPES`] with a record field and a variant case added.
+const TYPES_GROWN: &str = "record item { name: string, email: string }\n  variant shape { circle(f32), square(f32), none }";
+
+/// The rule ids of a bump to an incompatible version: the export and both
+/// imports (`types` and `host`) are removed and added, breaking first.
+const INCOMPATIBLE_BUMP: &[&str] = &[
+    "export-removed",
+    "import-added",
+    "import-added",
+    "export-added",
+    "import-removed",
+    "import-removed",
+];
+
+/// (name, OLD package version, its `types` body, NEW package version, its
+/// `types` body, NEW can replace OLD, rule ids expected); see [`version_package`].
+const VERSION_CASES: &[(&str, &str, &str, &str, &str, bool, &[&str])] = &[
+    (
+        "0.x patch raised",
+        "0.2.0",
+        TYPES,
+        "0.2.3",
+        TYPES,
+        true,
+        &[
+            "import-version-raised",
+            "import-version-raised",
+            "export-version-changed",
+        ],
+    ),
+    (
+        "0.x patch lowered",
+        "0.2.3",
+        TYPES,
+        "0.2.0",
+        TYPES,
+        true,
+        &[
+            "export-version-changed",
+            "import-version-lowered",
+            "import-version-lowered",
+        ],
+    ),
+    (
+        "0.x minor raised",
+        "0.2.0",
+        TYPES,
+        "0.3.0",
+        TYPES,
+        false,
+        INCOMPATIBLE_BUMP,
+    ),
+    (
+        "major raised",
+        "1.2.0",
+        TYPES,
+        "2.0.0",
+        TYPES,
+        false,
+        INCOMPATIBLE_BUMP,
+    ),
+    (
+        "1.x minor raised",
+        "1.2.0",
+        TYPES,
+        "1.3.0",
+        TYPES,
+        true,
+        &[
+            "import-version-raised",
+            "import-version-raised",
+            "export-version-changed",
+        ],
+    ),
+    (
+        "1.x minor raised, types grown",
+        "1.2.0",
+        TYPES,
+        "1.3.0",
+        TYPES_GROWN,
+        false,
+        &[
+            "record-field-added",
+            "variant-case-added",
+            "record-field-added",
+            "import-version-raised",
+            "import-version-raised",
+            "export-version-changed",
+        ],
+    ),
+    (
+        "pre-release to the next",
+        "0.3.0-rc.1",
+        TYPES,
+        "0.3.0-rc.2",
+        TYPES,
+        false,
+        INCOMPATIBLE_BUMP,
+    ),
+];
+
+/// The package `test:pkg@VERSION`: `types` with the given body, `api` and
+/// `host` using types from it.
+fn version_package(version: &str, types: &str) -> String {
+    format!(
+        "package test:pkg@{version};
+interface types {{
+  {types}
+}}
+interface api {{
+  use types.{{item, shape}};
+  get: func() -> item;
+  draw: func(s: shape);
+}}
+interface host {{
+  use types.{{item}};
+  log: func(i: item);
+}}
+"
+    )
+}
+
+/// A component of a `test:app` world that exports `test:pkg/api@VERSION` and
+/// imports `test:pkg/host@VERSION` (and with them `types`), from its own `Resolve`.
+fn versioned_component(version: &str, types: &str) -> Vec<u8> {
+    let mut resolve = Resolve::default();
+    resolve
+        .push_str("pkg.wit", &version_package(version, types))
+        .unwrap();
+    let app = format!(
+        "package test:app;\nworld app {{\n  export test:pkg/api@{version};\n  import test:pkg/host@{version};\n}}\n"
+    );
+    let package = resolve.push_str("app.wit", &app).unwrap();
+    let world = resolve.select_world(&[package], Some("app")).unwrap();
+    component(&resolve, world)
+}
+
 /// Both worlds in one package, as semver-check wants them.
 fn worlds(old: &str, new: &str) -> (Resolve, WorldId, WorldId) {
     let text =
@@ -263,18 +405,183 @@ fn every_pair_in_the_table_gets_its_verdict_and_rules() {
         std::fs::write(&old_path, component(&resolve, old_world)).unwrap();
         std::fs::write(&new_path, component(&resolve, new_world)).unwrap();
         let (code, report) = check_json(&old_path, &new_path, &[]);
-        let found: Vec<&str> = report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["rule"].as_str().unwrap())
-            .collect();
-        let expected_code = if *compatible { 0 } else { 1 };
-        if code != expected_code || found != *rules || report["compatible"] != *compatible {
-            failures.push(format!("{name}: exit {code}, rules {found:?}; expected exit {expected_code}, rules {rules:?}\n{report:#}"));
-        }
+        failures.extend(wrong_verdict(name, code, &report, *compatible, rules));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The rule ids of a JSON report's findings, in order.
+fn rule_ids(report: &serde_json::Value) -> Vec<&str> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect()
+}
+
+/// What is wrong with a check's exit code, verdict and rule ids, if anything.
+fn wrong_verdict(
+    name: &str,
+    code: i32,
+    report: &serde_json::Value,
+    compatible: bool,
+    rules: &[&str],
+) -> Option<String> {
+    let found = rule_ids(report);
+    let expected_code = if compatible { 0 } else { 1 };
+    (code != expected_code || found != rules || report["compatible"] != compatible).then(|| {
+        format!("{name}: exit {code}, rules {found:?}; expected exit {expected_code}, rules {rules:?}\n{report:#}")
+    })
+}
+
+#[test]
+fn package_version_bumps_match_interfaces_at_compatible_versions() {
+    let scratch = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    for (i, (name, old_version, old_types, new_version, new_types, compatible, rules)) in
+        VERSION_CASES.iter().enumerate()
+    {
+        let (old_path, new_path) = (
+            scratch.path().join(format!("{i}-old.wasm")),
+            scratch.path().join(format!("{i}-new.wasm")),
+        );
+        std::fs::write(&old_path, versioned_component(old_version, old_types)).unwrap();
+        std::fs::write(&new_path, versioned_component(new_version, new_types)).unwrap();
+        let (code, report) = check_json(&old_path, &new_path, &[]);
+        failures.extend(wrong_verdict(name, code, &report, *compatible, rules));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// One finding of a JSON report as (severity, rule, item, path, message).
+fn finding(report: &serde_json::Value, index: usize) -> (&str, &str, &str, &str, &str) {
+    let f = &report["findings"][index];
+    (
+        f["severity"].as_str().unwrap(),
+        f["rule"].as_str().unwrap(),
+        f["item"].as_str().unwrap(),
+        f["path"].as_str().unwrap(),
+        f["message"].as_str().unwrap(),
+    )
+}
+
+#[test]
+fn a_matched_item_at_another_version_is_named_without_it() {
+    let scratch = tempfile::tempdir().unwrap();
+    let (old, new) = (
+        scratch.path().join("old.wasm"),
+        scratch.path().join("new.wasm"),
+    );
+    std::fs::write(&old, versioned_component("1.2.0", TYPES)).unwrap();
+    std::fs::write(&new, versioned_component("1.3.0", TYPES_GROWN)).unwrap();
+    let (code, report) = check_json(&old, &new, &[]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        finding(&report, 0),
+        (
+            "breaking",
+            "record-field-added",
+            "export test:pkg/api",
+            "func get: result: record item",
+            "field \"email\" added"
+        ),
+        "{report:#}"
+    );
+    assert_eq!(
+        finding(&report, 3),
+        (
+            "warning",
+            "import-version-raised",
+            "import test:pkg/types",
+            "",
+            "now needs 1.3.0 (was 1.2.0): hosts older than that lack it"
+        ),
+        "{report:#}"
+    );
+    assert_eq!(
+        finding(&report, 5),
+        (
+            "info",
+            "export-version-changed",
+            "export test:pkg/api",
+            "",
+            "1.2.0 -> 1.3.0"
+        ),
+        "{report:#}"
+    );
+}
+
+/// A component of the `app` world in tests/fixtures/wasi/VERSION, which
+/// includes that version's `wasi:http` proxy world.
+fn wasi_http_component(version: &str) -> Vec<u8> {
+    let mut resolve = Resolve::default();
+    let (package, _) = resolve
+        .push_path(
+            support::iso_root()
+                .join("tests/fixtures/wasi")
+                .join(version),
+        )
+        .unwrap();
+    let world = resolve.select_world(&[package], Some("app")).unwrap();
+    component(&resolve, world)
+}
+
+#[test]
+fn wasi_http_0_2_0_to_0_2_4_is_a_version_bump_and_to_0_3_0_breaks() {
+    let scratch = tempfile::tempdir().unwrap();
+    let path = |version: &str| {
+        let path = scratch.path().join(format!("proxy-{version}.wasm"));
+        std::fs::write(&path, wasi_http_component(version)).unwrap();
+        path
+    };
+    let (v0_2_0, v0_2_4, v0_3_0) = (path("0.2.0"), path("0.2.4"), path("0.3.0"));
+
+    let (code, report) = check_json(&v0_2_0, &v0_2_4, &[]);
+    assert_eq!(code, 0, "{report:#}");
+    let findings = report["findings"].as_array().unwrap();
+    let all: Vec<_> = (0..findings.len()).map(|i| finding(&report, i)).collect();
+    assert!(
+        all.iter().all(|(severity, ..)| *severity != "breaking"),
+        "{report:#}"
+    );
+    assert!(
+        all.contains(&(
+            "info",
+            "export-version-changed",
+            "export wasi:http/incoming-handler",
+            "",
+            "0.2.0 -> 0.2.4"
+        )),
+        "{report:#}"
+    );
+    assert!(
+        all.contains(&(
+            "warning",
+            "import-version-raised",
+            "import wasi:io/streams",
+            "",
+            "now needs 0.2.4 (was 0.2.0): hosts older than that lack it"
+        )),
+        "{report:#}"
+    );
+    let raised = all
+        .iter()
+        .filter(|(severity, rule, ..)| *severity == "warning" && *rule == "import-version-raised")
+        .count();
+    assert_eq!(raised, 11, "every import is raised: {report:#}");
+    assert!(
+        report["advice"].is_null(),
+        "a component records no package version of its own: {report:#}"
+    );
+
+    let (code, report) = check_json(&v0_2_4, &v0_3_0, &[]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["compatible"], false);
+    let rules = rule_ids(&report);
+    assert_eq!(rules[0], "export-removed", "{report:#}");
+    assert!(rules.contains(&"import-added"), "{report:#}");
+    assert!(!rules.contains(&"import-version-raised"), "{report:#}");
 }
 
 /// `wasm-tools component semver-check` asks whether a host of the new world

@@ -402,3 +402,24 @@ fn the_dev_host_builds_without_debug_info_and_leaves_cargo_iso_build_alone() {
         "{stderr}"
     );
 }
+
+#[test]
+fn interface_functions_are_listed_under_their_interface_and_called_by_short_name() {
+    let guest = support::GuestCrate::new("store", "dev-store");
+    let mut host = DevHost::start(guest.path(), &[]);
+    host.send(":exports");
+    assert_eq!(host.stdout_line(), "local:store/api@0.1.0:");
+    assert_eq!(host.stdout_line(), "  put: func(key: string, value: u32)");
+    assert_eq!(host.stdout_line(), "  get: func(key: string) -> option<u32>");
+    host.send("put(\"a\", 2)");
+    assert_eq!(host.call("api.get(\"a\")"), "some(2)");
+    assert_eq!(host.call("local:store/api@0.1.0#get(\"b\")"), "none");
+    host.send(":history");
+    assert_eq!(host.stdout_line(), "   1  put(\"a\", 2) -> ()");
+    assert_eq!(host.stdout_line(), "   2  api.get(\"a\") -> some(2)");
+    host.send(":replay");
+    host.stderr_line("Replayed 3 calls on v1: 0 divergences");
+    host.send(":state");
+    host.stderr_line("exports no iso:app/state");
+    host.finish();
+}

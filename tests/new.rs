@@ -248,3 +248,46 @@ fn new_lists_templates_and_rejects_unknown_ones() {
         .code(101)
         .stderr(predicate::str::contains("no template named `nope`"));
 }
+
+/// An installed cargo-iso whose checkout is gone behaves as with
+/// `CARGO_ISO_SDK=embedded`: new guests depend on the SDK unpacked from the
+/// binary into `$CARGO_HOME/cargo-iso/sdk/`, which `build` unpacks again if
+/// it was removed.
+#[test]
+fn a_guest_made_without_the_checkout_builds_against_the_sdk_inside_the_binary() {
+    let install = tempfile::tempdir().unwrap();
+    let binary = install.path().join("cargo-iso");
+    std::fs::copy(env!("CARGO_BIN_EXE_cargo-iso"), &binary).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let iso = |dir: &std::path::Path, args: &[&str]| {
+        let mut command = assert_cmd::Command::new(&binary);
+        command
+            .current_dir(dir)
+            .arg("iso")
+            .args(args)
+            .env("CARGO_ISO_SDK", "embedded")
+            .env("CARGO_TERM_COLOR", "never")
+            .env(
+                "CARGO_ISO_SHARED_TARGET_DIR",
+                support::shared_target_dir().join("shared"),
+            );
+        command
+    };
+    iso(scratch.path(), &["new", "-q", "detached"]).assert().success();
+    let dir = scratch.path().join("detached");
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    let root = support::iso_root().canonicalize().unwrap();
+    assert!(manifest.contains("/cargo-iso/sdk/"), "{manifest}");
+    assert!(!manifest.contains(&*root.to_string_lossy()), "{manifest}");
+    let sdk = manifest
+        .split('"')
+        .find(|part| part.contains("/cargo-iso/sdk/"))
+        .map(|path| std::path::Path::new(path).parent().unwrap().to_owned())
+        .unwrap();
+    std::fs::remove_dir_all(&sdk).unwrap();
+    iso(&dir, &["run", "--invoke", "increment(2)", "--invoke", "get()"])
+        .assert()
+        .success()
+        .stdout("2\n2\n");
+    assert!(sdk.join("iso-guest/Cargo.toml").is_file(), "build unpacked it again");
+}

@@ -481,3 +481,76 @@ fn the_baseline_compiler_enforces_fuel_and_time() {
         ["\"hello, ada\""]
     );
 }
+
+/// The store fixture (no kept state, only an interface exported), built once.
+fn store() -> PathBuf {
+    static BUILT: OnceLock<(GuestCrate, PathBuf)> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let guest = GuestCrate::new("store", "run-store");
+            guest.cargo_iso(&["build", "-q"]).assert().success();
+            let path = guest.component_path("debug");
+            (guest, path)
+        })
+        .1
+        .clone()
+}
+
+#[test]
+fn functions_inside_an_exported_interface_are_called_by_each_spelling() {
+    let (_, exports) = support::component_world(&std::fs::read(store()).unwrap());
+    assert_eq!(exports, ["local:store/api@0.1.0"], "no iso:app/state export");
+    run_wasm(
+        &store(),
+        &[
+            "--invoke",
+            "put(\"a\", 2)",
+            "--invoke",
+            "api.get(\"a\")",
+            "--invoke",
+            "local:store/api@0.1.0#get(\"a\")",
+            "--invoke",
+            "local:store/api#get(\"b\")",
+        ],
+    )
+    .success()
+    .stdout("some(2)\nsome(2)\nnone\n");
+}
+
+#[test]
+fn a_bad_argument_after_a_long_name_points_into_the_text_typed() {
+    run_wasm(&store(), &["--invoke", "api.put(\"a\", x)"])
+        .code(2)
+        .stderr(predicate::str::contains("invalid value type at 13..14\n"))
+        .stderr(predicate::str::contains("    api.put(\"a\", x)\n"))
+        .stderr(predicate::str::contains(format!("\n{}^", " ".repeat(4 + 13))))
+        .stderr(predicate::str::contains(
+            "expected put: func(key: string, value: u32)",
+        ));
+    run_wasm(&store(), &["--invoke", "nope.put(1)"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "no export named `nope.put`; the component exports: put, get",
+        ));
+}
+
+#[test]
+fn a_world_with_state_but_no_state_macro_names_the_fix() {
+    let guest = GuestCrate::new("store", "run-store-stateful");
+    guest.edit(
+        "wit/world.wit",
+        "include iso:app/stateless@0.1.0;",
+        "include iso:app/guest@0.1.0;",
+    );
+    guest
+        .cargo_iso(&["build", "-q"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "this guest's world exports `iso:app/state`, but the crate keeps no state",
+        ))
+        .stderr(predicate::str::contains(
+            "add `iso_guest::state!(YourState);` after `iso_guest::generate!();`",
+        ))
+        .stderr(predicate::str::contains("include iso:app/stateless@0.1.0;"));
+}

@@ -6,10 +6,15 @@
 //! The component model links by exact type, so any change to the type of a
 //! function a user calls is breaking; additions of exports and removals of
 //! imports are safe and listed as info, for release notes.
+//!
+//! Interfaces of versioned packages are matched across semver-compatible
+//! versions, as wasmtime's linker links them (`wasi:io/streams@0.2.0` with
+//! `@0.2.3`); the version change is a finding of its own.
 
 use std::collections::HashSet;
 
 use iso_schema::evolve::Severity;
+use semver::Version;
 use serde::Serialize;
 use wit_parser::{
     Function, FunctionKind, Handle, InterfaceId, Resolve, Type, TypeDefKind, TypeId, WorldId,
@@ -58,6 +63,11 @@ pub struct Side<'a> {
 }
 
 /// Every difference that matters when NEW replaces OLD.
+///
+/// Items are matched as wasmtime's linker matches them: by name, and an
+/// interface of a versioned package also at any semver-compatible version
+/// (see `ItemName::matches`), so a package bump from 0.2.0 to 0.2.3 reads
+/// as a version change of each item, not as everything removed and added.
 pub fn compare_worlds(old: &Side, new: &Side) -> Vec<Finding> {
     let mut diff = Diff {
         old: old.resolve,
@@ -70,79 +80,141 @@ pub fn compare_worlds(old: &Side, new: &Side) -> Vec<Finding> {
         &old.resolve.worlds[old.world],
         &new.resolve.worlds[new.world],
     );
-    let old_exports = named(old.resolve, old_world.exports.iter());
-    let new_exports = named(new.resolve, new_world.exports.iter());
-    for (name, old_item) in &old_exports {
-        diff.item = format!("export {name}");
-        match new_exports.iter().find(|(n, _)| n == name) {
-            Some((_, new_item)) => diff.items(old_item, new_item),
-            None => diff.push(Severity::Breaking, "export-removed", "", "removed".into()),
-        }
-    }
-    for (name, item) in &new_exports {
-        if !old_exports.iter().any(|(n, _)| n == name) {
-            diff.item = format!("export {name}");
-            let what = describe_item(new.resolve, item);
-            diff.push(
-                Severity::Info,
-                "export-added",
-                "",
-                format!("added ({what})"),
-            );
-        }
-    }
-    let old_imports = named(old.resolve, old_world.imports.iter());
-    let new_imports = named(new.resolve, new_world.imports.iter());
-    for (name, new_item) in &new_imports {
-        diff.item = format!("import {name}");
-        match old_imports.iter().find(|(n, _)| n == name) {
-            Some((_, old_item)) => diff.items(old_item, new_item),
-            None if name.starts_with("iso:host/") => diff.push(
-                Severity::Warning,
-                "import-added-iso-host",
-                "",
-                "added; the iso host provides it, but hosts other than iso may not".into(),
-            ),
-            None => diff.push(
-                Severity::Breaking,
-                "import-added",
-                "",
-                "added: hosts of the old version do not provide it".into(),
-            ),
-        }
-    }
-    for (name, _) in &old_imports {
-        if !new_imports.iter().any(|(n, _)| n == name) {
-            diff.item = format!("import {name}");
-            diff.push(
-                Severity::Info,
-                "import-removed",
-                "",
-                "no longer imported".into(),
-            );
-        }
-    }
+    diff.exports(
+        &named(old.resolve, old_world.exports.iter()),
+        &named(new.resolve, new_world.exports.iter()),
+    );
+    diff.imports(
+        &named(old.resolve, old_world.imports.iter()),
+        &named(new.resolve, new_world.imports.iter()),
+    );
     diff.findings
+}
+
+/// A world's function or interface, with its name.
+struct Named {
+    /// The name as the world spells it, e.g. `wasi:http/incoming-handler@0.2.0` or `get`.
+    full: String,
+    /// The same name split at its version.
+    name: ItemName,
+    /// The item itself (its types come with it).
+    item: WorldItem,
 }
 
 /// A world's functions and interfaces by name (types come with them).
 fn named<'a>(
     resolve: &Resolve,
     items: impl Iterator<Item = (&'a WorldKey, &'a WorldItem)>,
-) -> Vec<(String, WorldItem)> {
+) -> Vec<Named> {
     items
         .filter(|(_, item)| !matches!(item, WorldItem::Type { .. }))
-        .map(|(key, item)| (resolve.name_world_key(key), item.clone()))
+        .map(|(key, item)| {
+            let full = resolve.name_world_key(key);
+            Named {
+                name: ItemName::parse(&full),
+                full,
+                item: item.clone(),
+            }
+        })
         .collect()
 }
 
+/// The item in `among` that an item named `name` links to: the one of the
+/// same name and version, else the first at a compatible version.
+fn counterpart<'a>(name: &ItemName, among: &'a [Named]) -> Option<&'a Named> {
+    among
+        .iter()
+        .find(|other| other.name == *name)
+        .or_else(|| among.iter().find(|other| other.name.matches(name)))
+}
+
+/// A world item's name split at its package version:
+/// `wasi:http/incoming-handler@0.2.0` is `wasi:http/incoming-handler` at
+/// 0.2.0; a plain name (`get`, an inline `export api: interface {...}`) or an
+/// interface of an unversioned package has no version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ItemName {
+    /// The name without its version, e.g. `wasi:http/incoming-handler` or `get`.
+    base: String,
+    /// The package version, when the name has one.
+    version: Option<Version>,
+}
+
+impl ItemName {
+    /// Splits `name` at its last `@`; a name without one, or whose version is
+    /// not semver, is all base.
+    fn parse(name: &str) -> ItemName {
+        let split = name
+            .rsplit_once('@')
+            .and_then(|(base, version)| Some((base, Version::parse(version).ok()?)));
+        match split {
+            Some((base, version)) => ItemName {
+                base: base.to_owned(),
+                version: Some(version),
+            },
+            None => ItemName {
+                base: name.to_owned(),
+                version: None,
+            },
+        }
+    }
+
+    /// Whether a linker takes one for the other: the same base, and both
+    /// unversioned or at [`compatible_versions`].
+    fn matches(&self, other: &ItemName) -> bool {
+        self.base == other.base
+            && match (&self.version, &other.version) {
+                (None, None) => true,
+                (Some(a), Some(b)) => compatible_versions(a, b),
+                _ => false,
+            }
+    }
+}
+
+/// Whether two package versions are on one compatible track, as wasmtime's
+/// linker decides it: equal ones always; else neither is a pre-release and
+/// they share the major version (1.x ~ 1.y) or, for 0.x, the minor version
+/// (0.2.0 ~ 0.2.3, not 0.3.0); a 0.0.x version matches only itself.
+fn compatible_versions(a: &Version, b: &Version) -> bool {
+    if a == b {
+        return true;
+    }
+    if !a.pre.is_empty() || !b.pre.is_empty() {
+        return false;
+    }
+    match (a.major, b.major) {
+        (0, 0) => a.minor != 0 && a.minor == b.minor,
+        (a_major, b_major) => a_major == b_major,
+    }
+}
+
+/// Which side of the world an item is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    /// The component provides it.
+    Export,
+    /// The host must provide it.
+    Import,
+}
+
+impl std::fmt::Display for Direction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Direction::Export => "export",
+            Direction::Import => "import",
+        })
+    }
+}
+
+/// What an item is, for `export-added`: `func() -> u32`, `interface with 2 functions`.
 fn describe_item(resolve: &Resolve, item: &WorldItem) -> String {
     match item {
         WorldItem::Function(func) => signature(resolve, func),
-        WorldItem::Interface { id, .. } => format!(
-            "interface with {} functions",
-            resolve.interfaces[*id].functions.len()
-        ),
+        WorldItem::Interface { id, .. } => {
+            let count = resolve.interfaces[*id].functions.len();
+            let plural = if count == 1 { "" } else { "s" };
+            format!("interface with {count} function{plural}")
+        }
         WorldItem::Type { .. } => "type".into(),
     }
 }
@@ -230,6 +302,116 @@ impl Diff<'_> {
             path: path.to_owned(),
             message,
         });
+    }
+
+    /// Sets the item the next findings are about, e.g. `export get`.
+    fn at(&mut self, direction: Direction, name: &str) {
+        self.item = format!("{direction} {name}");
+    }
+
+    /// Exports: each of OLD's must still be there, at a compatible version;
+    /// NEW's others are listed as info.
+    fn exports(&mut self, old: &[Named], new: &[Named]) {
+        for item in old {
+            match counterpart(&item.name, new) {
+                Some(other) => self.matched(Direction::Export, item, other),
+                None => {
+                    self.at(Direction::Export, &item.full);
+                    self.push(Severity::Breaking, "export-removed", "", "removed".into());
+                }
+            }
+        }
+        for item in new {
+            if counterpart(&item.name, old).is_none() {
+                self.at(Direction::Export, &item.full);
+                let what = describe_item(self.new, &item.item);
+                self.push(
+                    Severity::Info,
+                    "export-added",
+                    "",
+                    format!("added ({what})"),
+                );
+            }
+        }
+    }
+
+    /// Imports: NEW may need nothing OLD did not; OLD's others are listed as info.
+    fn imports(&mut self, old: &[Named], new: &[Named]) {
+        for item in new {
+            match counterpart(&item.name, old) {
+                Some(other) => self.matched(Direction::Import, other, item),
+                None => self.import_added(&item.full),
+            }
+        }
+        for item in old {
+            if counterpart(&item.name, new).is_none() {
+                self.at(Direction::Import, &item.full);
+                self.push(
+                    Severity::Info,
+                    "import-removed",
+                    "",
+                    "no longer imported".into(),
+                );
+            }
+        }
+    }
+
+    /// An import OLD did not have: breaking, unless the iso host provides it.
+    fn import_added(&mut self, name: &str) {
+        self.at(Direction::Import, name);
+        match name.starts_with("iso:host/") {
+            true => self.push(
+                Severity::Warning,
+                "import-added-iso-host",
+                "",
+                "added; the iso host provides it, but hosts other than iso may not".into(),
+            ),
+            false => self.push(
+                Severity::Breaking,
+                "import-added",
+                "",
+                "added: hosts of the old version do not provide it".into(),
+            ),
+        }
+    }
+
+    /// An item of OLD and its counterpart in NEW: the version change, if
+    /// any (the item then named without its version), then their types.
+    fn matched(&mut self, direction: Direction, old: &Named, new: &Named) {
+        match (&old.name.version, &new.name.version) {
+            (Some(from), Some(to)) if from != to => {
+                self.at(direction, &old.name.base);
+                self.version_changed(direction, from, to);
+            }
+            _ => self.at(direction, &old.full),
+        }
+        self.items(&old.item, &new.item);
+    }
+
+    /// The finding for an item now at another version of its package: info
+    /// for an export; for an import, a warning when raised (older hosts lack
+    /// it), info when lowered.
+    fn version_changed(&mut self, direction: Direction, from: &Version, to: &Version) {
+        match direction {
+            Direction::Export => self.push(
+                Severity::Info,
+                "export-version-changed",
+                "",
+                format!("{from} -> {to}"),
+            ),
+            Direction::Import if to > from => self.push(
+                Severity::Warning,
+                "import-version-raised",
+                "",
+                format!("now needs {to} (was {from}): hosts older than that lack it"),
+            ),
+            Direction::Import => self.push(
+                Severity::Info,
+                "import-version-lowered",
+                "",
+                format!("now needs {to} (was {from})"),
+            ),
+        }
     }
 
     fn items(&mut self, old: &WorldItem, new: &WorldItem) {
@@ -510,4 +692,46 @@ fn unalias(resolve: &Resolve, mut ty: Type) -> Type {
         }
     }
     ty
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matches(a: &str, b: &str) -> bool {
+        ItemName::parse(a).matches(&ItemName::parse(b))
+    }
+
+    #[test]
+    fn a_versioned_name_splits_at_its_version() {
+        let name = ItemName::parse("wasi:http/incoming-handler@0.2.0");
+        assert_eq!(name.base, "wasi:http/incoming-handler");
+        assert_eq!(name.version, Some(Version::new(0, 2, 0)));
+        assert_eq!(ItemName::parse("get").version, None);
+        assert_eq!(ItemName::parse("a:b/c@not-semver").base, "a:b/c@not-semver");
+    }
+
+    #[test]
+    fn versions_match_on_the_track_wasmtime_links() {
+        for (a, b, expected) in [
+            ("a:b/c@0.2.0", "a:b/c@0.2.3", true),
+            ("a:b/c@0.2.0", "a:b/c@0.3.0", false),
+            ("a:b/c@1.2.0", "a:b/c@1.9.1", true),
+            ("a:b/c@1.2.0", "a:b/c@2.0.0", false),
+            ("a:b/c@0.1.0", "a:b/c@1.0.0", false),
+            ("a:b/c@0.0.1", "a:b/c@0.0.1", true),
+            ("a:b/c@0.0.1", "a:b/c@0.0.2", false),
+            ("a:b/c@0.3.0-rc.1", "a:b/c@0.3.0-rc.1", true),
+            ("a:b/c@0.3.0-rc.1", "a:b/c@0.3.0-rc.2", false),
+            ("a:b/c@0.3.0-rc.1", "a:b/c@0.3.0", false),
+            ("a:b/c", "a:b/c", true),
+            ("a:b/c", "a:b/c@0.1.0", false),
+            ("a:b/c@0.2.0", "a:b/d@0.2.0", false),
+            ("get", "get", true),
+            ("get", "put", false),
+        ] {
+            assert_eq!(matches(a, b), expected, "{a} ~ {b}");
+            assert_eq!(matches(b, a), expected, "{b} ~ {a}");
+        }
+    }
 }

@@ -13,6 +13,7 @@ pub mod componentize;
 pub mod manifest;
 pub mod project;
 pub mod scaffold;
+pub mod sdk;
 pub mod shared_target;
 pub mod term;
 pub mod toolchain;

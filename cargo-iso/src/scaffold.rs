@@ -118,21 +118,17 @@ pub fn wit_name(name: &str) -> String {
     out
 }
 
-/// The `iso-guest` dependency line: a path to this checkout when cargo-iso was built from one that still exists.
-pub fn iso_guest_dependency() -> String {
-    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../iso-guest");
-    match checkout.join("Cargo.toml").canonicalize() {
-        Ok(manifest) => {
-            let dir = manifest.parent().unwrap_or(&manifest).display().to_string();
-            format!("iso-guest = {{ path = {dir:?} }}")
-        }
-        Err(_) => format!("iso-guest = \"{}\"", env!("CARGO_PKG_VERSION")),
-    }
+/// The `iso-guest` dependency line: a path to this checkout when cargo-iso
+/// was built from one that still exists, else to the SDK unpacked from the
+/// binary (see [`crate::sdk`]).
+pub fn iso_guest_dependency() -> Result<String> {
+    let dir = crate::sdk::iso_guest_dir()?;
+    Ok(format!("iso-guest = {{ path = {:?} }}", dir.display().to_string()))
 }
 
 /// The files a template makes for package `name`, with their text.
-pub fn render(template: &Template, name: &str) -> Vec<(PathBuf, String)> {
-    let dependency = iso_guest_dependency();
+pub fn render(template: &Template, name: &str) -> Result<Vec<(PathBuf, String)>> {
+    let dependency = iso_guest_dependency()?;
     let wit = wit_name(name);
     let mut files: Vec<(PathBuf, String)> = template
         .files
@@ -151,7 +147,7 @@ pub fn render(template: &Template, name: &str) -> Vec<(PathBuf, String)> {
             .map(|(path, text)| (Path::new("wit").join(path), (*text).to_owned())),
     );
     files.push((PathBuf::from(".gitignore"), "/target\n".to_owned()));
-    files
+    Ok(files)
 }
 
 /// Writes the files into `dir`, refusing to overwrite any that exist.
@@ -213,7 +209,7 @@ mod tests {
     #[test]
     fn every_placeholder_is_filled() {
         for template in TEMPLATES {
-            for (path, text) in render(template, "my_app") {
+            for (path, text) in render(template, "my_app").unwrap() {
                 assert!(
                     !text.contains("{{"),
                     "{} of {} has a placeholder left",

@@ -4,6 +4,9 @@
 //! its `#[schema(...)]` attributes ([`attr`]), [`valid`] rejects what a
 //! schema cannot describe with spanned errors, and [`expand`] writes the
 //! `iso_schema::Schema` impl. See the `iso-schema` crate for the attributes.
+//!
+//! It also holds a helper of `iso_guest::generate!` ([`world`]), which reads
+//! the guest's world before wit-bindgen does.
 
 use proc_macro::TokenStream;
 
@@ -11,6 +14,7 @@ mod ast;
 mod attr;
 mod expand;
 mod valid;
+mod world;
 
 /// Implements `iso_schema::Schema` for a struct or enum.
 ///
@@ -24,4 +28,13 @@ pub fn derive_schema(input: TokenStream) -> TokenStream {
         .and_then(|parsed| valid::check(&parsed).map(|()| expand::impl_schema(&parsed)))
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
+}
+
+/// Used by `iso_guest::generate!`: when the guest's world (in `wit/`) exports
+/// `iso:app/state`, implements that export through the state that
+/// `iso_guest::state!` keeps. Not for direct use.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __state_export(_input: TokenStream) -> TokenStream {
+    world::state_export_glue().into()
 }

@@ -62,10 +62,19 @@ pub mod bindings {
 /// [`log`], [`clock`], [`random`] and [`kv`] work with them.
 ///
 /// It defines the world's `Guest` trait, the `exports` module and `export!`.
-/// Call it at the crate root, next to [`state!`].
+/// Call it at the crate root. A world that includes `iso:app/guest@0.1.0`
+/// exports `iso:app/state` and needs [`state!`] next to it; a guest without
+/// state includes `iso:app/stateless@0.1.0` instead.
 #[macro_export]
 macro_rules! generate {
     () => {
+        /// Where [`state!`](::iso_guest::state) keeps the crate's state for `iso:app/state`.
+        #[doc(hidden)]
+        #[allow(dead_code)]
+        struct __IsoState;
+
+        $crate::__state_export!();
+
         $crate::wit_bindgen::generate!({
             path: "wit",
             runtime_path: "::iso_guest::wit_bindgen::rt",
@@ -105,8 +114,8 @@ macro_rules! state {
             __ISO_STATE.with(f)
         }
 
-        // Any type the user exports gets `iso:app/state` from the kept state.
-        impl<C> exports::iso::app::state::Guest for C {
+        // `generate!` routes the `iso:app/state` export here.
+        impl $crate::KeptState for __IsoState {
             fn schema() -> ::std::string::String {
                 $crate::schema::schema_text::<$ty>()
             }
@@ -121,3 +130,24 @@ macro_rules! state {
         }
     };
 }
+
+/// The state a crate keeps for its `iso:app/state` export; [`state!`]
+/// implements it. A world that exports `iso:app/state` without [`state!`]
+/// in the crate fails to build with this trait's message, which names the fix.
+#[diagnostic::on_unimplemented(
+    message = "this guest's world exports `iso:app/state`, but the crate keeps no state",
+    label = "the `iso:app/state` export needs `iso_guest::state!`",
+    note = "add `iso_guest::state!(YourState);` after `iso_guest::generate!();`, where `YourState` is a `#[derive(iso_guest::Schema, Default)]` type",
+    note = "or, for a guest without state, write `include iso:app/stateless@0.1.0;` in `wit/world.wit` instead of `include iso:app/guest@0.1.0;`"
+)]
+pub trait KeptState {
+    /// The state's type, in the iso-schema text form.
+    fn schema() -> String;
+    /// The state, in the iso-schema binary encoding.
+    fn save() -> Vec<u8>;
+    /// Replaces the state with `bytes`; on error the old state is kept.
+    fn restore(bytes: Vec<u8>) -> Result<(), String>;
+}
+
+#[doc(hidden)]
+pub use iso_derive::__state_export;

@@ -10,6 +10,7 @@ use crate::cache::{CacheHit, ComponentCache};
 use crate::engine::IsoEngine;
 use crate::error::HostError;
 use crate::host::{HostState, PROVIDED};
+use crate::names;
 
 /// The export a guest's state lives behind.
 pub const STATE_INTERFACE: &str = "iso:app/state@0.1.0";
@@ -17,9 +18,18 @@ pub const STATE_INTERFACE: &str = "iso:app/state@0.1.0";
 /// One exported function.
 #[derive(Debug, Clone)]
 pub struct ExportFunc {
-    /// Its name: `increment`, or `iso:app/state@0.1.0#save` inside an interface.
+    /// Its full name: `increment`, or `iso:app/state@0.1.0#save` inside an interface.
     pub name: String,
-    /// Its WIT signature, e.g. `increment: func(by: u32) -> u64`.
+    /// The interface it is in, e.g. `local:store/api@0.1.0`; `None` at the world's top.
+    pub interface: Option<String>,
+    /// The function's own name, e.g. `save`.
+    pub func: String,
+    /// The shortest spelling that names it alone (`put`, `api.put`, or the
+    /// full name); see [`crate::names`].
+    pub short: String,
+    /// Its WIT type, e.g. `func(by: u32) -> u64`.
+    pub ty: String,
+    /// Its short name and type, e.g. `increment: func(by: u32) -> u64`.
     pub signature: String,
 }
 
@@ -67,24 +77,23 @@ impl App {
         let mut has_state = false;
         for (name, item) in ty.exports(engine.engine()) {
             match item.ty {
-                ComponentItem::ComponentFunc(func) => exports.push(ExportFunc {
-                    name: name.to_owned(),
-                    signature: signature(name, &func),
-                }),
+                ComponentItem::ComponentFunc(func) => {
+                    exports.push(ExportFunc::new(None, name, &func));
+                }
                 ComponentItem::ComponentInstance(instance) => {
                     has_state |= name == STATE_INTERFACE;
                     for (func_name, item) in instance.exports(engine.engine()) {
                         if let ComponentItem::ComponentFunc(func) = item.ty {
-                            let full = format!("{name}#{func_name}");
-                            exports.push(ExportFunc {
-                                signature: signature(&full, &func),
-                                name: full,
-                            });
+                            exports.push(ExportFunc::new(Some(name), func_name, &func));
                         }
                     }
                 }
                 _ => {}
             }
+        }
+        names::assign_short_names(&mut exports);
+        for export in &mut exports {
+            export.signature = format!("{}: {}", export.short, export.ty);
         }
         Ok(App {
             engine,
@@ -99,13 +108,43 @@ impl App {
         &self.exports
     }
 
+    /// The export that `spelling` names (`put`, `api.put` or
+    /// `local:store/api@0.1.0#put`; see [`crate::names`]), or an error that
+    /// lists the exports, or the spellings that tell an ambiguous name apart.
+    pub fn resolve(&self, spelling: &str) -> Result<&ExportFunc, HostError> {
+        names::resolve(&self.exports, spelling)
+    }
+
     /// Whether it exports `iso:app/state`, so its state can be saved and restored.
     pub fn has_state(&self) -> bool {
         self.has_state
     }
 }
 
-fn signature(name: &str, func: &wasmtime::component::types::ComponentFunc) -> String {
+impl ExportFunc {
+    /// Function `func` of `interface` (or of the world), with no short name yet.
+    fn new(
+        interface: Option<&str>,
+        func: &str,
+        ty: &wasmtime::component::types::ComponentFunc,
+    ) -> ExportFunc {
+        let name = match interface {
+            Some(interface) => format!("{interface}#{func}"),
+            None => func.to_owned(),
+        };
+        ExportFunc {
+            name,
+            interface: interface.map(str::to_owned),
+            func: func.to_owned(),
+            short: String::new(),
+            ty: func_type(ty),
+            signature: String::new(),
+        }
+    }
+}
+
+/// A function's WIT type, e.g. `func(by: u32) -> u64`.
+fn func_type(func: &wasmtime::component::types::ComponentFunc) -> String {
     let params: Vec<String> = func
         .params()
         .map(|(name, ty)| format!("{name}: {}", type_name(&ty)))
@@ -116,7 +155,7 @@ fn signature(name: &str, func: &wasmtime::component::types::ComponentFunc) -> St
         [one] => format!(" -> {one}"),
         many => format!(" -> ({})", many.join(", ")),
     };
-    format!("{name}: func({}){arrow}", params.join(", "))
+    format!("func({}){arrow}", params.join(", "))
 }
 
 /// A short WIT-like name for a type.

@@ -93,6 +93,14 @@ pub enum HostError {
         /// What the component does export.
         available: Vec<String>,
     },
+    /// More than one export has this name: `candidates` are spellings that each name one.
+    #[error("`{name}` names more than one export; write one of {}", .candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))]
+    AmbiguousExport {
+        /// The name asked for.
+        name: String,
+        /// The spellings that tell the exports apart, e.g. `api.get`, `admin.get`.
+        candidates: Vec<String>,
+    },
     /// The component imports something the host does not provide.
     #[error("the component imports `{name}`, which the iso host does not provide (it provides {})", crate::host::PROVIDED.join(", "))]
     MissingImport {

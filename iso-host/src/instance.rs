@@ -23,6 +23,7 @@ use crate::engine::{CallClock, TICK};
 use crate::error::{Amount, BudgetKind, HostError};
 use crate::fast::{self, Scalar, TypedCall};
 use crate::host::{HostState, MemoryLimiter, Shared};
+use crate::names;
 
 /// When the instance saves the state it restarts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -227,35 +228,31 @@ impl Instance {
         self.call_func(name, export, args)
     }
 
-    /// Calls an export from WAVE text, e.g. `increment(5)` or `greet("ada")`.
+    /// Calls an export from WAVE text, e.g. `increment(5)`, `greet("ada")`
+    /// or `api.put("a", 2)` (see [`crate::names`] for the spellings).
     pub fn call_wave(&mut self, call: &str) -> Result<CallOutput, HostError> {
-        let parsed = UntypedFuncCall::parse(call).map_err(|err| HostError::BadArguments {
-            what: call.to_owned(),
-            detail: point_at(call, &err),
-            expected: "a call such as `name(arg, ...)` in WAVE syntax".to_owned(),
-        })?;
-        let name = parsed.name().to_owned();
-        let export = self.func(&name)?;
+        let call = call.trim();
+        let (name, parsed) = parse_call(call)?;
+        let export = self.func(name)?;
         let func = self.exports[export].func;
         let types: Vec<wasmtime::component::Type> =
             func.ty(&self.store).params().map(|(_, ty)| ty).collect();
         let args: Vec<Val> =
             parsed
+                .call
                 .to_wasm_params(types.iter())
                 .map_err(|err| HostError::BadArguments {
                     what: call.to_owned(),
-                    detail: point_at(call, &err),
-                    expected: self.signature(&name),
+                    detail: point_at(call, &err, parsed.shift),
+                    expected: self.signature(name),
                 })?;
-        self.call_func(&name, export, &args)
+        self.call_func(name, export, &args)
     }
 
     fn signature(&self, name: &str) -> String {
         self.app
-            .exports()
-            .iter()
-            .find(|e| e.name == name)
-            .map_or_else(|| name.to_owned(), |e| e.signature.clone())
+            .resolve(name)
+            .map_or_else(|_| name.to_owned(), |e| e.signature.clone())
     }
 
     /// The index in `exports` of export `name`, looked up on first use.
@@ -276,7 +273,8 @@ impl Instance {
     #[cold]
     #[inline(never)]
     fn look_up(&mut self, name: &str) -> Result<usize, HostError> {
-        let found = match name.split_once('#') {
+        let full = self.app.resolve(name)?.name.clone();
+        let found = match full.split_once('#') {
             Some((interface, func)) => self
                 .instance
                 .get_export_index(&mut self.store, None, interface)
@@ -285,11 +283,10 @@ impl Instance {
                         .get_export_index(&mut self.store, Some(&index), func)
                 })
                 .and_then(|index| self.instance.get_func(&mut self.store, index)),
-            None => self.instance.get_func(&mut self.store, name),
+            None => self.instance.get_func(&mut self.store, &full),
         };
-        let func = found.ok_or_else(|| HostError::NoSuchExport {
-            name: name.to_owned(),
-            available: self.app.exports().iter().map(|e| e.name.clone()).collect(),
+        let func = found.ok_or_else(|| HostError::Invalid {
+            reason: format!("the component lists `{full}` among its exports but has no such function"),
         })?;
         let ty = func.ty(&self.store);
         self.exports.push(Export {
@@ -653,11 +650,57 @@ fn backtrace(err: &wasmtime::Error) -> Vec<String> {
         .collect()
 }
 
-/// The WAVE error with the call text and a caret under the problem.
-fn point_at(text: &str, err: &wasmtime::component::wasm_wave::parser::ParserError) -> String {
-    let at = err.span().start.min(text.len());
+/// A call's text parsed: the WAVE call, and how far its spans are shifted
+/// from the text the user typed.
+struct ParsedCall {
+    call: UntypedFuncCall<'static>,
+    /// Add to a span in `call` to point into the user's text.
+    shift: isize,
+}
+
+/// Splits the export's name off `call` and parses the arguments as WAVE.
+/// Names WAVE does not take (`api.put`, `local:store/api@0.1.0#put`) are
+/// swapped for a stand-in first.
+fn parse_call(call: &str) -> Result<(&str, ParsedCall), HostError> {
+    let bad = |detail: String| HostError::BadArguments {
+        what: call.to_owned(),
+        detail,
+        expected: "a call such as `name(arg, ...)` in WAVE syntax".to_owned(),
+    };
+    let (name, text, shift) = match names::split_call(call) {
+        Some((name, args)) if !names::is_wave_name(name) => {
+            let shift = (call.len() - args.len()) as isize - 1;
+            (name, format!("f{args}"), shift)
+        }
+        Some((name, _)) => (name, call.to_owned(), 0),
+        None => (call, call.to_owned(), 0),
+    };
+    let parsed = UntypedFuncCall::parse(&text)
+        .map_err(|err| bad(point_at(call, &err, shift)))?
+        .into_owned();
+    Ok((name, ParsedCall { call: parsed, shift }))
+}
+
+/// The WAVE error with the call text and a caret under the problem;
+/// `shift` moves the error's span into `text`.
+fn point_at(
+    text: &str,
+    err: &wasmtime::component::wasm_wave::parser::ParserError,
+    shift: isize,
+) -> String {
+    let span = err.span();
+    let moved = |at: usize| (at as isize + shift).clamp(0, text.len() as isize) as usize;
+    let (start, end) = (moved(span.start), moved(span.end));
+    let message = err.to_string();
+    let message = message
+        .strip_suffix(&format!(" at {span:?}"))
+        .unwrap_or(&message);
+    let at = (0..=start)
+        .rev()
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(0);
     format!(
-        "{err}\n    {text}\n    {}^",
+        "{message} at {start}..{end}\n    {text}\n    {}^",
         " ".repeat(text[..at].chars().count())
     )
 }

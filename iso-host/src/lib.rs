@@ -38,6 +38,7 @@ pub mod error;
 mod fast;
 pub mod host;
 pub mod instance;
+pub mod names;
 pub mod session;
 
 pub use app::{App, ExportFunc};

@@ -107,34 +107,24 @@ pub struct ExportChanges {
 impl ExportChanges {
     /// The changes from `old`'s exports to `new`'s.
     pub fn between(old: &App, new: &App) -> ExportChanges {
-        let find = |app: &App, name: &str| {
-            app.exports()
-                .iter()
-                .find(|e| e.name == name)
-                .map(|e| e.signature.clone())
+        let find = |app: &App, name: &str| -> Option<String> {
+            let export = app.exports().iter().find(|e| e.name == name)?;
+            Some(export.ty.clone())
         };
         let mut changes = ExportChanges::default();
         for export in new.exports() {
             match find(old, &export.name) {
                 None => changes.added.push(export.signature.clone()),
-                Some(before) if before != export.signature => {
-                    let ty = |signature: &str| match signature.split_once(": ") {
-                        Some((_, ty)) => ty.to_owned(),
-                        None => signature.to_owned(),
-                    };
-                    changes.changed.push(format!(
-                        "{}: was {}, now {}",
-                        export.name,
-                        ty(&before),
-                        ty(&export.signature)
-                    ));
-                }
+                Some(before) if before != export.ty => changes.changed.push(format!(
+                    "{}: was {before}, now {}",
+                    export.short, export.ty
+                )),
                 Some(_) => {}
             }
         }
         for export in old.exports() {
             if find(new, &export.name).is_none() {
-                changes.removed.push(export.name.clone());
+                changes.removed.push(export.short.clone());
             }
         }
         changes
@@ -186,7 +176,9 @@ impl Session {
         let effects = effects(self.instance.shared()).take_recorded();
         if !matches!(
             result,
-            Err(HostError::BadArguments { .. } | HostError::NoSuchExport { .. })
+            Err(HostError::BadArguments { .. }
+                | HostError::NoSuchExport { .. }
+                | HostError::AmbiguousExport { .. })
         ) {
             self.history.push(CallRecord {
                 call: call.to_owned(),

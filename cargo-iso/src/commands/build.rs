@@ -184,6 +184,7 @@ pub struct Pipeline {
 impl Pipeline {
     /// Finds the guests and the toolchain, and syncs their iso WIT packages.
     pub fn prepare(options: &BuildOptions, shell: &Shell) -> Result<Pipeline> {
+        crate::sdk::ensure()?;
         let selection = Selection {
             manifest_path: options.manifest.manifest_path.clone(),
             workspace: options.workspace.clone(),
@@ -237,6 +238,18 @@ impl Pipeline {
             pass_through,
             for_host: false,
         })
+    }
+
+    /// The lean profile of a host build (see [`Pipeline::for_host`]) when
+    /// this build will be its first, so cargo builds the guest's
+    /// dependencies once more; `None` otherwise.
+    pub fn first_lean_build(&self) -> Option<String> {
+        let profile = crate::cargo_build::lean_profile_name(&self.profile);
+        let dir = self
+            .cargo_target_dir
+            .join(crate::toolchain::WASM_TARGET)
+            .join(&profile);
+        (self.for_host && !dir.exists()).then_some(profile)
     }
 
     /// The guests it builds.

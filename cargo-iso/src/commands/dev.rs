@@ -18,9 +18,10 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use clap::Args;
+use iso_host::app::STATE_INTERFACE;
 use iso_host::{
-    App, Budget, Compiler, ComponentCache, EngineOptions, HostError, Instance, IsoEngine, Session,
-    Shared, Swapped,
+    App, Budget, Compiler, ComponentCache, EngineOptions, ExportFunc, HostError, Instance,
+    IsoEngine, Session, Shared, Swapped,
 };
 
 use crate::commands::build::{BuildOptions, Pipeline};
@@ -101,6 +102,8 @@ struct Dev {
     /// How many builds have been asked for.
     requests: u64,
     shadow: Option<usize>,
+    /// The export spellings the line editor completes, kept to the running version's.
+    completions: input::Exports,
 }
 
 impl DevArgs {
@@ -118,13 +121,25 @@ impl DevArgs {
             ..EngineOptions::default()
         })?);
         let cache = Arc::new(ComponentCache::new(None).keep_at_most(4));
+        if let Some(profile) = pipeline.first_lean_build() {
+            shell.status(
+                "Building",
+                format_args!(
+                    "the guest's dependencies once more, without debug info (profile `{profile}`): \
+                     this first start is slow, later starts and reloads reuse them"
+                ),
+            );
+        }
         let (_, bytes) = pipeline.build_single(shell)?;
         let (app, _) = App::load(engine.clone(), &cache, &bytes).map_err(|e| fail(shell, e))?;
         let budget = self.budget.over(guest.settings.budget());
         let shared = Shared::new(Arc::new(StderrLog {
             guest: guest.name.clone(),
         }));
-        let instance = Instance::new(Arc::new(app), budget, shared).map_err(|e| fail(shell, e))?;
+        let app = Arc::new(app);
+        let completions = input::Exports::new();
+        completions.set(completion_entries(&app));
+        let instance = Instance::new(app, budget, shared).map_err(|e| fail(shell, e))?;
 
         let (events, inbox) = mpsc::channel();
         let (builds, requests) = mpsc::channel();
@@ -141,7 +156,7 @@ impl DevArgs {
             false => None,
         };
         let (done, lines_done) = mpsc::channel();
-        input::spawn_reader(events.clone(), lines_done)?;
+        input::spawn_reader(events.clone(), lines_done, completions.clone())?;
         let interrupts = events.clone();
         // Without a terminal (or between lines) Ctrl-C is a signal: leave as cleanly as on `:quit`.
         let _ = ctrlc::set_handler(move || {
@@ -155,6 +170,7 @@ impl DevArgs {
             builds,
             requests: 0,
             shadow: self.shadow,
+            completions,
         };
         dev.greet(&guest.version, self.watch);
         // The `:reload` whose build the next input line waits for.
@@ -286,11 +302,7 @@ impl Dev {
     }
 
     fn show_exports(&mut self) {
-        for export in self.session.instance().app().exports() {
-            if !export.name.contains('#') {
-                println!("{}", export.signature);
-            }
-        }
+        print!("{}", exports_listing(self.session.app()));
     }
 
     fn show_history(&self) {
@@ -365,6 +377,7 @@ impl Dev {
     }
 
     fn reloaded(&mut self, request: Request, built: &Built, swapped: &Swapped) {
+        self.completions.set(completion_entries(&built.app));
         let ms = |d: std::time::Duration| d.as_millis();
         self.shell.status(
             "Reloaded",
@@ -432,13 +445,61 @@ fn describe_budget(budget: Budget) -> String {
     )
 }
 
-/// A call to suggest in the greeting: the first export that takes no arguments.
-fn example_call(app: &App) -> String {
+/// The guest's own exports, without the host's `iso:app/state`.
+fn user_exports(app: &App) -> impl Iterator<Item = &ExportFunc> {
     app.exports()
         .iter()
-        .filter(|e| !e.name.contains('#'))
-        .find(|e| e.signature.contains("func()"))
-        .map_or_else(|| "name(args)".to_owned(), |e| format!("{}()", e.name))
+        .filter(|e| e.interface.as_deref() != Some(STATE_INTERFACE))
+}
+
+/// The exports as `:exports` lists them, by the names a user types: the
+/// world's own functions, then each interface with its functions under it.
+fn exports_listing(app: &App) -> String {
+    let mut out = String::new();
+    for export in user_exports(app).filter(|e| e.interface.is_none()) {
+        out += &format!("{}\n", export.signature);
+    }
+    let mut interface = None;
+    for export in user_exports(app) {
+        let Some(this) = export.interface.as_deref() else {
+            continue;
+        };
+        if interface != Some(this) {
+            out += &format!("{this}:\n");
+            interface = Some(this);
+        }
+        out += &format!("  {}\n", export.signature);
+    }
+    out
+}
+
+/// Every spelling of every export the user may type, for completion: the
+/// short name, `interface.function`, and the full name.
+fn completion_entries(app: &App) -> Vec<input::ExportEntry> {
+    let mut entries = Vec::new();
+    for export in user_exports(app) {
+        let mut spellings = vec![export.short.clone()];
+        if let Some(interface) = &export.interface {
+            let short = iso_host::names::interface_short_name(interface);
+            spellings.push(format!("{short}.{}", export.func));
+        }
+        spellings.push(export.name.clone());
+        spellings.retain(|spelling| app.resolve(spelling).is_ok_and(|e| e.name == export.name));
+        spellings.sort();
+        spellings.dedup();
+        entries.extend(spellings.into_iter().map(|spelling| input::ExportEntry {
+            spelling,
+            signature: export.ty.clone(),
+        }));
+    }
+    entries
+}
+
+/// A call to suggest in the greeting: the first export that takes no arguments.
+fn example_call(app: &App) -> String {
+    user_exports(app)
+        .find(|e| e.ty.starts_with("func()"))
+        .map_or_else(|| "name(args)".to_owned(), |e| format!("{}()", e.short))
 }
 
 fn flush() {

@@ -69,7 +69,7 @@ pub fn scaffold_into(
     };
     scaffold::check_name(&name)?;
     let template = scaffold::template(&options.template)?;
-    let files = scaffold::render(template, &name);
+    let files = scaffold::render(template, &name)?;
     scaffold::write(dir, &files)?;
     shell.status(
         "Created",

@@ -1,0 +1,205 @@
+//! How a user names an export: the spellings that reach a function, and
+//! splitting a call's name off its WAVE arguments.
+//!
+//! A function exported at the top of a world is its own name (`get`). A
+//! function inside an exported interface `local:store/api@0.1.0` can be
+//! written three ways:
+//!
+//! - `put`, when no other export has a function of that name;
+//! - `api.put`, the interface's own name and the function (always works
+//!   unless two interfaces share that name);
+//! - `local:store/api@0.1.0#put`, the component model's full name (the
+//!   version may be left out: `local:store/api#put`).
+//!
+//! A host of several apps puts the app's name in front (`store.api.put`)
+//! and strips it before the name reaches [`resolve`].
+
+use crate::app::ExportFunc;
+use crate::error::HostError;
+
+/// The name a user types for `interface` (`local:store/api@0.1.0` -> `api`,
+/// `greetings` -> `greetings`).
+pub fn interface_short_name(interface: &str) -> &str {
+    let unversioned = unversioned(interface);
+    unversioned
+        .rsplit_once('/')
+        .map_or(unversioned, |(_, name)| name)
+}
+
+/// `interface` without its `@version`.
+fn unversioned(interface: &str) -> &str {
+    interface
+        .split_once('@')
+        .map_or(interface, |(name, _)| name)
+}
+
+/// Whether `spelling` names `export`, in any of the three spellings.
+fn names(spelling: &str, export: &ExportFunc) -> bool {
+    if spelling == export.name {
+        return true;
+    }
+    let Some(interface) = &export.interface else {
+        return false;
+    };
+    if let Some((named, func)) = spelling.split_once('#') {
+        return func == export.func && unversioned(named) == unversioned(interface);
+    }
+    match spelling.rsplit_once('.') {
+        Some((named, func)) => {
+            func == export.func
+                && (named == interface_short_name(interface) || named == unversioned(interface))
+        }
+        None => spelling == export.func,
+    }
+}
+
+/// The export `spelling` names: exactly one, or an error that lists the
+/// spellings that work.
+pub fn resolve<'a>(exports: &'a [ExportFunc], spelling: &str) -> Result<&'a ExportFunc, HostError> {
+    if let Some(exact) = exports.iter().find(|e| e.name == spelling) {
+        return Ok(exact);
+    }
+    let matches: Vec<&ExportFunc> = exports.iter().filter(|e| names(spelling, e)).collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(HostError::NoSuchExport {
+            name: spelling.to_owned(),
+            available: exports.iter().map(|e| e.short.clone()).collect(),
+        }),
+        many => Err(HostError::AmbiguousExport {
+            name: spelling.to_owned(),
+            candidates: many.iter().map(|e| e.short.clone()).collect(),
+        }),
+    }
+}
+
+/// Gives each export the shortest spelling that names it alone: its
+/// function name, else `interface.function`, else the full name.
+pub(crate) fn assign_short_names(exports: &mut [ExportFunc]) {
+    let shorts: Vec<String> = exports
+        .iter()
+        .map(|export| {
+            let candidates = [
+                Some(export.func.clone()),
+                export
+                    .interface
+                    .as_deref()
+                    .map(|i| format!("{}.{}", interface_short_name(i), export.func)),
+            ];
+            candidates
+                .into_iter()
+                .flatten()
+                .find(|spelling| exports.iter().filter(|e| names(spelling, e)).count() == 1)
+                .unwrap_or_else(|| export.name.clone())
+        })
+        .collect();
+    for (export, short) in exports.iter_mut().zip(shorts) {
+        export.short = short;
+    }
+}
+
+/// A call split into the export's name and its WAVE argument list:
+/// `api.put("a", 2)` -> (`api.put`, `("a", 2)`). `None` without a `(`.
+pub fn split_call(call: &str) -> Option<(&str, &str)> {
+    let open = call.find('(')?;
+    Some((call[..open].trim(), &call[open..]))
+}
+
+/// Whether WAVE's call parser takes `name` as it is (a plain kebab-case
+/// name); other spellings are swapped for a stand-in before parsing.
+pub(crate) fn is_wave_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '%')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn export(interface: Option<&str>, func: &str) -> ExportFunc {
+        let name = match interface {
+            Some(i) => format!("{i}#{func}"),
+            None => func.to_owned(),
+        };
+        ExportFunc {
+            name,
+            interface: interface.map(str::to_owned),
+            func: func.to_owned(),
+            short: String::new(),
+            ty: "func()".into(),
+            signature: String::new(),
+        }
+    }
+
+    fn exports() -> Vec<ExportFunc> {
+        let mut exports = vec![
+            export(None, "get"),
+            export(Some("local:store/api@0.1.0"), "put"),
+            export(Some("local:store/api@0.1.0"), "get"),
+            export(Some("local:store/admin@0.1.0"), "reset"),
+            export(Some("other:pkg/admin@1.0.0"), "reset"),
+        ];
+        assign_short_names(&mut exports);
+        exports
+    }
+
+    #[test]
+    fn short_names_are_the_shortest_that_name_one_export() {
+        let shorts: Vec<String> = exports().into_iter().map(|e| e.short).collect();
+        assert_eq!(
+            shorts,
+            [
+                "get",
+                "put",
+                "api.get",
+                "local:store/admin@0.1.0#reset",
+                "other:pkg/admin@1.0.0#reset"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_spelling_resolves() {
+        let exports = exports();
+        for spelling in [
+            "put",
+            "api.put",
+            "local:store/api@0.1.0#put",
+            "local:store/api#put",
+            "local:store/api.put",
+        ] {
+            let found = resolve(&exports, spelling).unwrap();
+            assert_eq!(found.name, "local:store/api@0.1.0#put", "{spelling}");
+        }
+        assert_eq!(resolve(&exports, "get").unwrap().name, "get");
+        assert_eq!(
+            resolve(&exports, "api.get").unwrap().name,
+            "local:store/api@0.1.0#get"
+        );
+    }
+
+    #[test]
+    fn an_ambiguous_name_lists_the_spellings_that_work() {
+        let err = resolve(&exports(), "admin.reset").unwrap_err().to_string();
+        assert!(
+            err.contains("`local:store/admin@0.1.0#reset`, `other:pkg/admin@1.0.0#reset`"),
+            "{err}"
+        );
+        let err = resolve(&exports(), "nope").unwrap_err().to_string();
+        assert!(err.contains("no export named `nope`"), "{err}");
+        assert!(err.contains("put, api.get"), "{err}");
+    }
+
+    #[test]
+    fn calls_split_before_the_arguments() {
+        assert_eq!(
+            split_call("local:store/api@0.1.0#put(\"a\", 2)"),
+            Some(("local:store/api@0.1.0#put", "(\"a\", 2)"))
+        );
+        assert_eq!(split_call("get"), None);
+        assert!(is_wave_name("get-all"));
+        assert!(!is_wave_name("api.get"));
+    }
+}
