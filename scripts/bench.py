@@ -16,10 +16,10 @@ RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 EDITS = int(os.environ.get("BENCH_EDITS", "5"))
 
 
-def run(cmd, cwd):
-    """Runs cmd, returns (seconds, stderr); fails loudly."""
+def run(cmd, cwd, env=None):
+    """Runs cmd (with env, if given), returns (seconds, stderr); fails loudly."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"bench: {' '.join(map(str, cmd))} failed:\n{done.stderr}")
@@ -124,7 +124,7 @@ class DevHost:
         for line in self.proc.stderr:
             if needle in line:
                 return line
-            if "error" in line:
+            if line.lstrip().startswith("error"):
                 sys.exit(f"bench: dev host: {line}")
         sys.exit(f"bench: the dev host ended before printing {needle!r}")
 
@@ -207,6 +207,30 @@ def reload_memory(host, lib, original, count):
           f" = {growth * 100:+.1f}%  (target within 20%) [{'ok' if abs(growth) <= 0.2 else 'OVER'}]")
 
 
+def first_dev():
+    """The first `dev` after `build` on a new counter, in a cold build cache: it builds the
+    guest's dependencies once more, for the lean `iso-dev` profile; a second start does not."""
+    shared = ROOT / "target" / "bench-first-dev"
+    shutil.rmtree(shared, ignore_errors=True)
+    env = dict(os.environ, CARGO_ISO_SHARED_TARGET_DIR=str(shared), CARGO_TERM_COLOR="never")
+    with tempfile.TemporaryDirectory() as parent:
+        subprocess.run(["cargo", "iso", "new", "-q", "first"], cwd=parent, env=env, check=True)
+        guest = Path(parent) / "first"
+        build, _ = run(["cargo", "iso", "build", "-q"], guest, env)
+        starts = []
+        for _ in range(2):
+            start = time.perf_counter()
+            host = DevHost(guest, env)
+            starts.append(time.perf_counter() - start)
+            host.close()
+    shutil.rmtree(shared, ignore_errors=True)
+    print(f"\nfirst cargo iso dev after cargo iso build (new counter, cold build cache)")
+    print(f"  cargo iso build, cold               {build:.1f} s")
+    print(f"  first cargo iso dev, to serving     {starts[0]:.1f} s  = {starts[0] / build:.2f}x the cold build"
+          f"  (dependencies built once more for the iso-dev profile; the status line says so)")
+    print(f"  second cargo iso dev, to serving    {starts[1]:.1f} s  = {starts[1] / build:.2f}x the cold build")
+
+
 def check_compat():
     """check-compat on two template-size release components given as .wasm files."""
     env = dict(os.environ, CARGO_ISO_SHARED_TARGET_DIR=str(ROOT / "target" / "bench-shared"))
@@ -237,9 +261,13 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["host"]:
         host()
         sys.exit()
+    if sys.argv[1:] == ["first-dev"]:
+        first_dev()
+        sys.exit()
     main()
     second_guest_first_build()
     state_save_restore()
     host()
     dev_reload()
+    first_dev()
     check_compat()

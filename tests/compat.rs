@@ -206,6 +206,20 @@ const CASES: &[(&str, &str, &str, bool, &[&str])] = &[
         &["import-removed"],
     ),
     (
+        "import interface function added",
+        "import host: interface { a: func(); }\nexport f: func();",
+        "import host: interface { a: func(); b: func(); }\nexport f: func();",
+        false,
+        &["import-function-added"],
+    ),
+    (
+        "import interface function dropped",
+        "import host: interface { a: func(); b: func(); }\nexport f: func();",
+        "import host: interface { a: func(); }\nexport f: func();",
+        true,
+        &["import-function-removed"],
+    ),
+    (
         "import retyped",
         "import h: func() -> u8;\nexport f: func();",
         "import h: func() -> u16;\nexport f: func();",
@@ -231,15 +245,16 @@ const INCOMPATIBLE_BUMP: &[&str] = &[
     "import-removed",
 ];
 
-/// (name, OLD package version, its `types` body, NEW package version, its
-/// `types` body, NEW can replace OLD, rule ids expected); see [`version_package`].
-const VERSION_CASES: &[(&str, &str, &str, &str, &str, bool, &[&str])] = &[
+/// A package version and the body of its `types` interface.
+type VersionSide = (&'static str, &'static str);
+
+/// (name, OLD package version and `types` body, NEW's, NEW can replace OLD,
+/// rule ids expected); see [`version_package`].
+const VERSION_CASES: &[(&str, VersionSide, VersionSide, bool, &[&str])] = &[
     (
         "0.x patch raised",
-        "0.2.0",
-        TYPES,
-        "0.2.3",
-        TYPES,
+        ("0.2.0", TYPES),
+        ("0.2.3", TYPES),
         true,
         &[
             "import-version-raised",
@@ -249,10 +264,8 @@ const VERSION_CASES: &[(&str, &str, &str, &str, &str, bool, &[&str])] = &[
     ),
     (
         "0.x patch lowered",
-        "0.2.3",
-        TYPES,
-        "0.2.0",
-        TYPES,
+        ("0.2.3", TYPES),
+        ("0.2.0", TYPES),
         true,
         &[
             "export-version-changed",
@@ -262,28 +275,22 @@ const VERSION_CASES: &[(&str, &str, &str, &str, &str, bool, &[&str])] = &[
     ),
     (
         "0.x minor raised",
-        "0.2.0",
-        TYPES,
-        "0.3.0",
-        TYPES,
+        ("0.2.0", TYPES),
+        ("0.3.0", TYPES),
         false,
         INCOMPATIBLE_BUMP,
     ),
     (
         "major raised",
-        "1.2.0",
-        TYPES,
-        "2.0.0",
-        TYPES,
+        ("1.2.0", TYPES),
+        ("2.0.0", TYPES),
         false,
         INCOMPATIBLE_BUMP,
     ),
     (
         "1.x minor raised",
-        "1.2.0",
-        TYPES,
-        "1.3.0",
-        TYPES,
+        ("1.2.0", TYPES),
+        ("1.3.0", TYPES),
         true,
         &[
             "import-version-raised",
@@ -293,10 +300,8 @@ const VERSION_CASES: &[(&str, &str, &str, &str, &str, bool, &[&str])] = &[
     ),
     (
         "1.x minor raised, types grown",
-        "1.2.0",
-        TYPES,
-        "1.3.0",
-        TYPES_GROWN,
+        ("1.2.0", TYPES),
+        ("1.3.0", TYPES_GROWN),
         false,
         &[
             "record-field-added",
@@ -309,10 +314,8 @@ const VERSION_CASES: &[(&str, &str, &str, &str, &str, bool, &[&str])] = &[
     ),
     (
         "pre-release to the next",
-        "0.3.0-rc.1",
-        TYPES,
-        "0.3.0-rc.2",
-        TYPES,
+        ("0.3.0-rc.1", TYPES),
+        ("0.3.0-rc.2", TYPES),
         false,
         INCOMPATIBLE_BUMP,
     ),
@@ -439,7 +442,7 @@ fn wrong_verdict(
 fn package_version_bumps_match_interfaces_at_compatible_versions() {
     let scratch = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
-    for (i, (name, old_version, old_types, new_version, new_types, compatible, rules)) in
+    for (i, (name, (old_version, old_types), (new_version, new_types), compatible, rules)) in
         VERSION_CASES.iter().enumerate()
     {
         let (old_path, new_path) = (
@@ -570,9 +573,9 @@ fn wasi_http_0_2_0_to_0_2_4_is_a_version_bump_and_to_0_3_0_breaks() {
         .filter(|(severity, rule, ..)| *severity == "warning" && *rule == "import-version-raised")
         .count();
     assert_eq!(raised, 11, "every import is raised: {report:#}");
-    assert!(
-        report["advice"].is_null(),
-        "a component records no package version of its own: {report:#}"
+    assert_eq!(
+        report["advice"], "additions: 0.2.0 -> 0.2.4 is enough",
+        "read from the package of the exports: {report:#}"
     );
 
     let (code, report) = check_json(&v0_2_4, &v0_3_0, &[]);
@@ -938,4 +941,51 @@ fn wit_folders_are_checked_with_their_world() {
     let (code, report) = check_json(&old, &new, &["--world", "app"]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["findings"][0]["rule"], "export-added");
+}
+
+#[test]
+fn a_guest_without_state_is_compared_without_a_state_verdict() {
+    let old = support::GuestCrate::new("store", "compat-store");
+    let new = support::GuestCrate::new("store", "compat-store-next");
+    new.edit(
+        "wit/world.wit",
+        "    get: func(key: string) -> option<u32>;\n",
+        "    get: func(key: string) -> option<u32>;\n    /// Removes `key`; whether it was there.\n    delete: func(key: string) -> bool;\n",
+    );
+    new.edit(
+        "src/lib.rs",
+        "    fn get(key: String)",
+        "    fn delete(key: String) -> bool {\n        iso_guest::kv::delete(&key)\n    }\n\n    fn get(key: String)",
+    );
+    let output = check_in(
+        old.path(),
+        &[
+            "-q",
+            ".",
+            &new.path().display().to_string(),
+            "--format",
+            "json",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(report["state"].is_null(), "{report:#}");
+    // The new function calls kv's `delete`, which the component now imports too.
+    assert_eq!(
+        rule_ids(&report),
+        ["import-function-added", "function-added"],
+        "{report:#}"
+    );
+    let (severity, _, item, path, _) = finding(&report, 0);
+    assert_eq!(
+        (severity, item, path),
+        ("warning", "import iso:host/kv@0.1.0", "func delete"),
+        "{report:#}"
+    );
+    assert_eq!(
+        finding(&report, 1).2,
+        "export local:store/api@0.1.0",
+        "{report:#}"
+    );
 }

@@ -251,43 +251,47 @@ fn new_lists_templates_and_rejects_unknown_ones() {
 
 /// An installed cargo-iso whose checkout is gone behaves as with
 /// `CARGO_ISO_SDK=embedded`: new guests depend on the SDK unpacked from the
-/// binary into `$CARGO_HOME/cargo-iso/sdk/`, which `build` unpacks again if
-/// it was removed.
+/// binary (here into `CARGO_ISO_SDK_DIR`, by default under `$CARGO_HOME`),
+/// which `build` unpacks again if it was removed.
 #[test]
 fn a_guest_made_without_the_checkout_builds_against_the_sdk_inside_the_binary() {
-    let install = tempfile::tempdir().unwrap();
-    let binary = install.path().join("cargo-iso");
-    std::fs::copy(env!("CARGO_BIN_EXE_cargo-iso"), &binary).unwrap();
     let scratch = tempfile::tempdir().unwrap();
+    let sdk_root = scratch.path().join("sdk");
     let iso = |dir: &std::path::Path, args: &[&str]| {
-        let mut command = assert_cmd::Command::new(&binary);
+        let mut command = cargo_iso();
         command
             .current_dir(dir)
-            .arg("iso")
             .args(args)
             .env("CARGO_ISO_SDK", "embedded")
-            .env("CARGO_TERM_COLOR", "never")
+            .env("CARGO_ISO_SDK_DIR", &sdk_root)
             .env(
                 "CARGO_ISO_SHARED_TARGET_DIR",
                 support::shared_target_dir().join("shared"),
             );
         command
     };
-    iso(scratch.path(), &["new", "-q", "detached"]).assert().success();
+    iso(scratch.path(), &["new", "-q", "detached"])
+        .assert()
+        .success();
     let dir = scratch.path().join("detached");
     let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
     let root = support::iso_root().canonicalize().unwrap();
-    assert!(manifest.contains("/cargo-iso/sdk/"), "{manifest}");
     assert!(!manifest.contains(&*root.to_string_lossy()), "{manifest}");
-    let sdk = manifest
-        .split('"')
-        .find(|part| part.contains("/cargo-iso/sdk/"))
-        .map(|path| std::path::Path::new(path).parent().unwrap().to_owned())
-        .unwrap();
+    let unpacked: Vec<_> = std::fs::read_dir(&sdk_root).unwrap().flatten().collect();
+    assert_eq!(unpacked.len(), 1, "one folder per cargo-iso build");
+    let sdk = unpacked[0].path();
+    let dependency = format!("{:?}", sdk.join("iso-guest").display().to_string());
+    assert!(manifest.contains(&dependency), "{manifest}");
     std::fs::remove_dir_all(&sdk).unwrap();
-    iso(&dir, &["run", "--invoke", "increment(2)", "--invoke", "get()"])
-        .assert()
-        .success()
-        .stdout("2\n2\n");
-    assert!(sdk.join("iso-guest/Cargo.toml").is_file(), "build unpacked it again");
+    iso(
+        &dir,
+        &["run", "--invoke", "increment(2)", "--invoke", "get()"],
+    )
+    .assert()
+    .success()
+    .stdout("2\n2\n");
+    assert!(
+        sdk.join("iso-guest/Cargo.toml").is_file(),
+        "build unpacked it again"
+    );
 }

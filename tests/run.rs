@@ -499,7 +499,11 @@ fn store() -> PathBuf {
 #[test]
 fn functions_inside_an_exported_interface_are_called_by_each_spelling() {
     let (_, exports) = support::component_world(&std::fs::read(store()).unwrap());
-    assert_eq!(exports, ["local:store/api@0.1.0"], "no iso:app/state export");
+    assert_eq!(
+        exports,
+        ["local:store/api@0.1.0"],
+        "no iso:app/state export"
+    );
     run_wasm(
         &store(),
         &[
@@ -523,7 +527,10 @@ fn a_bad_argument_after_a_long_name_points_into_the_text_typed() {
         .code(2)
         .stderr(predicate::str::contains("invalid value type at 13..14\n"))
         .stderr(predicate::str::contains("    api.put(\"a\", x)\n"))
-        .stderr(predicate::str::contains(format!("\n{}^", " ".repeat(4 + 13))))
+        .stderr(predicate::str::contains(format!(
+            "\n{}^",
+            " ".repeat(4 + 13)
+        )))
         .stderr(predicate::str::contains(
             "expected put: func(key: string, value: u32)",
         ));
@@ -553,4 +560,47 @@ fn a_world_with_state_but_no_state_macro_names_the_fix() {
             "add `iso_guest::state!(YourState);` after `iso_guest::generate!();`",
         ))
         .stderr(predicate::str::contains("include iso:app/stateless@0.1.0;"));
+}
+
+/// A component of the world in WIT `text` whose core module is
+/// wit-component's dummy: calling it traps, but names resolve before a call.
+fn dummy_component(text: &str) -> Vec<u8> {
+    let mut resolve = wit_parser::Resolve::default();
+    let package = resolve.push_str("names.wit", text).unwrap();
+    let world = resolve.select_world(&[package], None).unwrap();
+    let mut module =
+        wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .unwrap();
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .unwrap()
+        .encode()
+        .unwrap()
+}
+
+#[test]
+fn a_name_two_interfaces_share_lists_the_spellings_that_tell_them_apart() {
+    let scratch = tempfile::tempdir().unwrap();
+    let wasm = scratch.path().join("names.wasm");
+    let wit = "package test:names@0.1.0;
+        interface admin { reset: func(); }
+        interface api { reset: func(); get: func() -> u32; }
+        world names { export admin; export api; }";
+    std::fs::write(&wasm, dummy_component(wit)).unwrap();
+    run_wasm(&wasm, &["--invoke", "reset()"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`reset` names more than one export; write one of `admin.reset`, `api.reset`",
+        ));
+    run_wasm(&wasm, &["--invoke", "nope()"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the component exports: admin.reset, api.reset, get",
+        ));
 }

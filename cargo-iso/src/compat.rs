@@ -74,6 +74,7 @@ pub fn compare_worlds(old: &Side, new: &Side) -> Vec<Finding> {
         new: new.resolve,
         findings: Vec::new(),
         item: String::new(),
+        direction: Direction::Export,
         seen: HashSet::new(),
     };
     let (old_world, new_world) = (
@@ -289,6 +290,8 @@ struct Diff<'a> {
     findings: Vec<Finding>,
     /// The item being compared, e.g. `export get`.
     item: String,
+    /// Which side of the world the item is on.
+    direction: Direction,
     /// Type pairs compared already on this item's path (recursive types).
     seen: HashSet<(TypeId, TypeId)>,
 }
@@ -307,6 +310,7 @@ impl Diff<'_> {
     /// Sets the item the next findings are about, e.g. `export get`.
     fn at(&mut self, direction: Direction, name: &str) {
         self.item = format!("{direction} {name}");
+        self.direction = direction;
     }
 
     /// Exports: each of OLD's must still be there, at a compatible version;
@@ -429,37 +433,65 @@ impl Diff<'_> {
         }
     }
 
+    /// The functions of two versions of an interface: those both have are
+    /// compared; one only OLD has or only NEW has is judged by the
+    /// interface's side of the world (see [`Diff::function_only_in`]).
     fn interface(&mut self, old: InterfaceId, new: InterfaceId) {
         let (a, b) = (&self.old.interfaces[old], &self.new.interfaces[new]);
         let item = self.item.clone();
         for (name, func) in &a.functions {
-            let what = function_kind(func);
             match b.functions.get(name) {
-                Some(other) => self.function(&format!("{what} {}", func.item_name()), func, other),
-                None => {
-                    let rule = match func.kind {
-                        FunctionKind::Method(_) | FunctionKind::AsyncMethod(_) => "method-removed",
-                        FunctionKind::Constructor(_) => "constructor-removed",
-                        _ => "function-removed",
-                    };
-                    let path = format!("{what} {}", func.item_name());
-                    self.push(Severity::Breaking, rule, &path, "removed".into());
+                Some(other) => {
+                    let at = format!("{} {}", function_kind(func), func.item_name());
+                    self.function(&at, func, other)
                 }
+                None => self.function_only_in(Only::Old, func),
             }
         }
         for (name, func) in &b.functions {
             if !a.functions.contains_key(name) {
-                let path = format!("{} {}", function_kind(func), func.item_name());
-                let sig = signature(self.new, func);
-                self.push(
-                    Severity::Info,
-                    "function-added",
-                    &path,
-                    format!("added: {sig}"),
-                );
+                self.function_only_in(Only::New, func);
             }
         }
         self.item = item;
+    }
+
+    /// A function of an interface that only one side has. An export that
+    /// lost one breaks its users, and one that gained one is info. An import
+    /// works the other way round: a component imports only the functions it
+    /// calls, so NEW needing one more breaks hosts that lack it (a warning
+    /// for `iso:host`, which the iso host has), and needing one fewer is info.
+    fn function_only_in(&mut self, only: Only, func: &Function) {
+        let path = format!("{} {}", function_kind(func), func.item_name());
+        let iso_host = self.item.starts_with("import iso:host/");
+        let (severity, rule, message) = match (self.direction, only) {
+            (Direction::Export, Only::Old) => {
+                (Severity::Breaking, removed_rule(func), "removed".to_owned())
+            }
+            (Direction::Export, Only::New) => (
+                Severity::Info,
+                "function-added",
+                format!("added: {}", signature(self.new, func)),
+            ),
+            (Direction::Import, Only::New) => (
+                if iso_host {
+                    Severity::Warning
+                } else {
+                    Severity::Breaking
+                },
+                "import-function-added",
+                format!(
+                    "now imported: {}; hosts of the old version may lack it",
+                    signature(self.new, func)
+                ),
+            ),
+            (Direction::Import, Only::Old) => (
+                Severity::Info,
+                "import-function-removed",
+                "no longer imported".to_owned(),
+            ),
+        };
+        self.push(severity, rule, &path, message);
     }
 
     fn function(&mut self, at: &str, old: &Function, new: &Function) {
@@ -671,6 +703,22 @@ fn handle(handle: &Handle) -> (&'static str, TypeId) {
     match handle {
         Handle::Own(id) => ("own", *id),
         Handle::Borrow(id) => ("borrow", *id),
+    }
+}
+
+/// Which of the two versions compared has something the other lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Only {
+    Old,
+    New,
+}
+
+/// The rule for an export's function that NEW lost.
+fn removed_rule(func: &Function) -> &'static str {
+    match func.kind {
+        FunctionKind::Method(_) | FunctionKind::AsyncMethod(_) => "method-removed",
+        FunctionKind::Constructor(_) => "constructor-removed",
+        _ => "function-removed",
     }
 }
 

@@ -123,7 +123,10 @@ pub fn wit_name(name: &str) -> String {
 /// binary (see [`crate::sdk`]).
 pub fn iso_guest_dependency() -> Result<String> {
     let dir = crate::sdk::iso_guest_dir()?;
-    Ok(format!("iso-guest = {{ path = {:?} }}", dir.display().to_string()))
+    Ok(format!(
+        "iso-guest = {{ path = {:?} }}",
+        dir.display().to_string()
+    ))
 }
 
 /// The files a template makes for package `name`, with their text.

@@ -6,9 +6,9 @@
 //! a checkout that still exists, the path is that checkout's `iso-guest/`.
 //! Otherwise (installed, then the checkout removed or moved) the SDK is
 //! unpacked once per cargo-iso build into
-//! `$CARGO_HOME/cargo-iso/sdk/<version>-<hash>/` and the path points there.
-//! `CARGO_ISO_SDK=embedded` chooses the unpacked copy even when the checkout
-//! exists.
+//! `$CARGO_HOME/cargo-iso/sdk/<version>-<hash>/` (or under
+//! `CARGO_ISO_SDK_DIR`) and the path points there. `CARGO_ISO_SDK=embedded`
+//! chooses the unpacked copy even when the checkout exists.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -24,8 +24,11 @@ const CHECKOUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 /// The workspace manifest, for the values the crates inherit from it.
 const WORKSPACE_MANIFEST: &str = include_str!("../../Cargo.toml");
 
+/// A folder of a crate and its files, e.g. `src`.
+type Folder = (&'static str, Dir<'static>);
+
 /// Each crate of the SDK: its folder name, its manifest, and its folders.
-const CRATES: &[(&str, &str, &[(&str, Dir<'static>)])] = &[
+const CRATES: &[(&str, &str, &[Folder])] = &[
     (
         "iso-guest",
         include_str!("../../iso-guest/Cargo.toml"),
@@ -52,9 +55,8 @@ const COMPLETE: &str = ".complete";
 /// The `iso-guest` folder new guests depend on: the live checkout's, or the
 /// unpacked copy (see the module docs).
 pub fn iso_guest_dir() -> Result<PathBuf> {
-    let embedded = std::env::var("CARGO_ISO_SDK").is_ok_and(|v| v == "embedded");
     match checkout() {
-        Some(checkout) if !embedded => Ok(checkout.join("iso-guest")),
+        Some(checkout) if !embedded_chosen() => Ok(checkout.join("iso-guest")),
         _ => Ok(unpack()?.join("iso-guest")),
     }
 }
@@ -63,10 +65,15 @@ pub fn iso_guest_dir() -> Result<PathBuf> {
 /// checkout), so that a guest made earlier builds even after the copy was
 /// removed. Cheap once it is there.
 pub fn ensure() -> Result<()> {
-    if checkout().is_none() || std::env::var("CARGO_ISO_SDK").is_ok_and(|v| v == "embedded") {
+    if checkout().is_none() || embedded_chosen() {
         unpack()?;
     }
     Ok(())
+}
+
+/// Whether `CARGO_ISO_SDK=embedded` asks for the unpacked copy.
+fn embedded_chosen() -> bool {
+    std::env::var("CARGO_ISO_SDK").is_ok_and(|v| v == "embedded")
 }
 
 /// The checkout cargo-iso was built from, if it is still there.
@@ -77,12 +84,16 @@ fn checkout() -> Option<PathBuf> {
 
 /// Unpacks the SDK where it belongs unless it is there already, and returns its folder.
 pub fn unpack() -> Result<PathBuf> {
-    unpack_into(&cargo_home()?)
+    unpack_into(&sdk_root()?)
 }
 
-/// Unpacks the SDK under `cargo_home` unless it is there already, and returns its folder.
-fn unpack_into(cargo_home: &Path) -> Result<PathBuf> {
-    let target = unpack_dir(cargo_home);
+/// Unpacks the SDK into a folder of `root` unless it is there already, and returns that folder.
+fn unpack_into(root: &Path) -> Result<PathBuf> {
+    let target = root.join(format!(
+        "{}-{:016x}",
+        env!("CARGO_PKG_VERSION"),
+        content_hash()
+    ));
     if target.join(COMPLETE).is_file() {
         return Ok(target);
     }
@@ -92,36 +103,39 @@ fn unpack_into(cargo_home: &Path) -> Result<PathBuf> {
     let scratch = tempfile::tempdir_in(parent)
         .with_context(|| format!("could not write in `{}`", parent.display()))?;
     write_sdk(scratch.path())?;
-    let _ = std::fs::remove_dir_all(&target);
-    // Another cargo-iso may have unpacked it meanwhile: either copy will do.
-    if std::fs::rename(scratch.path(), &target).is_err() && !target.join(COMPLETE).is_file() {
+    // A finished copy is renamed into place whole. If the rename fails,
+    // another cargo-iso may have unpacked it meanwhile: its copy will do.
+    if let Err(err) = std::fs::rename(scratch.path(), &target)
+        && !target.join(COMPLETE).is_file()
+    {
         bail!(
-            "could not unpack the guest SDK into `{}`\nhelp: check that the folder is writable, or set CARGO_HOME",
+            "could not unpack the guest SDK into `{}`: {err}\nhelp: move away what is there, or set CARGO_ISO_SDK_DIR to a writable folder",
             target.display()
         );
     }
     Ok(target)
 }
 
-/// `$CARGO_HOME`, else `~/.cargo`.
-fn cargo_home() -> Result<PathBuf> {
-    match std::env::var_os("CARGO_HOME") {
-        Some(home) => Ok(PathBuf::from(home)),
-        None => Ok(std::env::home_dir()
-            .context("neither CARGO_HOME nor HOME is set, so there is nowhere to unpack the guest SDK")?
-            .join(".cargo")),
+/// Where SDKs are unpacked: `CARGO_ISO_SDK_DIR`, else `$CARGO_HOME/cargo-iso/sdk`
+/// (`~/.cargo/cargo-iso/sdk`); one folder per cargo-iso build goes inside.
+fn sdk_root() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("CARGO_ISO_SDK_DIR") {
+        return Ok(PathBuf::from(dir));
     }
+    let cargo_home = match std::env::var_os("CARGO_HOME") {
+        Some(home) => PathBuf::from(home),
+        None => std::env::home_dir()
+            .context("neither CARGO_HOME nor HOME is set, so there is nowhere to unpack the guest SDK\nhelp: set CARGO_ISO_SDK_DIR")?
+            .join(".cargo"),
+    };
+    Ok(cargo_home.join("cargo-iso/sdk"))
 }
 
-/// `<cargo_home>/cargo-iso/sdk/<version>-<hash of the SDK's files>`.
-fn unpack_dir(cargo_home: &Path) -> PathBuf {
-    let name = format!("{}-{:016x}", env!("CARGO_PKG_VERSION"), content_hash());
-    cargo_home.join("cargo-iso/sdk").join(name)
-}
-
-/// A hash of every embedded file, so a cargo-iso with a changed SDK unpacks anew.
+/// A hash of every embedded file and of the manifests as written, so a
+/// cargo-iso with a changed SDK or workspace dependency unpacks anew.
 fn content_hash() -> u64 {
     let mut hasher = DefaultHasher::new();
+    WORKSPACE_MANIFEST.hash(&mut hasher);
     for (name, manifest, dirs) in CRATES {
         (name, manifest).hash(&mut hasher);
         for (folder, dir) in *dirs {
@@ -213,7 +227,10 @@ fn inherits(value: &toml::Value) -> bool {
 
 /// The workspace's spec of a dependency, with the member's own keys (features,
 /// optional) added and a path made relative to a sibling crate.
-fn inherited_dependency(member: &toml::Value, workspace: Option<&toml::Value>) -> Option<toml::Value> {
+fn inherited_dependency(
+    member: &toml::Value,
+    workspace: Option<&toml::Value>,
+) -> Option<toml::Value> {
     let mut spec = match workspace? {
         toml::Value::String(version) => {
             toml::Table::from_iter([("version".to_owned(), toml::Value::String(version.clone()))])
@@ -242,7 +259,10 @@ mod tests {
             let text = standalone_manifest(manifest, WORKSPACE_MANIFEST).unwrap();
             assert!(!text.contains("workspace"), "{name}:\n{text}");
             let table: toml::Table = text.parse().unwrap();
-            assert_eq!(table["package"]["version"].as_str(), Some(env!("CARGO_PKG_VERSION")));
+            assert_eq!(
+                table["package"]["version"].as_str(),
+                Some(env!("CARGO_PKG_VERSION"))
+            );
         }
         let guest = standalone_manifest(CRATES[0].1, WORKSPACE_MANIFEST).unwrap();
         let table: toml::Table = guest.parse().unwrap();
@@ -250,15 +270,17 @@ mod tests {
             table["dependencies"]["iso-schema"]["path"].as_str(),
             Some("../iso-schema")
         );
-        assert_eq!(table["dependencies"]["wit-bindgen"]["version"].as_str(), Some("0.61"));
+        assert_eq!(
+            table["dependencies"]["wit-bindgen"]["version"].as_str(),
+            Some("0.61")
+        );
     }
 
     #[test]
-    fn the_sdk_unpacks_into_cargo_home_once() {
+    fn the_sdk_unpacks_once() {
         let home = tempfile::tempdir().unwrap();
-        let target = home.path().join("cargo-iso/sdk");
         let unpacked = unpack_into(home.path()).unwrap();
-        assert!(unpacked.starts_with(&target));
+        assert!(unpacked.starts_with(home.path()));
         for file in [
             "iso-guest/Cargo.toml",
             "iso-guest/src/lib.rs",

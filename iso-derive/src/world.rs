@@ -48,13 +48,43 @@ fn exports_state(dir: &Path) -> bool {
         .any(|text| text_exports_state(&text))
 }
 
-/// Whether WIT `text` includes `iso:app/guest` or exports `iso:app/state`, outside comments.
+/// Whether WIT `text` includes `iso:app/guest` or exports `iso:app/state`,
+/// in any statement outside comments.
 fn text_exports_state(text: &str) -> bool {
-    text.lines().any(|line| {
-        let code = line.split("//").next().unwrap_or("").trim();
-        (code.starts_with("include ") && code.contains("iso:app/guest"))
-            || (code.starts_with("export ") && code.contains("iso:app/state"))
-    })
+    without_comments(text)
+        .split([';', '{', '}'])
+        .map(str::trim)
+        .any(|statement| {
+            (statement.starts_with("include ") && statement.contains("iso:app/guest"))
+                || (statement.starts_with("export ") && statement.contains("iso:app/state"))
+        })
+}
+
+/// `text` without its `//` and `/* */` comments.
+fn without_comments(text: &str) -> String {
+    let mut code = String::new();
+    let mut rest = text;
+    loop {
+        let line = rest.find("//");
+        let block = rest.find("/*");
+        match (line, block) {
+            (Some(at), block) if block.is_none_or(|b| at < b) => {
+                code.push_str(&rest[..at]);
+                rest = rest[at..].find('\n').map_or("", |end| &rest[at + end..]);
+            }
+            (_, Some(at)) => {
+                code.push_str(&rest[..at]);
+                code.push(' ');
+                rest = rest[at + 2..]
+                    .find("*/")
+                    .map_or("", |end| &rest[at + 2 + end + 2..]);
+            }
+            _ => {
+                code.push_str(rest);
+                return code;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -63,13 +93,26 @@ mod tests {
 
     #[test]
     fn finds_the_state_export_outside_comments() {
-        assert!(text_exports_state("world a {\n  include iso:app/guest@0.1.0;\n}"));
-        assert!(text_exports_state("world a { }\n  export iso:app/state@0.1.0;"));
+        assert!(text_exports_state(
+            "world a {\n  include iso:app/guest@0.1.0;\n}"
+        ));
+        assert!(text_exports_state(
+            "world a { }\n  export iso:app/state@0.1.0;"
+        ));
         assert!(!text_exports_state(
             "world a {\n  include iso:app/stateless@0.1.0;\n}"
         ));
         assert!(!text_exports_state(
             "// include iso:app/guest@0.1.0;\nworld a {}"
+        ));
+        assert!(text_exports_state(
+            "world a { include iso:app/guest@0.1.0; }"
+        ));
+        assert!(!text_exports_state(
+            "world a { /* include iso:app/guest@0.1.0; */ include iso:app/stateless@0.1.0; }"
+        ));
+        assert!(text_exports_state(
+            "/// docs\nworld a { /* note */ include iso:app/guest@0.1.0; }"
         ));
     }
 }

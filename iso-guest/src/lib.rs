@@ -30,7 +30,9 @@
 //! ```
 //!
 //! - [`generate!`]: wit-bindgen bindings for the crate's world, sharing this crate's host bindings;
-//! - [`state!`]: keeps the app's state and exports `iso:app/state` for it;
+//! - [`state!`]: keeps the app's state, which a world that includes
+//!   `iso:app/guest` exports as `iso:app/state` (a guest without state
+//!   includes `iso:app/stateless` and needs no `state!`);
 //! - [`info!`] and friends: logging through `iso:host/log`;
 //! - [`clock`], [`random`], [`kv`]: typed wrappers for the other host interfaces.
 
@@ -88,9 +90,9 @@ macro_rules! generate {
     };
 }
 
-/// Keeps the app's state, of a type `T: Schema + Default`, and exports
-/// `iso:app/state` for it, so the host can save it, restore it into a new
-/// version, and show it.
+/// Keeps the app's state, of a type `T: Schema + Default`, for the
+/// `iso:app/state` export of a world that includes `iso:app/guest`, so the
+/// host can save it, restore it into a new version, and show it.
 ///
 /// It defines, in the calling module (the crate root, after [`generate!`]):
 /// - `fn state() -> StateRef<'static, T>`: read access;

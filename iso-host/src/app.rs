@@ -78,13 +78,14 @@ impl App {
         for (name, item) in ty.exports(engine.engine()) {
             match item.ty {
                 ComponentItem::ComponentFunc(func) => {
-                    exports.push(ExportFunc::new(None, name, &func));
+                    exports.push(ExportFunc::new(None, name, func_type(&func)));
                 }
                 ComponentItem::ComponentInstance(instance) => {
                     has_state |= name == STATE_INTERFACE;
                     for (func_name, item) in instance.exports(engine.engine()) {
                         if let ComponentItem::ComponentFunc(func) = item.ty {
-                            exports.push(ExportFunc::new(Some(name), func_name, &func));
+                            let ty = func_type(&func);
+                            exports.push(ExportFunc::new(Some(name), func_name, ty));
                         }
                     }
                 }
@@ -122,12 +123,9 @@ impl App {
 }
 
 impl ExportFunc {
-    /// Function `func` of `interface` (or of the world), with no short name yet.
-    fn new(
-        interface: Option<&str>,
-        func: &str,
-        ty: &wasmtime::component::types::ComponentFunc,
-    ) -> ExportFunc {
+    /// Function `func` of `interface` (or of the world) of WIT type `ty`,
+    /// with no short name yet.
+    pub(crate) fn new(interface: Option<&str>, func: &str, ty: String) -> ExportFunc {
         let name = match interface {
             Some(interface) => format!("{interface}#{func}"),
             None => func.to_owned(),
@@ -137,7 +135,7 @@ impl ExportFunc {
             interface: interface.map(str::to_owned),
             func: func.to_owned(),
             short: String::new(),
-            ty: func_type(ty),
+            ty,
             signature: String::new(),
         }
     }

@@ -243,7 +243,7 @@ impl Instance {
                 .to_wasm_params(types.iter())
                 .map_err(|err| HostError::BadArguments {
                     what: call.to_owned(),
-                    detail: point_at(call, &err, parsed.shift),
+                    detail: point_at(call, &err, parsed.source),
                     expected: self.signature(name),
                 })?;
         self.call_func(name, export, &args)
@@ -286,7 +286,9 @@ impl Instance {
             None => self.instance.get_func(&mut self.store, &full),
         };
         let func = found.ok_or_else(|| HostError::Invalid {
-            reason: format!("the component lists `{full}` among its exports but has no such function"),
+            reason: format!(
+                "the component lists `{full}` among its exports but has no such function"
+            ),
         })?;
         let ty = func.ty(&self.store);
         self.exports.push(Export {
@@ -650,12 +652,42 @@ fn backtrace(err: &wasmtime::Error) -> Vec<String> {
         .collect()
 }
 
-/// A call's text parsed: the WAVE call, and how far its spans are shifted
-/// from the text the user typed.
+/// A call's text parsed: the WAVE call, and where its text came from.
 struct ParsedCall {
     call: UntypedFuncCall<'static>,
-    /// Add to a span in `call` to point into the user's text.
-    shift: isize,
+    source: Source,
+}
+
+/// Where the parsed text came from: the call as typed, or its argument list
+/// after a one-letter stand-in for a name WAVE does not take.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Typed,
+    StandIn {
+        /// Where the argument list starts in the call typed.
+        open: usize,
+        /// The length of the name the stand-in replaced.
+        name_len: usize,
+    },
+}
+
+impl Source {
+    /// A span in the parsed text as a span in the call typed; a span on the
+    /// stand-in covers the name it replaced.
+    fn span(self, span: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        match self {
+            Source::Typed => span,
+            Source::StandIn { open, name_len } => {
+                let at = |p: usize| if p == 0 { 0 } else { p - 1 + open };
+                let end = if span.end <= 1 {
+                    name_len
+                } else {
+                    at(span.end)
+                };
+                at(span.start)..end.max(at(span.start))
+            }
+        }
+    }
 }
 
 /// Splits the export's name off `call` and parses the arguments as WAVE.
@@ -667,30 +699,45 @@ fn parse_call(call: &str) -> Result<(&str, ParsedCall), HostError> {
         detail,
         expected: "a call such as `name(arg, ...)` in WAVE syntax".to_owned(),
     };
-    let (name, text, shift) = match names::split_call(call) {
+    let (name, text, source) = match names::split_call(call) {
         Some((name, args)) if !names::is_wave_name(name) => {
-            let shift = (call.len() - args.len()) as isize - 1;
-            (name, format!("f{args}"), shift)
+            let open = call.len() - args.len();
+            let source = Source::StandIn {
+                open,
+                name_len: name.len(),
+            };
+            (name, format!("f{args}"), source)
         }
-        Some((name, _)) => (name, call.to_owned(), 0),
-        None => (call, call.to_owned(), 0),
+        Some((name, _)) => (name, call.to_owned(), Source::Typed),
+        None if !call.is_empty() && !call.contains(char::is_whitespace) => {
+            return Err(bad(format!(
+                "it has no argument list: write `{call}()`, with the arguments inside"
+            )));
+        }
+        None => (call, call.to_owned(), Source::Typed),
     };
     let parsed = UntypedFuncCall::parse(&text)
-        .map_err(|err| bad(point_at(call, &err, shift)))?
+        .map_err(|err| bad(point_at(call, &err, source)))?
         .into_owned();
-    Ok((name, ParsedCall { call: parsed, shift }))
+    Ok((
+        name,
+        ParsedCall {
+            call: parsed,
+            source,
+        },
+    ))
 }
 
-/// The WAVE error with the call text and a caret under the problem;
-/// `shift` moves the error's span into `text`.
+/// The WAVE error with the call text and a caret under the problem, its
+/// span moved from the parsed text into `text` (see [`Source`]).
 fn point_at(
     text: &str,
     err: &wasmtime::component::wasm_wave::parser::ParserError,
-    shift: isize,
+    source: Source,
 ) -> String {
     let span = err.span();
-    let moved = |at: usize| (at as isize + shift).clamp(0, text.len() as isize) as usize;
-    let (start, end) = (moved(span.start), moved(span.end));
+    let moved = source.span(span.clone());
+    let (start, end) = (moved.start.min(text.len()), moved.end.min(text.len()));
     let message = err.to_string();
     let message = message
         .strip_suffix(&format!(" at {span:?}"))
@@ -703,4 +750,27 @@ fn point_at(
         "{message} at {start}..{end}\n    {text}\n    {}^",
         " ".repeat(text[..at].chars().count())
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_on_a_stand_in_point_into_the_call_typed() {
+        let (name, parsed) = parse_call("api.put(\"a\", x)").unwrap();
+        assert_eq!(name, "api.put");
+        assert_eq!(parsed.source.span(7..8), 13..14, "the `x`");
+        assert_eq!(parsed.source.span(0..1), 0..7, "the stand-in is the name");
+        let (_, typed) = parse_call("put(1)").unwrap();
+        assert_eq!(typed.source.span(4..5), 4..5);
+    }
+
+    #[test]
+    fn a_call_without_an_argument_list_says_how_to_write_one() {
+        let err = parse_call("api.get").err().unwrap().to_string();
+        assert!(err.contains("write `api.get()`"), "{err}");
+        let err = parse_call("api.put(\"a\"").err().unwrap().to_string();
+        assert!(err.contains("    api.put(\"a\"\n"), "{err}");
+    }
 }

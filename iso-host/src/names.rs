@@ -11,10 +11,13 @@
 //! - `local:store/api@0.1.0#put`, the component model's full name (the
 //!   version may be left out: `local:store/api#put`).
 //!
-//! A host of several apps puts the app's name in front (`store.api.put`)
-//! and strips it before the name reaches [`resolve`].
+//! The host's own `iso:app/state` functions are reached by their full name
+//! only, so they never make a guest's `save` or `api.save` ambiguous.
+//!
+//! A runtime of several apps will put the app's name in front
+//! (`store.api.put`) and strip it before the name reaches [`resolve`].
 
-use crate::app::ExportFunc;
+use crate::app::{ExportFunc, STATE_INTERFACE};
 use crate::error::HostError;
 
 /// The name a user types for `interface` (`local:store/api@0.1.0` -> `api`,
@@ -33,16 +36,26 @@ fn unversioned(interface: &str) -> &str {
         .map_or(interface, |(name, _)| name)
 }
 
+/// Whether `export` is one of the host's own (`iso:app/state`), named by its full name only.
+fn is_reserved(export: &ExportFunc) -> bool {
+    export.interface.as_deref() == Some(STATE_INTERFACE)
+}
+
 /// Whether `spelling` names `export`, in any of the three spellings.
 fn names(spelling: &str, export: &ExportFunc) -> bool {
     if spelling == export.name {
         return true;
     }
-    let Some(interface) = &export.interface else {
+    let Some(interface) = export.interface.as_deref().filter(|_| !is_reserved(export)) else {
         return false;
     };
     if let Some((named, func)) = spelling.split_once('#') {
-        return func == export.func && unversioned(named) == unversioned(interface);
+        // A version, when given, must be the interface's own.
+        let same = match named.contains('@') {
+            true => named == interface,
+            false => named == unversioned(interface),
+        };
+        return func == export.func && same;
     }
     match spelling.rsplit_once('.') {
         Some((named, func)) => {
@@ -64,7 +77,11 @@ pub fn resolve<'a>(exports: &'a [ExportFunc], spelling: &str) -> Result<&'a Expo
         [one] => Ok(one),
         [] => Err(HostError::NoSuchExport {
             name: spelling.to_owned(),
-            available: exports.iter().map(|e| e.short.clone()).collect(),
+            available: exports
+                .iter()
+                .filter(|e| !is_reserved(e))
+                .map(|e| e.short.clone())
+                .collect(),
         }),
         many => Err(HostError::AmbiguousExport {
             name: spelling.to_owned(),
@@ -73,25 +90,33 @@ pub fn resolve<'a>(exports: &'a [ExportFunc], spelling: &str) -> Result<&'a Expo
     }
 }
 
-/// Gives each export the shortest spelling that names it alone: its
-/// function name, else `interface.function`, else the full name.
+/// Every spelling that names `export` alone among `exports`, shortest
+/// first: its function name, `interface.function`, and the full name.
+pub fn spellings(exports: &[ExportFunc], export: &ExportFunc) -> Vec<String> {
+    let mut candidates = vec![export.func.clone()];
+    if let Some(interface) = &export.interface {
+        candidates.push(format!(
+            "{}.{}",
+            interface_short_name(interface),
+            export.func
+        ));
+    }
+    let mut spellings: Vec<String> = candidates
+        .into_iter()
+        .filter(|spelling| exports.iter().filter(|e| names(spelling, e)).count() == 1)
+        .filter(|spelling| names(spelling, export))
+        .collect();
+    if !spellings.contains(&export.name) {
+        spellings.push(export.name.clone());
+    }
+    spellings
+}
+
+/// Gives each export the shortest spelling that names it alone.
 pub(crate) fn assign_short_names(exports: &mut [ExportFunc]) {
     let shorts: Vec<String> = exports
         .iter()
-        .map(|export| {
-            let candidates = [
-                Some(export.func.clone()),
-                export
-                    .interface
-                    .as_deref()
-                    .map(|i| format!("{}.{}", interface_short_name(i), export.func)),
-            ];
-            candidates
-                .into_iter()
-                .flatten()
-                .find(|spelling| exports.iter().filter(|e| names(spelling, e)).count() == 1)
-                .unwrap_or_else(|| export.name.clone())
-        })
+        .map(|export| spellings(exports, export).remove(0))
         .collect();
     for (export, short) in exports.iter_mut().zip(shorts) {
         export.short = short;
@@ -119,18 +144,7 @@ mod tests {
     use super::*;
 
     fn export(interface: Option<&str>, func: &str) -> ExportFunc {
-        let name = match interface {
-            Some(i) => format!("{i}#{func}"),
-            None => func.to_owned(),
-        };
-        ExportFunc {
-            name,
-            interface: interface.map(str::to_owned),
-            func: func.to_owned(),
-            short: String::new(),
-            ty: "func()".into(),
-            signature: String::new(),
-        }
+        ExportFunc::new(interface, func, "func()".into())
     }
 
     fn exports() -> Vec<ExportFunc> {
@@ -140,6 +154,7 @@ mod tests {
             export(Some("local:store/api@0.1.0"), "get"),
             export(Some("local:store/admin@0.1.0"), "reset"),
             export(Some("other:pkg/admin@1.0.0"), "reset"),
+            export(Some(STATE_INTERFACE), "save"),
         ];
         assign_short_names(&mut exports);
         exports
@@ -155,9 +170,42 @@ mod tests {
                 "put",
                 "api.get",
                 "local:store/admin@0.1.0#reset",
-                "other:pkg/admin@1.0.0#reset"
+                "other:pkg/admin@1.0.0#reset",
+                "iso:app/state@0.1.0#save",
             ]
         );
+    }
+
+    #[test]
+    fn the_host_state_functions_answer_to_their_full_name_only() {
+        let exports = exports();
+        assert!(resolve(&exports, "save").is_err());
+        assert!(resolve(&exports, "state.save").is_err());
+        let full = resolve(&exports, "iso:app/state@0.1.0#save").unwrap();
+        assert_eq!(full.func, "save");
+        let err = resolve(&exports, "nope").unwrap_err().to_string();
+        assert!(!err.contains("save"), "{err}");
+    }
+
+    #[test]
+    fn a_full_name_at_another_version_names_nothing() {
+        let exports = exports();
+        assert!(resolve(&exports, "local:store/api@9.9.9#put").is_err());
+        assert!(resolve(&exports, "local:store/api@0.1.0#put").is_ok());
+    }
+
+    #[test]
+    fn spellings_are_the_ones_that_name_the_export_alone() {
+        let exports = exports();
+        assert_eq!(
+            spellings(&exports, &exports[1]),
+            ["put", "api.put", "local:store/api@0.1.0#put"]
+        );
+        assert_eq!(
+            spellings(&exports, &exports[2]),
+            ["api.get", "local:store/api@0.1.0#get"]
+        );
+        assert_eq!(spellings(&exports, &exports[0]), ["get"]);
     }
 
     #[test]

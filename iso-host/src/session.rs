@@ -115,10 +115,9 @@ impl ExportChanges {
         for export in new.exports() {
             match find(old, &export.name) {
                 None => changes.added.push(export.signature.clone()),
-                Some(before) if before != export.ty => changes.changed.push(format!(
-                    "{}: was {before}, now {}",
-                    export.short, export.ty
-                )),
+                Some(before) if before != export.ty => changes
+                    .changed
+                    .push(format!("{}: was {before}, now {}", export.short, export.ty)),
                 Some(_) => {}
             }
         }

@@ -184,7 +184,10 @@ pub struct Pipeline {
 impl Pipeline {
     /// Finds the guests and the toolchain, and syncs their iso WIT packages.
     pub fn prepare(options: &BuildOptions, shell: &Shell) -> Result<Pipeline> {
-        crate::sdk::ensure()?;
+        if let Err(err) = crate::sdk::ensure() {
+            // Only guests made against the unpacked SDK need it: let cargo say if one does.
+            shell.warn(format_args!("{err:#}"));
+        }
         let selection = Selection {
             manifest_path: options.manifest.manifest_path.clone(),
             workspace: options.workspace.clone(),

@@ -270,10 +270,7 @@ fn load_component(
     let wit_parser::decoding::DecodedWasm::Component(resolve, world) = decoded else {
         bail!("`{label}` holds WIT packages, not a component");
     };
-    let version = version.or_else(|| {
-        let package = resolve.worlds[world].package?;
-        resolve.packages[package].name.version.clone()
-    });
+    let version = version.or_else(|| exported_package_version(&resolve, world));
     Ok(Loaded {
         label,
         resolve,
@@ -281,6 +278,28 @@ fn load_component(
         component: Some(bytes),
         version,
     })
+}
+
+/// The version of the one WIT package whose interfaces a component exports
+/// (leaving out `iso:app`, which every guest exports), for the version
+/// advice on a `.wasm` with no crate version: a component does not record
+/// its own world's package. `None` when it exports none or several.
+fn exported_package_version(resolve: &Resolve, world: WorldId) -> Option<semver::Version> {
+    let packages: Vec<&wit_parser::PackageName> = resolve.worlds[world]
+        .exports
+        .values()
+        .filter_map(|item| match item {
+            wit_parser::WorldItem::Interface { id, .. } => resolve.interfaces[*id].package,
+            _ => None,
+        })
+        .map(|package| &resolve.packages[package].name)
+        .filter(|name| name.namespace != "iso" || name.name != "app")
+        .collect();
+    let first = packages.first()?;
+    match packages.iter().all(|package| package == first) {
+        true => first.version.clone(),
+        false => None,
+    }
 }
 
 /// Builds the guest crate in `dir` and loads its component.

@@ -13,7 +13,7 @@ mod watch;
 
 use std::io::Write;
 use std::sync::Arc;
-use std::sync::mpsc::{self, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::Instant;
 
 use anyhow::{Result, bail};
@@ -73,6 +73,7 @@ pub enum Event {
 
 const HELP: &str = "\
 Calls, one per line, in WAVE syntax:  increment(5)   get()   greet(\"ada\")
+  a function inside an exported interface: put(\"a\", 2), api.put(\"a\", 2) or local:store/api@0.1.0#put(\"a\", 2)
   :state             the guest's state, as JSON
   :exports           the exports, with their WIT signatures
   :reload            rebuild now and reload, keeping the state
@@ -121,22 +122,11 @@ impl DevArgs {
             ..EngineOptions::default()
         })?);
         let cache = Arc::new(ComponentCache::new(None).keep_at_most(4));
-        if let Some(profile) = pipeline.first_lean_build() {
-            shell.status(
-                "Building",
-                format_args!(
-                    "the guest's dependencies once more, without debug info (profile `{profile}`): \
-                     this first start is slow, later starts and reloads reuse them"
-                ),
-            );
-        }
-        let (_, bytes) = pipeline.build_single(shell)?;
-        let (app, _) = App::load(engine.clone(), &cache, &bytes).map_err(|e| fail(shell, e))?;
+        let app = first_build(&pipeline, shell, &engine, &cache)?;
         let budget = self.budget.over(guest.settings.budget());
         let shared = Shared::new(Arc::new(StderrLog {
             guest: guest.name.clone(),
         }));
-        let app = Arc::new(app);
         let completions = input::Exports::new();
         completions.set(completion_entries(&app));
         let instance = Instance::new(app, budget, shared).map_err(|e| fail(shell, e))?;
@@ -173,20 +163,51 @@ impl DevArgs {
             completions,
         };
         dev.greet(&guest.version, self.watch);
+        dev.serve(inbox, done);
+        Ok(())
+    }
+}
+
+/// The first build and load, saying first when it will rebuild the guest's
+/// dependencies for the lean profile.
+fn first_build(
+    pipeline: &Pipeline,
+    shell: &Shell,
+    engine: &Arc<IsoEngine>,
+    cache: &ComponentCache,
+) -> Result<Arc<App>> {
+    if let Some(profile) = pipeline.first_lean_build() {
+        shell.status(
+            "Building",
+            format_args!(
+                "the guest's dependencies once more, without debug info (profile `{profile}`): \
+                 this first start is slow, later starts and reloads reuse them"
+            ),
+        );
+    }
+    let (_, bytes) = pipeline.build_single(shell)?;
+    let (app, _) = App::load(engine.clone(), cache, &bytes).map_err(|e| fail(shell, e))?;
+    Ok(Arc::new(app))
+}
+
+impl Dev {
+    /// Takes events until input ends: lines, changes and finished builds;
+    /// `done` releases the reader for the next line.
+    fn serve(&mut self, inbox: Receiver<Event>, done: Sender<()>) {
         // The `:reload` whose build the next input line waits for.
         let mut awaiting = None;
         for event in inbox {
             match event {
-                Event::Line(line) => match dev.line(&line) {
+                Event::Line(line) => match self.line(&line) {
                     Flow::Next => done.send(()).unwrap_or_default(),
                     Flow::AfterReload(number) => awaiting = Some(number),
                     Flow::Quit => break,
                 },
                 Event::Changed(since) => {
-                    dev.request(since, false);
+                    self.request(since, false);
                 }
                 Event::Built(request, result) => {
-                    dev.built(request, *result);
+                    self.built(request, *result);
                     // A build that started before the `:reload` does not answer it.
                     if awaiting.is_some_and(|number| request.number >= number) {
                         awaiting = None;
@@ -196,11 +217,8 @@ impl DevArgs {
                 Event::EndOfInput | Event::Interrupted => break,
             }
         }
-        Ok(())
     }
-}
 
-impl Dev {
     fn greet(&self, version: &str, watching: bool) {
         self.shell.status(
             "Serving",
@@ -476,23 +494,15 @@ fn exports_listing(app: &App) -> String {
 /// Every spelling of every export the user may type, for completion: the
 /// short name, `interface.function`, and the full name.
 fn completion_entries(app: &App) -> Vec<input::ExportEntry> {
-    let mut entries = Vec::new();
-    for export in user_exports(app) {
-        let mut spellings = vec![export.short.clone()];
-        if let Some(interface) = &export.interface {
-            let short = iso_host::names::interface_short_name(interface);
-            spellings.push(format!("{short}.{}", export.func));
-        }
-        spellings.push(export.name.clone());
-        spellings.retain(|spelling| app.resolve(spelling).is_ok_and(|e| e.name == export.name));
-        spellings.sort();
-        spellings.dedup();
-        entries.extend(spellings.into_iter().map(|spelling| input::ExportEntry {
-            spelling,
-            signature: export.ty.clone(),
-        }));
-    }
-    entries
+    user_exports(app)
+        .flat_map(|export| {
+            let spellings = iso_host::names::spellings(app.exports(), export);
+            spellings.into_iter().map(|spelling| input::ExportEntry {
+                spelling,
+                signature: export.ty.clone(),
+            })
+        })
+        .collect()
 }
 
 /// A call to suggest in the greeting: the first export that takes no arguments.

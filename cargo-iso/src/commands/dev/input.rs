@@ -163,10 +163,33 @@ impl Completer for IsoHelper {
 }
 
 impl Hinter for IsoHelper {
-    type Hint = String;
+    type Hint = SignatureHint;
 
-    fn hint(&self, line: &str, pos: usize, _: &rustyline::Context<'_>) -> Option<String> {
-        hint(line, pos, &self.exports.read())
+    fn hint(&self, line: &str, pos: usize, _: &rustyline::Context<'_>) -> Option<SignatureHint> {
+        let display = hint(line, pos, &self.exports.read())?;
+        // Before `(`, accepting the hint (→) types the rest of the name and `(`.
+        let accept = match line.contains('(') {
+            true => None,
+            false => display.find('(').map(|open| display[..=open].to_owned()),
+        };
+        Some(SignatureHint { display, accept })
+    }
+}
+
+/// A hint shown whole (the rest of the name and the signature); accepting it
+/// inserts only what is still a valid call to type: the rest of the name and `(`.
+pub struct SignatureHint {
+    display: String,
+    accept: Option<String>,
+}
+
+impl rustyline::hint::Hint for SignatureHint {
+    fn display(&self) -> &str {
+        &self.display
+    }
+
+    fn completion(&self) -> Option<&str> {
+        self.accept.as_deref()
     }
 }
 
@@ -277,6 +300,7 @@ fn sole_match<'a>(typed: &str, exports: &'a [ExportEntry]) -> Option<&'a ExportE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustyline::hint::Hint;
 
     fn entries() -> Vec<ExportEntry> {
         [
@@ -284,7 +308,10 @@ mod tests {
             ("get", "func() -> u64"),
             ("api.put", "func(key: string, value: string)"),
             ("api.get", "func(key: string) -> option<string>"),
-            ("local:store/api@0.1.0#put", "func(key: string, value: string)"),
+            (
+                "local:store/api@0.1.0#put",
+                "func(key: string, value: string)",
+            ),
         ]
         .into_iter()
         .map(|(spelling, signature)| ExportEntry {
@@ -297,7 +324,10 @@ mod tests {
     /// The start and replacements `complete` offers with the cursor at the end.
     fn completions(line: &str) -> (usize, Vec<String>) {
         let (start, pairs) = complete(line, line.len(), &entries());
-        (start, pairs.into_iter().map(|pair| pair.replacement).collect())
+        (
+            start,
+            pairs.into_iter().map(|pair| pair.replacement).collect(),
+        )
     }
 
     #[test]
@@ -336,8 +366,14 @@ mod tests {
     #[test]
     fn a_sole_name_hints_its_rest_and_signature() {
         let hint_at_end = |line: &str| hint(line, line.len(), &entries());
-        assert_eq!(hint_at_end("incr").as_deref(), Some("ement(by: u32) -> u64"));
-        assert_eq!(hint_at_end("increment").as_deref(), Some("(by: u32) -> u64"));
+        assert_eq!(
+            hint_at_end("incr").as_deref(),
+            Some("ement(by: u32) -> u64")
+        );
+        assert_eq!(
+            hint_at_end("increment").as_deref(),
+            Some("(by: u32) -> u64")
+        );
         assert_eq!(hint_at_end("get").as_deref(), Some("() -> u64"));
         assert_eq!(hint("incr", 2, &entries()), None);
     }
@@ -345,7 +381,10 @@ mod tests {
     #[test]
     fn an_open_paren_hints_the_parameters() {
         let hint_at_end = |line: &str| hint(line, line.len(), &entries());
-        assert_eq!(hint_at_end("increment(").as_deref(), Some("by: u32) -> u64"));
+        assert_eq!(
+            hint_at_end("increment(").as_deref(),
+            Some("by: u32) -> u64")
+        );
         assert_eq!(hint_at_end("get(").as_deref(), Some(") -> u64"));
         assert_eq!(hint_at_end("increment(5"), None);
         assert_eq!(hint_at_end("incr("), None);
@@ -368,11 +407,20 @@ mod tests {
         let history = DefaultHistory::new();
         let ctx = rustyline::Context::new(&history);
         assert!(helper.complete("incr", 4, &ctx).unwrap().1.is_empty());
-        assert_eq!(helper.hint("incr", 4, &ctx), None);
+        assert!(helper.hint("incr", 4, &ctx).is_none());
         exports.set(entries());
         let (_, pairs) = helper.complete("incr", 4, &ctx).unwrap();
         assert_eq!(pairs[0].replacement, "increment(");
-        assert_eq!(helper.hint("incr", 4, &ctx).as_deref(), Some("ement(by: u32) -> u64"));
+        let shown = helper.hint("incr", 4, &ctx).unwrap();
+        assert_eq!(shown.display(), "ement(by: u32) -> u64");
+        assert_eq!(
+            shown.completion(),
+            Some("ement("),
+            "→ types only the name and `(`"
+        );
+        let inside = helper.hint("increment(", 10, &ctx).unwrap();
+        assert_eq!(inside.display(), "by: u32) -> u64");
+        assert_eq!(inside.completion(), None, "the signature is never typed in");
     }
 
     #[test]
