@@ -14,18 +14,19 @@ use iso_host::{
 use predicates::prelude::*;
 use support::{GuestCrate, cargo_iso};
 
+/// Fixture `fixture` copied as crate `name` and built; the crate and its component.
+fn build_fixture(fixture: &str, name: &str) -> (GuestCrate, PathBuf) {
+    let guest = GuestCrate::new(fixture, name);
+    guest.cargo_iso(&["build", "-q"]).assert().success();
+    let path = guest.component_path("debug");
+    (guest, path)
+}
+
 /// The misbehave fixture, built once for the whole file; returns its component.
 fn misbehave() -> PathBuf {
     static BUILT: OnceLock<(GuestCrate, PathBuf)> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let guest = GuestCrate::new("misbehave", "run-misbehave");
-            guest.cargo_iso(&["build", "-q"]).assert().success();
-            let path = guest.component_path("debug");
-            (guest, path)
-        })
-        .1
-        .clone()
+    let built = BUILT.get_or_init(|| build_fixture("misbehave", "run-misbehave"));
+    built.1.clone()
 }
 
 fn run_wasm(wasm: &PathBuf, args: &[&str]) -> assert_cmd::assert::Assert {
@@ -485,15 +486,8 @@ fn the_baseline_compiler_enforces_fuel_and_time() {
 /// The store fixture (no kept state, only an interface exported), built once.
 fn store() -> PathBuf {
     static BUILT: OnceLock<(GuestCrate, PathBuf)> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let guest = GuestCrate::new("store", "run-store");
-            guest.cargo_iso(&["build", "-q"]).assert().success();
-            let path = guest.component_path("debug");
-            (guest, path)
-        })
-        .1
-        .clone()
+    let built = BUILT.get_or_init(|| build_fixture("store", "run-store"));
+    built.1.clone()
 }
 
 #[test]

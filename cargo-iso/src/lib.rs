@@ -8,7 +8,6 @@
 pub mod cargo_build;
 pub mod cli;
 pub mod commands;
-pub mod compat;
 pub mod componentize;
 pub mod manifest;
 pub mod project;
@@ -18,6 +17,10 @@ pub mod shared_target;
 pub mod term;
 pub mod toolchain;
 pub mod wit_deps;
+
+/// The structural WIT comparison behind `check-compat`, in a crate of its
+/// own so that the runtime's wiring check can share it.
+pub use iso_compat as compat;
 
 /// A failure that was already shown to the user (cargo printed rustc's
 /// diagnostics, say): the process ends with `code` and prints nothing more.

@@ -10,6 +10,10 @@
 //! Interfaces of versioned packages are matched across semver-compatible
 //! versions, as wasmtime's linker links them (`wasi:io/streams@0.2.0` with
 //! `@0.2.3`); the version change is a finding of its own.
+//!
+//! [`compare_worlds`] answers check-compat's question (can NEW replace
+//! OLD?); [`check_provider`] answers the wiring question (can this
+//! component's export fill that component's import?) with the same rules.
 
 use std::collections::HashSet;
 
@@ -69,14 +73,7 @@ pub struct Side<'a> {
 /// (see `ItemName::matches`), so a package bump from 0.2.0 to 0.2.3 reads
 /// as a version change of each item, not as everything removed and added.
 pub fn compare_worlds(old: &Side, new: &Side) -> Vec<Finding> {
-    let mut diff = Diff {
-        old: old.resolve,
-        new: new.resolve,
-        findings: Vec::new(),
-        item: String::new(),
-        direction: Direction::Export,
-        seen: HashSet::new(),
-    };
+    let mut diff = Diff::new(old.resolve, new.resolve);
     let (old_world, new_world) = (
         &old.resolve.worlds[old.world],
         &new.resolve.worlds[new.world],
@@ -89,6 +86,39 @@ pub fn compare_worlds(old: &Side, new: &Side) -> Vec<Finding> {
         &named(old.resolve, old_world.imports.iter()),
         &named(new.resolve, new_world.imports.iter()),
     );
+    diff.findings
+}
+
+/// How `provider`'s export falls short of what `importer` imports as
+/// `import` (e.g. `local:store/api@0.1.0`), for wiring one component's
+/// import to another's export. The export is found at a semver-compatible
+/// version and compared as a new version of the import: every function the
+/// importer uses must be there with its type, and more are fine (info).
+/// Any breaking finding means the provider cannot fill the import.
+pub fn check_provider(importer: &Side, import: &str, provider: &Side) -> Vec<Finding> {
+    let mut diff = Diff::new(importer.resolve, provider.resolve);
+    let imports = named(
+        importer.resolve,
+        importer.resolve.worlds[importer.world].imports.iter(),
+    );
+    let exports = named(
+        provider.resolve,
+        provider.resolve.worlds[provider.world].exports.iter(),
+    );
+    let Some(needed) = counterpart(&ItemName::parse(import), &imports) else {
+        diff.at(Direction::Import, import);
+        let message = "the importing component has no such import".to_owned();
+        diff.push(Severity::Breaking, "import-unknown", "", message);
+        return diff.findings;
+    };
+    match counterpart(&needed.name, &exports) {
+        Some(offered) => diff.matched(Direction::Export, needed, offered),
+        None => {
+            diff.at(Direction::Export, &needed.full);
+            let message = "the provider does not export it at a compatible version".to_owned();
+            diff.push(Severity::Breaking, "export-missing", "", message);
+        }
+    }
     diff.findings
 }
 
@@ -296,7 +326,19 @@ struct Diff<'a> {
     seen: HashSet<(TypeId, TypeId)>,
 }
 
-impl Diff<'_> {
+impl<'a> Diff<'a> {
+    /// A comparison of items of `old` with items of `new`, with no findings yet.
+    fn new(old: &'a Resolve, new: &'a Resolve) -> Diff<'a> {
+        Diff {
+            old,
+            new,
+            findings: Vec::new(),
+            item: String::new(),
+            direction: Direction::Export,
+            seen: HashSet::new(),
+        }
+    }
+
     fn push(&mut self, severity: Severity, rule: &'static str, path: &str, message: String) {
         self.findings.push(Finding {
             severity,
@@ -745,6 +787,82 @@ fn unalias(resolve: &Resolve, mut ty: Type) -> Type {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A resolve of the `test:store` package at `version` (WIT `api` body)
+    /// and a world of package `test:app` with `items`.
+    fn side(version: &str, api: &str, items: &str) -> (Resolve, WorldId) {
+        let mut resolve = Resolve::default();
+        let store = format!("package test:store@{version};\ninterface api {{\n{api}\n}}\n");
+        resolve.push_str("store.wit", &store).unwrap();
+        let app = format!("package test:app;\nworld app {{\n{items}\n}}\n");
+        let package = resolve.push_str("app.wit", &app).unwrap();
+        let world = resolve.select_world(&[package], None).unwrap();
+        (resolve, world)
+    }
+
+    fn provider_findings(import: &str, offered: (&str, &str)) -> Vec<(Severity, &'static str)> {
+        let (importer, importer_world) = side(
+            "0.1.0",
+            "get: func(key: string) -> option<u32>;",
+            "import test:store/api@0.1.0;",
+        );
+        let export = format!("export test:store/api@{};", offered.0);
+        let (provider, provider_world) = side(offered.0, offered.1, &export);
+        let findings = check_provider(
+            &Side {
+                resolve: &importer,
+                world: importer_world,
+            },
+            import,
+            &Side {
+                resolve: &provider,
+                world: provider_world,
+            },
+        );
+        findings.iter().map(|f| (f.severity, f.rule)).collect()
+    }
+
+    #[test]
+    fn a_provider_fills_an_import_with_the_functions_it_uses() {
+        let more = "get: func(key: string) -> option<u32>;\nput: func(key: string, value: u32);";
+        assert_eq!(
+            provider_findings("test:store/api@0.1.0", ("0.1.3", more)),
+            [
+                (Severity::Info, "export-version-changed"),
+                (Severity::Info, "function-added")
+            ]
+        );
+        let same = "get: func(key: string) -> option<u32>;";
+        assert!(provider_findings("test:store/api@0.1.0", ("0.1.0", same)).is_empty());
+    }
+
+    #[test]
+    fn a_provider_that_lacks_a_function_a_type_or_the_version_cannot() {
+        let breaking = |offered| {
+            provider_findings("test:store/api@0.1.0", offered)
+                .into_iter()
+                .filter(|(severity, _)| *severity == Severity::Breaking)
+                .map(|(_, rule)| rule)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(breaking(("0.1.0", "put: func();")), ["function-removed"]);
+        assert_eq!(
+            breaking(("0.1.0", "get: func(key: string) -> option<u64>;")),
+            ["type-changed"]
+        );
+        assert_eq!(
+            breaking(("0.2.0", "get: func(key: string) -> option<u32>;")),
+            ["export-missing"]
+        );
+        assert_eq!(
+            breaking(("0.1.0", "get: func(key: string) -> option<u32>;")).len(),
+            0
+        );
+        assert_eq!(
+            provider_findings("test:other/api", ("0.1.0", "")),
+            [(Severity::Breaking, "import-unknown")]
+        );
+    }
 
     fn matches(a: &str, b: &str) -> bool {
         ItemName::parse(a).matches(&ItemName::parse(b))
