@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use iso_host::runtime::{Runtime, Wiring};
 use iso_host::{
     Budget, BudgetKind, EngineOptions, Fuel, HostError, Instance, MemorySize, NoLog, Shared,
     SnapshotPolicy, Timeout, Val,
@@ -597,4 +598,190 @@ fn a_name_two_interfaces_share_lists_the_spellings_that_tell_them_apart() {
         .stderr(predicate::str::contains(
             "the component exports: admin.reset, api.reset, get",
         ));
+}
+
+/// The front fixture: its `local:store/api` import is wired to the store app.
+fn front() -> PathBuf {
+    static BUILT: OnceLock<(GuestCrate, PathBuf)> = OnceLock::new();
+    let built = BUILT.get_or_init(|| build_fixture("front", "run-front"));
+    built.1.clone()
+}
+
+/// A runtime on a fresh engine with nothing running.
+fn runtime() -> Runtime {
+    let engine = Arc::new(iso_host::IsoEngine::new(EngineOptions::default()).unwrap());
+    Runtime::new(engine, iso_host::ComponentCache::new(None), Arc::new(NoLog))
+}
+
+/// `store`, and `front` with its import wired to `store`.
+fn wired_runtime() -> Runtime {
+    let mut runtime = runtime();
+    let store = std::fs::read(store()).unwrap();
+    runtime
+        .start("store", &store, Wiring::new(), Budget::default())
+        .unwrap();
+    let wiring = Wiring::new().import("local:store/api", "store");
+    let front = std::fs::read(front()).unwrap();
+    runtime
+        .start("front", &front, wiring, Budget::default())
+        .unwrap();
+    runtime
+}
+
+/// The one result of a call through the runtime, as WAVE.
+#[track_caller]
+fn wave(runtime: &Runtime, address: &str, call: &str) -> String {
+    match runtime.call_wave(address, call) {
+        Ok(output) => output.results_wave().join(","),
+        Err(err) => panic!("{address}: {call}: {err}"),
+    }
+}
+
+#[test]
+fn a_wired_call_reaches_the_provider_and_comes_back() {
+    let runtime = wired_runtime();
+    assert_eq!(wave(&runtime, "front", "remember(\"a\", 2)"), "1");
+    assert_eq!(wave(&runtime, "front", "recall(\"a\")"), "some(2)");
+    assert_eq!(
+        wave(&runtime, "store", "get(\"a\")"),
+        "some(2)",
+        "the store keeps what front put"
+    );
+    assert_eq!(wave(&runtime, "front", "calls()"), "2");
+}
+
+#[test]
+fn a_provider_out_of_fuel_fails_only_the_callers_call_and_names_itself() {
+    let runtime = wired_runtime();
+    assert_eq!(wave(&runtime, "front", "remember(\"a\", 2)"), "1");
+    let starve = |budget| {
+        runtime
+            .with_instance("store", |store| store.set_budget(budget))
+            .unwrap()
+    };
+    starve(Budget {
+        fuel: Some(Fuel(10)),
+        ..Budget::default()
+    });
+    let err = runtime
+        .call_wave("front", "remember(\"b\", 3)")
+        .unwrap_err();
+    let HostError::CalleeFailed {
+        address,
+        export,
+        error,
+    } = &err
+    else {
+        panic!("expected the callee's failure, got {err}");
+    };
+    assert_eq!(
+        (address.as_str(), export.as_str()),
+        ("store", "local:store/api@0.1.0#put")
+    );
+    assert_exceeded(error, BudgetKind::Fuel);
+    assert!(
+        err.to_string()
+            .starts_with("`store` failed in `local:store/api@0.1.0#put`: fuel budget exceeded"),
+        "{err}"
+    );
+    // The caller started again from its last good state; the callee kept its kv.
+    assert_eq!(wave(&runtime, "front", "calls()"), "1");
+    starve(Budget::default());
+    assert_eq!(wave(&runtime, "front", "remember(\"b\", 3)"), "2");
+    assert_eq!(wave(&runtime, "front", "recall(\"a\")"), "some(2)");
+}
+
+#[test]
+fn wiring_is_refused_with_the_import_and_the_reason_named() {
+    let mut runtime = runtime();
+    let (store, front, odd) = (
+        std::fs::read(store()).unwrap(),
+        std::fs::read(front()).unwrap(),
+        std::fs::read(misbehave()).unwrap(),
+    );
+    runtime
+        .start("store", &store, Wiring::new(), Budget::default())
+        .unwrap();
+    runtime
+        .start("odd", &odd, Wiring::new(), Budget::default())
+        .unwrap();
+    let refused = |runtime: &mut Runtime, address: &str, wiring: Wiring| {
+        let bytes = if address == "store" { &store } else { &front };
+        let err = runtime.start(address, bytes, wiring, Budget::default());
+        err.unwrap_err().to_string()
+    };
+    let api = |to: &str| Wiring::new().import("local:store/api", to);
+    for (address, wiring, expected) in [
+        (
+            "front",
+            Wiring::new(),
+            "`front` imports `local:store/api@0.1.0`, which nothing provides",
+        ),
+        (
+            "front",
+            api("nowhere"),
+            "from `nowhere`, but nothing runs under `nowhere`: start the provider first",
+        ),
+        ("front", api("front"), "wiring cycle: front -> front"),
+        (
+            "front",
+            api("odd"),
+            "`odd` cannot fill `front`'s import `local:store/api@0.1.0`:\n  export local:store/api@0.1.0: the provider does not export it at a compatible version [export-missing]",
+        ),
+        (
+            "front",
+            api("store").import("local:nope/api", "store"),
+            "the wiring of `front` names `local:nope/api`, which it does not import",
+        ),
+        (
+            "store",
+            Wiring::new(),
+            "an instance already runs under `store`",
+        ),
+    ] {
+        let err = refused(&mut runtime, address, wiring);
+        assert!(err.contains(expected), "{err}\nexpected: {expected}");
+    }
+    assert_eq!(runtime.addresses().collect::<Vec<_>>(), ["odd", "store"]);
+}
+
+#[test]
+fn a_provider_of_another_type_is_refused_with_what_differs() {
+    let wider = GuestCrate::new("store", "run-store-wider");
+    wider.edit("wit/world.wit", "-> option<u32>", "-> option<u64>");
+    wider.edit("src/lib.rs", "-> Option<u32>", "-> Option<u64>");
+    wider.cargo_iso(&["build", "-q"]).assert().success();
+    let mut runtime = runtime();
+    let bytes = std::fs::read(wider.component_path("debug")).unwrap();
+    runtime
+        .start("store", &bytes, Wiring::new(), Budget::default())
+        .unwrap();
+    let wiring = Wiring::new().import("local:store/api", "store");
+    let front = std::fs::read(front()).unwrap();
+    let err = runtime
+        .start("front", &front, wiring, Budget::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("func get: result.option: type changed from u32 to u64 [type-changed]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_provider_with_dependents_stops_only_with_them() {
+    let mut runtime = wired_runtime();
+    let err = runtime.stop(&["store"]).unwrap_err().to_string();
+    assert!(
+        err.contains("`store` provides imports of `front`: stop them with it"),
+        "{err}"
+    );
+    assert_eq!(wave(&runtime, "front", "remember(\"a\", 1)"), "1");
+    runtime.stop(&["store", "front"]).unwrap();
+    assert_eq!(runtime.addresses().count(), 0);
+    let err = runtime.call_wave("front", "calls()").unwrap_err();
+    assert!(
+        err.to_string().contains("nothing runs under `front`"),
+        "{err}"
+    );
 }

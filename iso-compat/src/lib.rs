@@ -150,6 +150,24 @@ fn named<'a>(
         .collect()
 }
 
+/// The name in `among` that an item named `name` links to, as wasmtime's
+/// linker links them: the same name, else the first of the same interface
+/// at a semver-compatible version (`local:store/api@0.1.0` links to
+/// `local:store/api@0.1.3`).
+pub fn linked_name<'a>(name: &str, among: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let wanted = ItemName::parse(name);
+    let among: Vec<&str> = among.into_iter().collect();
+    among
+        .iter()
+        .find(|other| **other == name)
+        .or_else(|| {
+            among
+                .iter()
+                .find(|other| ItemName::parse(other).matches(&wanted))
+        })
+        .copied()
+}
+
 /// The item in `among` that an item named `name` links to: the one of the
 /// same name and version, else the first at a compatible version.
 fn counterpart<'a>(name: &ItemName, among: &'a [Named]) -> Option<&'a Named> {
@@ -866,6 +884,15 @@ mod tests {
 
     fn matches(a: &str, b: &str) -> bool {
         ItemName::parse(a).matches(&ItemName::parse(b))
+    }
+
+    #[test]
+    fn names_link_exactly_or_at_a_compatible_version() {
+        let among = ["a:b/c@0.2.3", "a:b/d@1.0.0", "get"];
+        assert_eq!(linked_name("a:b/c@0.2.0", among), Some("a:b/c@0.2.3"));
+        assert_eq!(linked_name("a:b/d@1.4.0", among), Some("a:b/d@1.0.0"));
+        assert_eq!(linked_name("a:b/c@0.3.0", among), None);
+        assert_eq!(linked_name("get", among), Some("get"));
     }
 
     #[test]

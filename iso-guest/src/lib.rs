@@ -80,6 +80,8 @@ macro_rules! generate {
         $crate::wit_bindgen::generate!({
             path: "wit",
             runtime_path: "::iso_guest::wit_bindgen::rt",
+            // Interfaces of other packages (another guest's, say) get bindings of their own.
+            generate_all,
             with: {
                 "iso:host/log@0.1.0": ::iso_guest::bindings::iso::host::log,
                 "iso:host/clock@0.1.0": ::iso_guest::bindings::iso::host::clock,

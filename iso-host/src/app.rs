@@ -52,11 +52,22 @@ impl App {
         Ok((App::from_component(engine, &component)?, hit))
     }
 
-    /// Links a compiled component.
+    /// Links a compiled component against the iso host.
     pub fn from_component(engine: Arc<IsoEngine>, component: &Component) -> Result<App, HostError> {
+        App::linked(engine, component, &[], |_| Ok(()))
+    }
+
+    /// Links a compiled component against the iso host and whatever `wire`
+    /// defines for the imports named in `wired` (the runtime's forwarders).
+    pub(crate) fn linked(
+        engine: Arc<IsoEngine>,
+        component: &Component,
+        wired: &[String],
+        wire: impl FnOnce(&mut Linker<HostState>) -> wasmtime::Result<()>,
+    ) -> Result<App, HostError> {
         let ty = component.component_type();
         for (name, _) in ty.imports(engine.engine()) {
-            if !PROVIDED.contains(&name) {
+            if !PROVIDED.contains(&name) && !wired.iter().any(|w| w == name) {
                 return Err(HostError::MissingImport {
                     name: name.to_owned(),
                 });
@@ -68,6 +79,9 @@ impl App {
                 reason: format!("linking the iso host: {err:#}"),
             },
         )?;
+        wire(&mut linker).map_err(|err| HostError::Invalid {
+            reason: format!("linking the wired imports: {err:#}"),
+        })?;
         let pre = linker
             .instantiate_pre(component)
             .map_err(|err| HostError::Invalid {

@@ -101,6 +101,20 @@ pub enum HostError {
         /// The spellings that tell the exports apart, e.g. `api.get`, `admin.get`.
         candidates: Vec<String>,
     },
+    /// A wired call failed in the app that provides the import; the
+    /// caller's call fails with it, and both restart from their last good state.
+    #[error("`{address}` failed in `{export}`: {error}")]
+    CalleeFailed {
+        /// The provider's address.
+        address: String,
+        /// The provider's export that was called, e.g. `local:store/api@0.1.0#get`.
+        export: String,
+        /// How it failed.
+        error: Box<HostError>,
+    },
+    /// The runtime refused to start or stop an instance.
+    #[error(transparent)]
+    Wiring(#[from] crate::runtime::WiringError),
     /// The component imports something the host does not provide.
     #[error("the component imports `{name}`, which the iso host does not provide (it provides {})", crate::host::PROVIDED.join(", "))]
     MissingImport {

@@ -24,6 +24,7 @@ use crate::error::{Amount, BudgetKind, HostError};
 use crate::fast::{self, Scalar, TypedCall};
 use crate::host::{HostState, MemoryLimiter, Shared};
 use crate::names;
+use crate::runtime::CalleeFailed;
 
 /// When the instance saves the state it restarts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -450,6 +451,16 @@ impl Instance {
     }
 
     fn classify(&mut self, name: &str, err: wasmtime::Error, elapsed: Duration) -> HostError {
+        let err = match err.downcast::<CalleeFailed>() {
+            Ok(failed) => {
+                return HostError::CalleeFailed {
+                    address: failed.address,
+                    export: failed.export,
+                    error: Box::new(failed.error),
+                };
+            }
+            Err(err) => err,
+        };
         let data = self.store.data_mut();
         if let Some(desired) = data.limiter.denied.take() {
             let limit = self.budget.memory.unwrap_or(MemorySize(0));

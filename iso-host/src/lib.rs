@@ -39,6 +39,7 @@ mod fast;
 pub mod host;
 pub mod instance;
 pub mod names;
+pub mod runtime;
 pub mod session;
 
 pub use app::{App, ExportFunc};

@@ -126,6 +126,7 @@ pub fn exit_code(err: &HostError) -> u8 {
         } => 12,
         HostError::Trap { .. } => 20,
         HostError::GuestPanic { .. } => 21,
+        HostError::CalleeFailed { error, .. } => exit_code(error),
         _ => 2,
     }
 }

@@ -1,0 +1,63 @@
+//! A wired import: a host function in the caller's linker that forwards
+//! the caller's [`Val`]s to the callee's instance, found by its address at
+//! call time, and hands back its result. The callee runs in its own store
+//! under its own budget; its failure comes back to the caller as
+//! [`CalleeFailed`], which the caller's instance turns into
+//! [`HostError::CalleeFailed`].
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use rustc_hash::FxHashMap;
+use wasmtime::StoreContextMut;
+use wasmtime::component::{Val, types::ComponentFunc};
+
+use crate::error::HostError;
+use crate::host::{HostState, lock};
+use crate::instance::Instance;
+use crate::runtime::wiring::WiringError;
+
+/// The running instances by address, as the forwarders find them.
+pub(crate) type Addresses = Arc<RwLock<FxHashMap<String, Arc<Mutex<Instance>>>>>;
+
+/// A callee's failure, on its way back through the caller's store.
+#[derive(Debug, thiserror::Error)]
+#[error("`{address}` failed in `{export}`: {error}")]
+pub(crate) struct CalleeFailed {
+    pub(crate) address: String,
+    pub(crate) export: String,
+    pub(crate) error: HostError,
+}
+
+/// The host function for one imported function: calls `export` (a full
+/// name, e.g. `local:store/api@0.1.0#get`) on the instance at `provider`.
+pub(crate) fn forwarder(
+    addresses: Addresses,
+    provider: String,
+    export: String,
+) -> impl Fn(StoreContextMut<'_, HostState>, ComponentFunc, &[Val], &mut [Val]) -> wasmtime::Result<()>
++ Send
++ Sync
++ 'static {
+    move |_caller, _ty, params, results| {
+        let failed = |error| CalleeFailed {
+            address: provider.clone(),
+            export: export.clone(),
+            error,
+        };
+        let callee = addresses
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&provider)
+            .cloned();
+        let callee = callee.ok_or_else(|| {
+            failed(HostError::Wiring(WiringError::NoSuchAddress {
+                address: provider.clone(),
+            }))
+        })?;
+        let output = lock(&callee).call(&export, params).map_err(failed)?;
+        if let (Some(slot), Some(value)) = (results.first_mut(), output.into_result()) {
+            *slot = value;
+        }
+        Ok(())
+    }
+}

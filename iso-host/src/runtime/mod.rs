@@ -1,0 +1,351 @@
+//! [`Runtime`]: the one place that owns instances. Each runs under an
+//! address (its name) in a store of its own, and an app's imports are
+//! filled by the iso host or by other running instances' exports, as its
+//! [`Wiring`] says. Wiring is checked before an instance starts (see
+//! [`wiring`]); a callee's trap, panic or exceeded budget fails only the
+//! caller's call, named ([`HostError::CalleeFailed`]), and the caller
+//! restarts from its last good state as after any failed call.
+//!
+//! This first version calls on the caller's thread: a wired call runs the
+//! callee on the same thread, holding the callee's lock, so each instance
+//! takes one call at a time. Mailboxes, async calls, pools, supervision
+//! limits and hot swap behind an address build on it.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use iso_host::runtime::{Runtime, Wiring};
+//! use iso_host::*;
+//!
+//! let engine = Arc::new(IsoEngine::new(EngineOptions::default())?);
+//! let mut runtime = Runtime::new(engine, ComponentCache::new(None), Arc::new(NoLog));
+//! let store = std::fs::read("store.wasm").unwrap();
+//! let front = std::fs::read("front.wasm").unwrap();
+//! runtime.start("store", &store, Wiring::new(), Budget::default())?;
+//! let wiring = Wiring::new().import("local:store/api", "store");
+//! runtime.start("front", &front, wiring, Budget::default())?;
+//! let out = runtime.call_wave("front", "remember(\"a\", 2)")?;
+//! # Ok::<(), HostError>(())
+//! ```
+
+mod forward;
+pub mod wiring;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, Linker, Val};
+use wit_parser::decoding::DecodedWasm;
+use wit_parser::{Resolve, WorldId, WorldItem};
+
+use crate::app::App;
+use crate::budget::Budget;
+use crate::cache::ComponentCache;
+use crate::engine::IsoEngine;
+use crate::error::HostError;
+use crate::host::{HostState, LogSink, PROVIDED, Shared, lock};
+use crate::instance::{CallOutput, Instance};
+use forward::{Addresses, forwarder};
+pub use wiring::{Provider, Wiring, WiringError};
+
+pub(crate) use forward::CalleeFailed;
+
+/// Running instances by address, with the wiring between them.
+pub struct Runtime {
+    engine: Arc<IsoEngine>,
+    cache: ComponentCache,
+    log: Arc<dyn LogSink>,
+    running: BTreeMap<String, Running>,
+    addresses: Addresses,
+}
+
+/// What the runtime keeps of an instance besides the instance itself.
+struct Running {
+    wiring: Wiring,
+    /// Its WIT, to check the imports of those wired to it.
+    resolve: Resolve,
+    world: WorldId,
+}
+
+/// One import filled by another instance.
+struct Wire {
+    /// The import's name, as the importer spells it.
+    import: String,
+    /// The provider's address.
+    provider: String,
+    /// The provider's export that fills it (it may be at another compatible version).
+    export: String,
+}
+
+impl Runtime {
+    /// An empty runtime on `engine`; components are compiled through
+    /// `cache`, and every instance logs to `log`.
+    pub fn new(engine: Arc<IsoEngine>, cache: ComponentCache, log: Arc<dyn LogSink>) -> Runtime {
+        Runtime {
+            engine,
+            cache,
+            log,
+            running: BTreeMap::new(),
+            addresses: Addresses::default(),
+        }
+    }
+
+    /// The addresses of the running instances, in order.
+    pub fn addresses(&self) -> impl Iterator<Item = &str> {
+        self.running.keys().map(String::as_str)
+    }
+
+    /// Starts the component `bytes` under `address`, its imports filled as
+    /// `wiring` says (the iso host's interfaces need no entry), each call
+    /// under `budget`. Refused, with the reason, when the address is taken,
+    /// an import has no provider or a provider that is not running or does
+    /// not export a compatible interface, or the app would import from itself.
+    pub fn start(
+        &mut self,
+        address: &str,
+        bytes: &[u8],
+        wiring: Wiring,
+        budget: Budget,
+    ) -> Result<(), HostError> {
+        if self.running.contains_key(address) {
+            return Err(WiringError::AddressInUse {
+                address: address.to_owned(),
+            }
+            .into());
+        }
+        let (component, _) = self.cache.load(self.engine.engine(), bytes)?;
+        let (resolve, world) = decode(bytes)?;
+        let wires = self.check_wiring(address, &wiring, &resolve, world)?;
+        let app = self.link(&component, &wires)?;
+        let instance = Instance::new(Arc::new(app), budget, Shared::new(self.log.clone()))?;
+        self.addresses
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(address.to_owned(), Arc::new(Mutex::new(instance)));
+        let running = Running {
+            wiring,
+            resolve,
+            world,
+        };
+        self.running.insert(address.to_owned(), running);
+        Ok(())
+    }
+
+    /// Calls the instance at `address` from WAVE text, e.g. `get("a")`.
+    pub fn call_wave(&self, address: &str, call: &str) -> Result<CallOutput, HostError> {
+        lock(&*self.instance(address)?).call_wave(call)
+    }
+
+    /// Calls export `name` of the instance at `address` with `args`.
+    pub fn call(&self, address: &str, name: &str, args: &[Val]) -> Result<CallOutput, HostError> {
+        lock(&*self.instance(address)?).call(name, args)
+    }
+
+    /// Runs `f` on the instance at `address`, e.g. to read its state.
+    pub fn with_instance<R>(
+        &self,
+        address: &str,
+        f: impl FnOnce(&mut Instance) -> R,
+    ) -> Result<R, HostError> {
+        Ok(f(&mut lock(&*self.instance(address)?)))
+    }
+
+    /// Stops the instances at `addresses` together. Refused, naming them,
+    /// when an instance not among them imports from one that is.
+    pub fn stop(&mut self, addresses: &[&str]) -> Result<(), HostError> {
+        for address in addresses {
+            if !self.running.contains_key(*address) {
+                let address = (*address).to_owned();
+                return Err(WiringError::NoSuchAddress { address }.into());
+            }
+            let dependents: Vec<String> = self
+                .running
+                .iter()
+                .filter(|(other, running)| {
+                    !addresses.contains(&other.as_str()) && running.wiring.uses(address)
+                })
+                .map(|(other, _)| other.clone())
+                .collect();
+            if !dependents.is_empty() {
+                let address = (*address).to_owned();
+                return Err(WiringError::HasDependents {
+                    address,
+                    dependents,
+                }
+                .into());
+            }
+        }
+        let mut instances = self
+            .addresses
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        for address in addresses {
+            instances.remove(*address);
+            self.running.remove(*address);
+        }
+        Ok(())
+    }
+
+    fn instance(&self, address: &str) -> Result<Arc<Mutex<Instance>>, HostError> {
+        let instances = self
+            .addresses
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        instances.get(address).cloned().ok_or_else(|| {
+            let address = address.to_owned();
+            WiringError::NoSuchAddress { address }.into()
+        })
+    }
+
+    /// The provider of each import of `world` that the iso host does not
+    /// provide, checked against what the provider exports.
+    fn check_wiring(
+        &self,
+        address: &str,
+        wiring: &Wiring,
+        resolve: &Resolve,
+        world: WorldId,
+    ) -> Result<Vec<Wire>, WiringError> {
+        let imports = import_names(resolve, world);
+        for named in wiring.imports() {
+            if !imports
+                .iter()
+                .any(|import| wiring::names_import(named, import))
+            {
+                return Err(WiringError::UnknownImport {
+                    address: address.to_owned(),
+                    import: named.to_owned(),
+                    imports,
+                });
+            }
+        }
+        let foreign = imports.iter().filter(|i| !PROVIDED.contains(&i.as_str()));
+        foreign
+            .map(|import| self.check_import(address, wiring, resolve, world, import))
+            .collect()
+    }
+
+    /// The provider of one import, checked.
+    fn check_import(
+        &self,
+        address: &str,
+        wiring: &Wiring,
+        resolve: &Resolve,
+        world: WorldId,
+        import: &str,
+    ) -> Result<Wire, WiringError> {
+        let provider = match wiring.provider(import) {
+            Some(Provider::Address(provider)) => provider.clone(),
+            Some(Provider::Host) | None => {
+                return Err(WiringError::MissingProvider {
+                    address: address.to_owned(),
+                    import: import.to_owned(),
+                });
+            }
+        };
+        if provider == address {
+            let path = vec![address.to_owned(), address.to_owned()];
+            return Err(WiringError::Cycle { path });
+        }
+        let Some(running) = self.running.get(&provider) else {
+            return Err(WiringError::UnknownProvider {
+                address: address.to_owned(),
+                import: import.to_owned(),
+                provider,
+            });
+        };
+        let importer = iso_compat::Side { resolve, world };
+        let offered = iso_compat::Side {
+            resolve: &running.resolve,
+            world: running.world,
+        };
+        let findings = iso_compat::check_provider(&importer, import, &offered);
+        let breaking: Vec<String> = findings
+            .iter()
+            .filter(|f| f.severity == iso_schema::evolve::Severity::Breaking)
+            .map(ToString::to_string)
+            .collect();
+        if !breaking.is_empty() {
+            return Err(WiringError::IncompatibleProvider {
+                address: address.to_owned(),
+                import: import.to_owned(),
+                provider,
+                differences: breaking,
+            });
+        }
+        let exports = export_names(&running.resolve, running.world);
+        let export = iso_compat::linked_name(import, exports.iter().map(String::as_str))
+            .unwrap_or(import)
+            .to_owned();
+        Ok(Wire {
+            import: import.to_owned(),
+            provider,
+            export,
+        })
+    }
+
+    /// Links `component` against the iso host and a forwarder for each
+    /// function of each wired import.
+    fn link(&self, component: &Component, wires: &[Wire]) -> Result<App, HostError> {
+        let engine = self.engine.engine();
+        let ty = component.component_type();
+        let wired: Vec<String> = wires.iter().map(|w| w.import.clone()).collect();
+        let addresses = self.addresses.clone();
+        App::linked(
+            self.engine.clone(),
+            component,
+            &wired,
+            |linker: &mut Linker<HostState>| {
+                for wire in wires {
+                    let item = ty.get_import(engine, &wire.import).map(|import| import.ty);
+                    let Some(ComponentItem::ComponentInstance(interface)) = item else {
+                        wasmtime::bail!(
+                            "only interfaces can be wired: `{}` is not one",
+                            wire.import
+                        );
+                    };
+                    let mut instance = linker.instance(&wire.import)?;
+                    for (func, _) in interface.exports(engine) {
+                        let export = format!("{}#{func}", wire.export);
+                        let forward = forwarder(addresses.clone(), wire.provider.clone(), export);
+                        instance.func_new(func, forward)?;
+                    }
+                }
+                Ok(())
+            },
+        )
+    }
+}
+
+/// The WIT world of a component's bytes.
+fn decode(bytes: &[u8]) -> Result<(Resolve, WorldId), HostError> {
+    match wit_parser::decoding::decode(bytes) {
+        Ok(DecodedWasm::Component(resolve, world)) => Ok((resolve, world)),
+        Ok(DecodedWasm::WitPackage(..)) => Err(HostError::Invalid {
+            reason: "this holds WIT packages, not a component".into(),
+        }),
+        Err(err) => Err(HostError::Invalid {
+            reason: format!("could not read the component's WIT: {err:#}"),
+        }),
+    }
+}
+
+/// The names of a world's imports (functions and interfaces, not types).
+fn import_names(resolve: &Resolve, world: WorldId) -> Vec<String> {
+    item_names(resolve, resolve.worlds[world].imports.iter())
+}
+
+/// The names of a world's exports (functions and interfaces).
+fn export_names(resolve: &Resolve, world: WorldId) -> Vec<String> {
+    item_names(resolve, resolve.worlds[world].exports.iter())
+}
+
+fn item_names<'a>(
+    resolve: &Resolve,
+    items: impl Iterator<Item = (&'a wit_parser::WorldKey, &'a WorldItem)>,
+) -> Vec<String> {
+    items
+        .filter(|(_, item)| !matches!(item, WorldItem::Type { .. }))
+        .map(|(key, _)| resolve.name_world_key(key))
+        .collect()
+}

@@ -1,0 +1,169 @@
+//! [`Wiring`]: which provider fills each import of an app, and the checks
+//! made before an instance starts: every import has a provider, the
+//! provider is running, it exports a compatible interface (iso-compat's
+//! structural comparison), and no app imports from itself.
+
+use std::collections::BTreeMap;
+
+/// Who fills an import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Provider {
+    /// The iso host's own interfaces (`iso:host/*`).
+    Host,
+    /// The export of the instance running under this address.
+    Address(String),
+}
+
+/// The providers of an app's imports, by import name. An import may be
+/// named with or without its version (`local:store/api` or
+/// `local:store/api@0.1.0`); the iso host's interfaces need no entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Wiring {
+    providers: BTreeMap<String, Provider>,
+}
+
+impl Wiring {
+    /// No providers but the host's.
+    pub fn new() -> Wiring {
+        Wiring::default()
+    }
+
+    /// Fills `import` with the export of the instance at `address`.
+    pub fn import(mut self, import: &str, address: &str) -> Wiring {
+        let provider = Provider::Address(address.to_owned());
+        self.providers.insert(import.to_owned(), provider);
+        self
+    }
+
+    /// The provider named for `import` (as the component spells it, with its version).
+    pub fn provider(&self, import: &str) -> Option<&Provider> {
+        self.providers
+            .iter()
+            .find(|(named, _)| names_import(named, import))
+            .map(|(_, provider)| provider)
+    }
+
+    /// The import names the wiring mentions, as given.
+    pub fn imports(&self) -> impl Iterator<Item = &str> {
+        self.providers.keys().map(String::as_str)
+    }
+
+    /// Whether any import is filled by the instance at `address`.
+    pub fn uses(&self, address: &str) -> bool {
+        self.providers
+            .values()
+            .any(|p| *p == Provider::Address(address.to_owned()))
+    }
+}
+
+/// Whether an import named `named` in a wiring is `import` (as the
+/// component spells it): the same name, or the same without the version.
+pub(crate) fn names_import(named: &str, import: &str) -> bool {
+    named == import
+        || import
+            .split_once('@')
+            .is_some_and(|(name, _)| name == named)
+}
+
+/// Why an instance was not started, or not stopped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WiringError {
+    /// Something already runs under the address.
+    #[error("an instance already runs under `{address}`: stop it first, or choose another address")]
+    AddressInUse {
+        /// The address.
+        address: String,
+    },
+    /// Nothing runs under the address.
+    #[error("nothing runs under `{address}`")]
+    NoSuchAddress {
+        /// The address.
+        address: String,
+    },
+    /// The wiring names an import the component does not have.
+    #[error("the wiring of `{address}` names `{import}`, which it does not import (it imports {})", list(.imports))]
+    UnknownImport {
+        /// The app being started.
+        address: String,
+        /// The import named.
+        import: String,
+        /// What the component does import.
+        imports: Vec<String>,
+    },
+    /// An import has no provider.
+    #[error(
+        "`{address}` imports `{import}`, which nothing provides: wire it to the address of an app that exports it"
+    )]
+    MissingProvider {
+        /// The app being started.
+        address: String,
+        /// The import.
+        import: String,
+    },
+    /// The provider named is not running.
+    #[error(
+        "`{address}` imports `{import}` from `{provider}`, but nothing runs under `{provider}`: start the provider first"
+    )]
+    UnknownProvider {
+        /// The app being started.
+        address: String,
+        /// The import.
+        import: String,
+        /// The provider's address.
+        provider: String,
+    },
+    /// Following the wiring leads back to the app.
+    #[error("wiring cycle: {}: an app cannot import from itself, even through others", .path.join(" -> "))]
+    Cycle {
+        /// The addresses, from the app back to itself.
+        path: Vec<String>,
+    },
+    /// The provider's export does not fit the import.
+    #[error("`{provider}` cannot fill `{address}`'s import `{import}`:\n  {}", .differences.join("\n  "))]
+    IncompatibleProvider {
+        /// The app being started.
+        address: String,
+        /// The import.
+        import: String,
+        /// The provider's address.
+        provider: String,
+        /// What differs, one line each, e.g.
+        /// `export local:store/api@0.1.0: func get: result: type changed from option<u32> to option<u64> [type-changed]`.
+        differences: Vec<String>,
+    },
+    /// Other instances import from the ones being stopped.
+    #[error("`{address}` provides imports of {}: stop them with it", list(.dependents))]
+    HasDependents {
+        /// The instance asked to stop.
+        address: String,
+        /// The instances that import from it.
+        dependents: Vec<String>,
+    },
+}
+
+fn list(names: &[String]) -> String {
+    match names {
+        [] => "nothing".to_owned(),
+        names => names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_import_is_found_with_or_without_its_version() {
+        let wiring = Wiring::new().import("local:store/api", "store");
+        let store = Provider::Address("store".into());
+        assert_eq!(wiring.provider("local:store/api@0.1.0"), Some(&store));
+        assert_eq!(wiring.provider("local:store/api"), Some(&store));
+        assert_eq!(wiring.provider("local:other/api@0.1.0"), None);
+        assert!(wiring.uses("store"));
+        assert!(!wiring.uses("front"));
+    }
+}
