@@ -746,13 +746,83 @@ fn wiring_is_refused_with_the_import_and_the_reason_named() {
 }
 
 #[test]
+fn a_provider_with_dependents_stops_only_with_them() {
+    let mut runtime = wired_runtime();
+    let err = runtime.stop(&["store"]).unwrap_err().to_string();
+    assert!(
+        err.contains("`store` provides imports of `front`: stop them with it"),
+        "{err}"
+    );
+    assert_eq!(wave(&runtime, "front", "remember(\"a\", 1)"), "1");
+    runtime.stop(&["store", "front"]).unwrap();
+    assert_eq!(runtime.addresses().count(), 0);
+    let err = runtime.call_wave("front", "calls()").unwrap_err();
+    assert!(
+        err.to_string().contains("nothing runs under `front`"),
+        "{err}"
+    );
+}
+
+/// The store fixture built with `get` returning `option<u64>`: a provider of
+/// `local:store/api` that no longer fits front's import.
+fn wider_store() -> PathBuf {
+    static BUILT: OnceLock<(GuestCrate, PathBuf)> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let wider = GuestCrate::new("store", "run-store-wider");
+        wider.edit("wit/world.wit", "-> option<u32>", "-> option<u64>");
+        wider.edit("src/lib.rs", "-> Option<u32>", "-> Option<u64>");
+        wider.cargo_iso(&["build", "-q"]).assert().success();
+        let path = wider.component_path("debug");
+        (wider, path)
+    });
+    built.1.clone()
+}
+
+#[test]
+fn a_swap_keeps_state_and_wiring_and_refuses_to_break_a_dependent() {
+    let mut runtime = wired_runtime();
+    assert_eq!(wave(&runtime, "front", "remember(\"a\", 2)"), "1");
+    let front_bytes = std::fs::read(front()).unwrap();
+    let swapped = runtime.swap("front", &front_bytes, true).unwrap();
+    assert_eq!((swapped.version, swapped.state_kept), (2, true));
+    assert_eq!(
+        wave(&runtime, "front", "calls()"),
+        "1",
+        "front's state was kept"
+    );
+    let store_bytes = std::fs::read(store()).unwrap();
+    assert_eq!(
+        runtime.swap("store", &store_bytes, true).unwrap().version,
+        2
+    );
+    assert_eq!(
+        wave(&runtime, "front", "recall(\"a\")"),
+        "some(2)",
+        "front still reaches the store, which kept its kv"
+    );
+    let wider = std::fs::read(wider_store()).unwrap();
+    let err = runtime.swap("store", &wider, true).unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "the new version of `store` cannot fill `front`'s import `local:store/api@0.1.0`"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("[type-changed]"), "{err}");
+    let odd = std::fs::read(misbehave()).unwrap();
+    let err = runtime.swap("store", &odd, false).unwrap_err().to_string();
+    assert!(err.contains("[export-missing]"), "{err}");
+    assert_eq!(
+        wave(&runtime, "front", "recall(\"a\")"),
+        "some(2)",
+        "v2 still serves"
+    );
+}
+
+#[test]
 fn a_provider_of_another_type_is_refused_with_what_differs() {
-    let wider = GuestCrate::new("store", "run-store-wider");
-    wider.edit("wit/world.wit", "-> option<u32>", "-> option<u64>");
-    wider.edit("src/lib.rs", "-> Option<u32>", "-> Option<u64>");
-    wider.cargo_iso(&["build", "-q"]).assert().success();
     let mut runtime = runtime();
-    let bytes = std::fs::read(wider.component_path("debug")).unwrap();
+    let bytes = std::fs::read(wider_store()).unwrap();
     runtime
         .start("store", &bytes, Wiring::new(), Budget::default())
         .unwrap();
@@ -769,19 +839,49 @@ fn a_provider_of_another_type_is_refused_with_what_differs() {
 }
 
 #[test]
-fn a_provider_with_dependents_stops_only_with_them() {
-    let mut runtime = wired_runtime();
-    let err = runtime.stop(&["store"]).unwrap_err().to_string();
+fn an_instance_that_keeps_failing_is_stopped_and_its_callers_are_told() {
+    let mut runtime = runtime();
+    runtime.set_restart_intensity(iso_host::runtime::RestartIntensity {
+        restarts: 2,
+        within: Duration::from_secs(60),
+    });
+    let starved = Budget {
+        fuel: Some(Fuel(10)),
+        ..Budget::default()
+    };
+    let store = std::fs::read(store()).unwrap();
+    runtime
+        .start("store", &store, Wiring::new(), starved)
+        .unwrap();
+    let wiring = Wiring::new().import("local:store/api", "store");
+    let front = std::fs::read(front()).unwrap();
+    runtime
+        .start("front", &front, wiring, Budget::default())
+        .unwrap();
+    for _ in 0..3 {
+        let err = runtime.call_wave("store", "get(\"a\")").unwrap_err();
+        assert_exceeded(&err, BudgetKind::Fuel);
+    }
+    let err = runtime.call_wave("store", "get(\"a\")").unwrap_err();
     assert!(
-        err.contains("`store` provides imports of `front`: stop them with it"),
+        matches!(err, HostError::Stopped { restarts: 3, .. }),
         "{err}"
     );
-    assert_eq!(wave(&runtime, "front", "remember(\"a\", 1)"), "1");
-    runtime.stop(&["store", "front"]).unwrap();
-    assert_eq!(runtime.addresses().count(), 0);
-    let err = runtime.call_wave("front", "calls()").unwrap_err();
     assert!(
-        err.to_string().contains("nothing runs under `front`"),
+        err.to_string().starts_with("stopped after 3 restarts in "),
         "{err}"
+    );
+    assert!(err.to_string().contains(": fuel budget exceeded"), "{err}");
+    for _ in 0..4 {
+        let err = runtime.call_wave("front", "recall(\"a\")").unwrap_err();
+        assert!(
+            matches!(&err, HostError::CalleeFailed { error, .. } if matches!(**error, HostError::Stopped { .. })),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        wave(&runtime, "front", "calls()"),
+        "0",
+        "the callee's failures do not stop the caller"
     );
 }

@@ -47,7 +47,7 @@ impl fmt::Display for Amount {
 }
 
 /// An error from loading, instantiating or calling a guest.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum HostError {
     /// The call used more than its budget allows; the instance was restarted from its last good state.
     #[error("{kind} budget exceeded: limit {limit}, used {used}")]
@@ -111,6 +111,17 @@ pub enum HostError {
         export: String,
         /// How it failed.
         error: Box<HostError>,
+    },
+    /// The instance failed too often and was stopped (see
+    /// [`RestartIntensity`](crate::runtime::RestartIntensity)); start it again to use it.
+    #[error("stopped after {restarts} restarts in {within:.1?}: {last}")]
+    Stopped {
+        /// The restarts within the window.
+        restarts: usize,
+        /// From the first of them to the last.
+        within: std::time::Duration,
+        /// The last failure.
+        last: String,
     },
     /// The runtime refused to start or stop an instance.
     #[error(transparent)]

@@ -50,9 +50,10 @@ fn names(spelling: &str, export: &ExportFunc) -> bool {
         return false;
     };
     if let Some((named, func)) = spelling.split_once('#') {
-        // A version, when given, must be the interface's own.
+        // A version, when given, must link to the interface's, as wasmtime's
+        // linker links them: `@0.1.0` names `@0.1.3`, not `@0.2.0`.
         let same = match named.contains('@') {
-            true => named == interface,
+            true => iso_compat::linked_name(named, [interface]).is_some(),
             false => named == unversioned(interface),
         };
         return func == export.func && same;
@@ -188,10 +189,13 @@ mod tests {
     }
 
     #[test]
-    fn a_full_name_at_another_version_names_nothing() {
+    fn a_full_name_at_an_incompatible_version_names_nothing() {
         let exports = exports();
         assert!(resolve(&exports, "local:store/api@9.9.9#put").is_err());
+        assert!(resolve(&exports, "local:store/api@0.2.0#put").is_err());
         assert!(resolve(&exports, "local:store/api@0.1.0#put").is_ok());
+        let compatible = resolve(&exports, "local:store/api@0.1.7#put").unwrap();
+        assert_eq!(compatible.name, "local:store/api@0.1.0#put");
     }
 
     #[test]

@@ -194,25 +194,13 @@ impl Session {
     /// version keeps running and the error says why.
     pub fn swap(&mut self, app: Arc<App>, keep_state: bool) -> Result<Swapped, HostError> {
         let started = Instant::now();
-        let state = match keep_state {
-            true => self.instance.save_state()?,
-            false => None,
-        };
-        if state.is_some() && !app.has_state() {
-            return Err(HostError::StateRejected {
-                reason: "the new version does not export iso:app/state, so it cannot take the running state".into(),
-            });
-        }
-        let mut next = Instance::new(app, self.instance.budget(), self.instance.shared().clone())?;
-        if let Some(bytes) = &state {
-            next.restore_state(bytes)?;
-        }
+        let (next, state_kept) = successor(&mut self.instance, app, keep_state)?;
         let exports = ExportChanges::between(self.instance.app(), next.app());
         self.instance = next;
         self.version += 1;
         Ok(Swapped {
             version: self.version,
-            state_kept: state.is_some(),
+            state_kept,
             exports,
             took: started.elapsed(),
         })
@@ -255,6 +243,32 @@ impl Session {
         }
         Ok((records.len(), divergences))
     }
+}
+
+/// An instance of `app` to replace `old`: same budget, logs, effects and
+/// kv, and with `keep_state` the old state restored into it. Returns it and
+/// whether the state was carried; `old` is left running when this fails.
+pub(crate) fn successor(
+    old: &mut Instance,
+    app: Arc<App>,
+    keep_state: bool,
+) -> Result<(Instance, bool), HostError> {
+    let state = match keep_state {
+        true => old.save_state()?,
+        false => None,
+    };
+    if state.is_some() && !app.has_state() {
+        return Err(HostError::StateRejected {
+            reason:
+                "the new version does not export iso:app/state, so it cannot take the running state"
+                    .into(),
+        });
+    }
+    let mut next = Instance::new(app, old.budget(), old.shared().clone())?;
+    if let Some(bytes) = &state {
+        next.restore_state(bytes)?;
+    }
+    Ok((next, state.is_some()))
 }
 
 fn effects(shared: &Shared) -> MutexGuard<'_, Effects> {

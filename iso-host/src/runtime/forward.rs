@@ -13,11 +13,11 @@ use wasmtime::component::{Val, types::ComponentFunc};
 
 use crate::error::HostError;
 use crate::host::{HostState, lock};
-use crate::instance::Instance;
+use crate::runtime::supervise::Supervised;
 use crate::runtime::wiring::WiringError;
 
 /// The running instances by address, as the forwarders find them.
-pub(crate) type Addresses = Arc<RwLock<FxHashMap<String, Arc<Mutex<Instance>>>>>;
+pub(crate) type Addresses = Arc<RwLock<FxHashMap<String, Arc<Mutex<Supervised>>>>>;
 
 /// A callee's failure, on its way back through the caller's store.
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +54,9 @@ pub(crate) fn forwarder(
                 address: provider.clone(),
             }))
         })?;
-        let output = lock(&callee).call(&export, params).map_err(failed)?;
+        let output = lock(&callee)
+            .call(|instance| instance.call(&export, params))
+            .map_err(failed)?;
         if let (Some(slot), Some(value)) = (results.first_mut(), output.into_result()) {
             *slot = value;
         }

@@ -6,10 +6,13 @@
 //! caller's call, named ([`HostError::CalleeFailed`]), and the caller
 //! restarts from its last good state as after any failed call.
 //!
+//! A [`RestartIntensity`] stops an instance that keeps failing (see
+//! [`supervise`]), and [`Runtime::swap`] replaces the version behind an
+//! address while its dependents keep their wiring.
+//!
 //! This first version calls on the caller's thread: a wired call runs the
 //! callee on the same thread, holding the callee's lock, so each instance
-//! takes one call at a time. Mailboxes, async calls, pools, supervision
-//! limits and hot swap behind an address build on it.
+//! takes one call at a time. Mailboxes, async calls and pools build on it.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -28,10 +31,12 @@
 //! ```
 
 mod forward;
+pub mod supervise;
 pub mod wiring;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker, Val};
@@ -45,7 +50,10 @@ use crate::engine::IsoEngine;
 use crate::error::HostError;
 use crate::host::{HostState, LogSink, PROVIDED, Shared, lock};
 use crate::instance::{CallOutput, Instance};
+use crate::session::{ExportChanges, Swapped, successor};
 use forward::{Addresses, forwarder};
+pub use supervise::RestartIntensity;
+use supervise::Supervised;
 pub use wiring::{Provider, Wiring, WiringError};
 
 pub(crate) use forward::CalleeFailed;
@@ -55,12 +63,15 @@ pub struct Runtime {
     engine: Arc<IsoEngine>,
     cache: ComponentCache,
     log: Arc<dyn LogSink>,
+    intensity: RestartIntensity,
     running: BTreeMap<String, Running>,
     addresses: Addresses,
 }
 
 /// What the runtime keeps of an instance besides the instance itself.
 struct Running {
+    /// 1, then one more per swap.
+    version: u32,
     wiring: Wiring,
     /// Its WIT, to check the imports of those wired to it.
     resolve: Resolve,
@@ -85,9 +96,15 @@ impl Runtime {
             engine,
             cache,
             log,
+            intensity: RestartIntensity::default(),
             running: BTreeMap::new(),
             addresses: Addresses::default(),
         }
+    }
+
+    /// The restart intensity of instances started from now on.
+    pub fn set_restart_intensity(&mut self, intensity: RestartIntensity) {
+        self.intensity = intensity;
     }
 
     /// The addresses of the running instances, in order.
@@ -121,8 +138,12 @@ impl Runtime {
         self.addresses
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(address.to_owned(), Arc::new(Mutex::new(instance)));
+            .insert(
+                address.to_owned(),
+                Arc::new(Mutex::new(Supervised::new(instance, self.intensity))),
+            );
         let running = Running {
+            version: 1,
             wiring,
             resolve,
             world,
@@ -133,12 +154,12 @@ impl Runtime {
 
     /// Calls the instance at `address` from WAVE text, e.g. `get("a")`.
     pub fn call_wave(&self, address: &str, call: &str) -> Result<CallOutput, HostError> {
-        lock(&*self.instance(address)?).call_wave(call)
+        lock(&*self.instance(address)?).call(|instance| instance.call_wave(call))
     }
 
     /// Calls export `name` of the instance at `address` with `args`.
     pub fn call(&self, address: &str, name: &str, args: &[Val]) -> Result<CallOutput, HostError> {
-        lock(&*self.instance(address)?).call(name, args)
+        lock(&*self.instance(address)?).call(|instance| instance.call(name, args))
     }
 
     /// Runs `f` on the instance at `address`, e.g. to read its state.
@@ -147,7 +168,46 @@ impl Runtime {
         address: &str,
         f: impl FnOnce(&mut Instance) -> R,
     ) -> Result<R, HostError> {
-        Ok(f(&mut lock(&*self.instance(address)?)))
+        Ok(f(&mut lock(&*self.instance(address)?).instance))
+    }
+
+    /// Replaces the version running at `address` with the component
+    /// `bytes`, between two calls, as [`Session::swap`](crate::Session::swap)
+    /// does: with `keep_state` the state is carried over, and the swap is
+    /// refused if the new version cannot take it. The new version's imports
+    /// keep their wiring, and it must still fill what its dependents import
+    /// from it, or the swap is refused naming the dependent. Whenever it is
+    /// refused, the old version keeps serving.
+    pub fn swap(
+        &mut self,
+        address: &str,
+        bytes: &[u8],
+        keep_state: bool,
+    ) -> Result<Swapped, HostError> {
+        let started = Instant::now();
+        let Some(running) = self.running.get(address) else {
+            let address = address.to_owned();
+            return Err(WiringError::NoSuchAddress { address }.into());
+        };
+        let (component, _) = self.cache.load(self.engine.engine(), bytes)?;
+        let (resolve, world) = decode(bytes)?;
+        let wires = self.check_wiring(address, &running.wiring, &resolve, world)?;
+        self.check_dependents(address, &resolve, world)?;
+        let app = Arc::new(self.link(&component, &wires)?);
+        let cell = self.instance(address)?;
+        let mut supervised = lock(&*cell);
+        let (next, state_kept) = successor(&mut supervised.instance, app, keep_state)?;
+        let exports = ExportChanges::between(supervised.instance.app(), next.app());
+        *supervised = Supervised::new(next, self.intensity);
+        let running = self.running.get_mut(address).expect("checked above");
+        (running.resolve, running.world) = (resolve, world);
+        running.version += 1;
+        Ok(Swapped {
+            version: running.version,
+            state_kept,
+            exports,
+            took: started.elapsed(),
+        })
     }
 
     /// Stops the instances at `addresses` together. Refused, naming them,
@@ -186,7 +246,7 @@ impl Runtime {
         Ok(())
     }
 
-    fn instance(&self, address: &str) -> Result<Arc<Mutex<Instance>>, HostError> {
+    fn instance(&self, address: &str) -> Result<Arc<Mutex<Supervised>>, HostError> {
         let instances = self
             .addresses
             .read()
@@ -259,18 +319,13 @@ impl Runtime {
             resolve: &running.resolve,
             world: running.world,
         };
-        let findings = iso_compat::check_provider(&importer, import, &offered);
-        let breaking: Vec<String> = findings
-            .iter()
-            .filter(|f| f.severity == iso_schema::evolve::Severity::Breaking)
-            .map(ToString::to_string)
-            .collect();
-        if !breaking.is_empty() {
+        let differences = breaking(&iso_compat::check_provider(&importer, import, &offered));
+        if !differences.is_empty() {
             return Err(WiringError::IncompatibleProvider {
                 address: address.to_owned(),
                 import: import.to_owned(),
                 provider,
-                differences: breaking,
+                differences,
             });
         }
         let exports = export_names(&running.resolve, running.world);
@@ -282,6 +337,40 @@ impl Runtime {
             provider,
             export,
         })
+    }
+
+    /// Whether a new version of `address` (of WIT `world`) still fills every
+    /// import that a running instance takes from it.
+    fn check_dependents(
+        &self,
+        address: &str,
+        resolve: &Resolve,
+        world: WorldId,
+    ) -> Result<(), WiringError> {
+        let provider = Provider::Address(address.to_owned());
+        let offered = iso_compat::Side { resolve, world };
+        for (dependent, running) in &self.running {
+            let importer = iso_compat::Side {
+                resolve: &running.resolve,
+                world: running.world,
+            };
+            for import in import_names(&running.resolve, running.world) {
+                if running.wiring.provider(&import) != Some(&provider) {
+                    continue;
+                }
+                let differences =
+                    breaking(&iso_compat::check_provider(&importer, &import, &offered));
+                if !differences.is_empty() {
+                    return Err(WiringError::SwapBreaksDependent {
+                        address: address.to_owned(),
+                        dependent: dependent.clone(),
+                        import,
+                        differences,
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Links `component` against the iso host and a forwarder for each
@@ -315,6 +404,15 @@ impl Runtime {
             },
         )
     }
+}
+
+/// The breaking findings, one line each.
+fn breaking(findings: &[iso_compat::Finding]) -> Vec<String> {
+    findings
+        .iter()
+        .filter(|f| f.severity == iso_schema::evolve::Severity::Breaking)
+        .map(ToString::to_string)
+        .collect()
 }
 
 /// The WIT world of a component's bytes.

@@ -131,6 +131,18 @@ pub enum WiringError {
         /// `export local:store/api@0.1.0: func get: result: type changed from option<u32> to option<u64> [type-changed]`.
         differences: Vec<String>,
     },
+    /// A new version would no longer fill what a dependent imports.
+    #[error("the new version of `{address}` cannot fill `{dependent}`'s import `{import}`, so it was not swapped in:\n  {}", .differences.join("\n  "))]
+    SwapBreaksDependent {
+        /// The app being swapped.
+        address: String,
+        /// The instance that imports from it.
+        dependent: String,
+        /// The import.
+        import: String,
+        /// What differs, one line each.
+        differences: Vec<String>,
+    },
     /// Other instances import from the ones being stopped.
     #[error("`{address}` provides imports of {}: stop them with it", list(.dependents))]
     HasDependents {
