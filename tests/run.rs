@@ -12,6 +12,7 @@ use iso_host::{
     Budget, BudgetKind, EngineOptions, Fuel, HostError, Instance, MemorySize, NoLog, Shared,
     SnapshotPolicy, Timeout, Val,
 };
+use pollster::block_on;
 use predicates::prelude::*;
 use support::{GuestCrate, cargo_iso};
 
@@ -631,7 +632,7 @@ fn wired_runtime() -> Runtime {
 /// The one result of a call through the runtime, as WAVE.
 #[track_caller]
 fn wave(runtime: &Runtime, address: &str, call: &str) -> String {
-    match runtime.call_wave(address, call) {
+    match block_on(runtime.call_wave(address, call)) {
         Ok(output) => output.results_wave().join(","),
         Err(err) => panic!("{address}: {call}: {err}"),
     }
@@ -656,16 +657,14 @@ fn a_provider_out_of_fuel_fails_only_the_callers_call_and_names_itself() {
     assert_eq!(wave(&runtime, "front", "remember(\"a\", 2)"), "1");
     let starve = |budget| {
         runtime
-            .with_instance("store", |store| store.set_budget(budget))
+            .with_instance("store", move |store| store.set_budget(budget))
             .unwrap()
     };
     starve(Budget {
         fuel: Some(Fuel(10)),
         ..Budget::default()
     });
-    let err = runtime
-        .call_wave("front", "remember(\"b\", 3)")
-        .unwrap_err();
+    let err = block_on(runtime.call_wave("front", "remember(\"b\", 3)")).unwrap_err();
     let HostError::CalleeFailed {
         address,
         export,
@@ -756,7 +755,7 @@ fn a_provider_with_dependents_stops_only_with_them() {
     assert_eq!(wave(&runtime, "front", "remember(\"a\", 1)"), "1");
     runtime.stop(&["store", "front"]).unwrap();
     assert_eq!(runtime.addresses().count(), 0);
-    let err = runtime.call_wave("front", "calls()").unwrap_err();
+    let err = block_on(runtime.call_wave("front", "calls()")).unwrap_err();
     assert!(
         err.to_string().contains("nothing runs under `front`"),
         "{err}"
@@ -859,10 +858,10 @@ fn an_instance_that_keeps_failing_is_stopped_and_its_callers_are_told() {
         .start("front", &front, wiring, Budget::default())
         .unwrap();
     for _ in 0..3 {
-        let err = runtime.call_wave("store", "get(\"a\")").unwrap_err();
+        let err = block_on(runtime.call_wave("store", "get(\"a\")")).unwrap_err();
         assert_exceeded(&err, BudgetKind::Fuel);
     }
-    let err = runtime.call_wave("store", "get(\"a\")").unwrap_err();
+    let err = block_on(runtime.call_wave("store", "get(\"a\")")).unwrap_err();
     assert!(
         matches!(err, HostError::Stopped { restarts: 3, .. }),
         "{err}"
@@ -873,7 +872,7 @@ fn an_instance_that_keeps_failing_is_stopped_and_its_callers_are_told() {
     );
     assert!(err.to_string().contains(": fuel budget exceeded"), "{err}");
     for _ in 0..4 {
-        let err = runtime.call_wave("front", "recall(\"a\")").unwrap_err();
+        let err = block_on(runtime.call_wave("front", "recall(\"a\")")).unwrap_err();
         assert!(
             matches!(&err, HostError::CalleeFailed { error, .. } if matches!(**error, HostError::Stopped { .. })),
             "{err}"
@@ -884,4 +883,80 @@ fn an_instance_that_keeps_failing_is_stopped_and_its_callers_are_told() {
         "0",
         "the callee's failures do not stop the caller"
     );
+}
+
+#[test]
+fn a_thousand_concurrent_calls_over_fifty_instances_are_each_answered_once() {
+    let mut runtime = runtime();
+    let store = std::fs::read(store()).unwrap();
+    runtime
+        .start("store", &store, Wiring::new(), Budget::default())
+        .unwrap();
+    let front = std::fs::read(front()).unwrap();
+    let fronts: Vec<String> = (0..50).map(|i| format!("front-{i}")).collect();
+    for address in &fronts {
+        let wiring = Wiring::new().import("local:store/api", "store");
+        runtime
+            .start(address, &front, wiring, Budget::default())
+            .unwrap();
+    }
+    // Every call is sent before any answer is awaited.
+    let calls: Vec<_> = (0..1000)
+        .map(|i| {
+            let address = &fronts[i % fronts.len()];
+            let call = runtime.call_wave(address, &format!("remember(\"k{i}\", {i})"));
+            (i % fronts.len(), call)
+        })
+        .collect();
+    let mut counts = vec![Vec::new(); fronts.len()];
+    for (front, call) in calls {
+        let output = block_on(call).unwrap();
+        counts[front].push(output.results_wave()[0].parse::<u32>().unwrap());
+    }
+    for (address, mut seen) in fronts.iter().zip(counts) {
+        seen.sort_unstable();
+        assert_eq!(seen, (1..=20).collect::<Vec<u32>>(), "{address}");
+        assert_eq!(wave(&runtime, address, "calls()"), "20");
+    }
+    for i in (0..1000).step_by(37) {
+        assert_eq!(
+            wave(&runtime, "store", &format!("get(\"k{i}\")")),
+            format!("some({i})")
+        );
+    }
+}
+
+#[test]
+fn a_guest_stuck_until_its_time_budget_delays_no_other_instance() {
+    let mut runtime = runtime();
+    let stuck = Budget {
+        timeout: Some(Timeout(Duration::from_secs(5))),
+        ..Budget::default()
+    };
+    let odd = std::fs::read(misbehave()).unwrap();
+    runtime.start("stuck", &odd, Wiring::new(), stuck).unwrap();
+    let store = std::fs::read(store()).unwrap();
+    runtime
+        .start("store", &store, Wiring::new(), Budget::default())
+        .unwrap();
+    let spinning = runtime.call_wave("stuck", "spin()");
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let waiter = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let result = block_on(spinning);
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            result
+        })
+    };
+    for i in 0..20 {
+        assert_eq!(wave(&runtime, "store", &format!("put(\"k\", {i})")), "");
+    }
+    assert_eq!(wave(&runtime, "store", "get(\"k\")"), "some(19)");
+    assert!(
+        !done.load(std::sync::atomic::Ordering::SeqCst),
+        "the store answered only after the stuck guest's 5 s budget ran out"
+    );
+    let err = waiter.join().unwrap().unwrap_err();
+    assert_exceeded(&err, BudgetKind::Time);
 }

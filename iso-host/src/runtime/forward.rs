@@ -1,23 +1,23 @@
 //! A wired import: a host function in the caller's linker that forwards
-//! the caller's [`Val`]s to the callee's instance, found by its address at
-//! call time, and hands back its result. The callee runs in its own store
+//! the caller's [`Val`]s to the callee's actor, found by its address at
+//! call time, waits for its answer, and hands back its result. The callee runs in its own store
 //! under its own budget; its failure comes back to the caller as
 //! [`CalleeFailed`], which the caller's instance turns into
 //! [`HostError::CalleeFailed`].
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use rustc_hash::FxHashMap;
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Val, types::ComponentFunc};
 
 use crate::error::HostError;
-use crate::host::{HostState, lock};
-use crate::runtime::supervise::Supervised;
+use crate::host::HostState;
+use crate::runtime::actor::Actor;
 use crate::runtime::wiring::WiringError;
 
-/// The running instances by address, as the forwarders find them.
-pub(crate) type Addresses = Arc<RwLock<FxHashMap<String, Arc<Mutex<Supervised>>>>>;
+/// The running actors by address, as the forwarders find them.
+pub(crate) type Addresses = Arc<RwLock<FxHashMap<String, Actor>>>;
 
 /// A callee's failure, on its way back through the caller's store.
 #[derive(Debug, thiserror::Error)]
@@ -54,8 +54,10 @@ pub(crate) fn forwarder(
                 address: provider.clone(),
             }))
         })?;
-        let output = lock(&callee)
-            .call(|instance| instance.call(&export, params))
+        let (name, args) = (export.clone(), params.to_vec());
+        let output = callee
+            .ask_blocking(move |callee| callee.call(|instance| instance.call(&name, &args)))
+            .and_then(|answer| answer)
             .map_err(failed)?;
         if let (Some(slot), Some(value)) = (results.first_mut(), output.into_result()) {
             *slot = value;

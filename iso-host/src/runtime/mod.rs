@@ -10,9 +10,12 @@
 //! [`supervise`]), and [`Runtime::swap`] replaces the version behind an
 //! address while its dependents keep their wiring.
 //!
-//! This first version calls on the caller's thread: a wired call runs the
-//! callee on the same thread, holding the callee's lock, so each instance
-//! takes one call at a time. Mailboxes, async calls and pools build on it.
+//! Each instance is an actor on a thread of its own: it
+//! takes one call at a time from its mailbox, calls to different instances
+//! run in parallel, and a call's answer is a future, awaited on any
+//! executor. A wired call blocks the caller's thread while the callee's
+//! works; cycles are refused, so it cannot deadlock. Pools of stateless
+//! instances build on this.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -26,16 +29,18 @@
 //! runtime.start("store", &store, Wiring::new(), Budget::default())?;
 //! let wiring = Wiring::new().import("local:store/api", "store");
 //! runtime.start("front", &front, wiring, Budget::default())?;
-//! let out = runtime.call_wave("front", "remember(\"a\", 2)")?;
+//! let out = pollster::block_on(runtime.call_wave("front", "remember(\"a\", 2)"))?;
 //! # Ok::<(), HostError>(())
 //! ```
 
+mod actor;
 mod forward;
 pub mod supervise;
 pub mod wiring;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::future::Future;
+use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
 use wasmtime::component::types::ComponentItem;
@@ -48,9 +53,10 @@ use crate::budget::Budget;
 use crate::cache::ComponentCache;
 use crate::engine::IsoEngine;
 use crate::error::HostError;
-use crate::host::{HostState, LogSink, PROVIDED, Shared, lock};
+use crate::host::{HostState, LogSink, PROVIDED, Shared};
 use crate::instance::{CallOutput, Instance};
 use crate::session::{ExportChanges, Swapped, successor};
+use actor::Actor;
 use forward::{Addresses, forwarder};
 pub use supervise::RestartIntensity;
 use supervise::Supervised;
@@ -140,7 +146,7 @@ impl Runtime {
             .unwrap_or_else(PoisonError::into_inner)
             .insert(
                 address.to_owned(),
-                Arc::new(Mutex::new(Supervised::new(instance, self.intensity))),
+                Actor::spawn(address, Supervised::new(instance, self.intensity))?,
             );
         let running = Running {
             version: 1,
@@ -153,22 +159,54 @@ impl Runtime {
     }
 
     /// Calls the instance at `address` from WAVE text, e.g. `get("a")`.
-    pub fn call_wave(&self, address: &str, call: &str) -> Result<CallOutput, HostError> {
-        lock(&*self.instance(address)?).call(|instance| instance.call_wave(call))
-    }
-
-    /// Calls export `name` of the instance at `address` with `args`.
-    pub fn call(&self, address: &str, name: &str, args: &[Val]) -> Result<CallOutput, HostError> {
-        lock(&*self.instance(address)?).call(|instance| instance.call(name, args))
-    }
-
-    /// Runs `f` on the instance at `address`, e.g. to read its state.
-    pub fn with_instance<R>(
+    /// The call waits in the instance's mailbox behind the calls before
+    /// it, and runs on the instance's own thread; the future is its answer.
+    pub fn call_wave(
         &self,
         address: &str,
-        f: impl FnOnce(&mut Instance) -> R,
+        call: &str,
+    ) -> impl Future<Output = Result<CallOutput, HostError>> + Send + 'static + use<> {
+        let call = call.to_owned();
+        self.ask(address, move |instance| instance.call_wave(&call))
+    }
+
+    /// Calls export `name` of the instance at `address` with `args`, like
+    /// [`Runtime::call_wave`].
+    pub fn call(
+        &self,
+        address: &str,
+        name: &str,
+        args: Vec<Val>,
+    ) -> impl Future<Output = Result<CallOutput, HostError>> + Send + 'static + use<> {
+        let name = name.to_owned();
+        self.ask(address, move |instance| instance.call(&name, &args))
+    }
+
+    /// Runs `f` on the instance at `address` (e.g. to read its state or set
+    /// its budget), between its calls, and waits for the answer.
+    pub fn with_instance<R: Send + 'static>(
+        &self,
+        address: &str,
+        f: impl FnOnce(&mut Instance) -> R + Send + 'static,
     ) -> Result<R, HostError> {
-        Ok(f(&mut lock(&*self.instance(address)?).instance))
+        self.actor(address)?
+            .ask_blocking(move |supervised| f(&mut supervised.instance))
+    }
+
+    /// A supervised call on the actor at `address`.
+    fn ask<F>(
+        &self,
+        address: &str,
+        call: F,
+    ) -> impl Future<Output = Result<CallOutput, HostError>> + Send + 'static + use<F>
+    where
+        F: FnOnce(&mut Instance) -> Result<CallOutput, HostError> + Send + 'static,
+    {
+        // Sent now, so that calls made one after another queue at once.
+        let answer = self
+            .actor(address)
+            .map(|actor| actor.ask(move |supervised| supervised.call(call)));
+        async move { answer?.await? }
     }
 
     /// Replaces the version running at `address` with the component
@@ -194,11 +232,13 @@ impl Runtime {
         let wires = self.check_wiring(address, &running.wiring, &resolve, world)?;
         self.check_dependents(address, &resolve, world)?;
         let app = Arc::new(self.link(&component, &wires)?);
-        let cell = self.instance(address)?;
-        let mut supervised = lock(&*cell);
-        let (next, state_kept) = successor(&mut supervised.instance, app, keep_state)?;
-        let exports = ExportChanges::between(supervised.instance.app(), next.app());
-        *supervised = Supervised::new(next, self.intensity);
+        let intensity = self.intensity;
+        let (state_kept, exports) = self.actor(address)?.ask_blocking(move |supervised| {
+            let (next, state_kept) = successor(&mut supervised.instance, app, keep_state)?;
+            let exports = ExportChanges::between(supervised.instance.app(), next.app());
+            *supervised = Supervised::new(next, intensity);
+            Ok::<_, HostError>((state_kept, exports))
+        })??;
         let running = self.running.get_mut(address).expect("checked above");
         (running.resolve, running.world) = (resolve, world);
         running.version += 1;
@@ -246,7 +286,7 @@ impl Runtime {
         Ok(())
     }
 
-    fn instance(&self, address: &str) -> Result<Arc<Mutex<Supervised>>, HostError> {
+    fn actor(&self, address: &str) -> Result<Actor, HostError> {
         let instances = self
             .addresses
             .read()
