@@ -1,41 +1,48 @@
 //! One actor per instance, as in Alice Ryhl's "Actors with Tokio", on a
-//! thread of its own: the actor owns the instance and takes jobs one at a
-//! time from its mailbox, each with a oneshot for the answer. An [`Actor`]
-//! is the cheap, cloneable handle; nothing else touches the instance.
+//! thread of its own: the actor takes jobs one at a time from its mailbox,
+//! each with a oneshot for the answer. An [`Actor`] is the cheap,
+//! cloneable handle.
 //!
 //! A thread per instance (not a task on a shared pool) means a guest that
-//! is busy until its time budget runs out delays nobody else, and a wired
-//! call simply blocks the caller's thread while the callee's works.
+//! is busy until its time budget runs out delays nobody else. The instance
+//! sits behind a lock that the actor takes for each job, and that a wired
+//! call from another instance takes directly, on the caller's thread: a
+//! wired call then costs a lock, not two thread hand-offs. Either way the
+//! instance takes one call at a time.
 
 use std::future::Future;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 
 use futures_channel::oneshot;
 
 use crate::error::HostError;
+use crate::host::lock;
 use crate::runtime::supervise::Supervised;
 use crate::runtime::wiring::WiringError;
 
 /// Work for an actor: runs on its thread with its instance.
 type Job = Box<dyn FnOnce(&mut Supervised) + Send>;
 
-/// The handle on a running actor: its address and its mailbox.
+/// The handle on a running actor: its address, its mailbox and its instance.
 #[derive(Clone)]
 pub(crate) struct Actor {
     address: String,
     mailbox: mpsc::Sender<Job>,
+    instance: Arc<Mutex<Supervised>>,
 }
 
 impl Actor {
     /// Starts the actor for `supervised` under `address`. It ends when the
     /// last handle is dropped and its mailbox is empty.
-    pub(crate) fn spawn(address: &str, mut supervised: Supervised) -> Result<Actor, HostError> {
+    pub(crate) fn spawn(address: &str, supervised: Supervised) -> Result<Actor, HostError> {
         let (mailbox, jobs) = mpsc::channel::<Job>();
+        let instance = Arc::new(Mutex::new(supervised));
+        let owned = instance.clone();
         std::thread::Builder::new()
             .name(format!("iso:{address}"))
             .spawn(move || {
                 for job in jobs {
-                    job(&mut supervised);
+                    job(&mut lock(&owned));
                 }
             })
             .map_err(|err| HostError::Invalid {
@@ -44,7 +51,14 @@ impl Actor {
         Ok(Actor {
             address: address.to_owned(),
             mailbox,
+            instance,
         })
+    }
+
+    /// The instance, for a call on this thread (a wired call): waits for
+    /// the call it is taking, if any.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Supervised> {
+        lock(&self.instance)
     }
 
     /// Runs `job` on the actor's instance, after the jobs before it; its answer, as a future.

@@ -1,6 +1,7 @@
 //! A wired import: a host function in the caller's linker that forwards
-//! the caller's [`Val`]s to the callee's actor, found by its address at
-//! call time, waits for its answer, and hands back its result. The callee runs in its own store
+//! the caller's [`Val`]s to the callee's instance, found by its address at
+//! call time, and hands back its result. The call runs on the caller's
+//! thread, under the callee's lock (see the actor module). The callee runs in its own store
 //! under its own budget; its failure comes back to the caller as
 //! [`CalleeFailed`], which the caller's instance turns into
 //! [`HostError::CalleeFailed`].
@@ -54,10 +55,11 @@ pub(crate) fn forwarder(
                 address: provider.clone(),
             }))
         })?;
-        let (name, args) = (export.clone(), params.to_vec());
+        // On this thread: cycles are refused, so the locks taken along a
+        // chain of wired calls never wait on each other in a circle.
         let output = callee
-            .ask_blocking(move |callee| callee.call(|instance| instance.call(&name, &args)))
-            .and_then(|answer| answer)
+            .lock()
+            .call(|instance| instance.call(&export, params))
             .map_err(failed)?;
         if let (Some(slot), Some(value)) = (results.first_mut(), output.into_result()) {
             *slot = value;

@@ -13,9 +13,9 @@
 //! Each instance is an actor on a thread of its own: it
 //! takes one call at a time from its mailbox, calls to different instances
 //! run in parallel, and a call's answer is a future, awaited on any
-//! executor. A wired call blocks the caller's thread while the callee's
-//! works; cycles are refused, so it cannot deadlock. Pools of stateless
-//! instances build on this.
+//! executor. A wired call runs the callee on the caller's thread, under the
+//! callee's lock; cycles are refused, so it cannot deadlock. Pools of
+//! stateless instances build on this.
 //!
 //! ```no_run
 //! use std::sync::Arc;
