@@ -106,6 +106,31 @@ def host():
                         str(guest / "target" / "iso" / "release" / "counter.wasm")], cwd=ROOT, check=True)
 
 
+def fixture(parent, name):
+    """A copy of tests/fixtures/<name> as a guest crate named `bench-<name>`, depending on this checkout."""
+    guest = Path(parent) / f"bench-{name}"
+    shutil.copytree(ROOT / "tests" / "fixtures" / name, guest)
+    for path in guest.rglob("*"):
+        if path.is_file():
+            path.write_text(path.read_text().replace("@NAME@", f"bench-{name}").replace("@ISO_ROOT@", str(ROOT)))
+    return guest
+
+
+def runtime():
+    """The runtime against raw wasmtime: a wired call, an async call, and throughput over 100 instances."""
+    env = dict(os.environ, CARGO_ISO_SHARED_TARGET_DIR=str(ROOT / "target" / "bench-shared"))
+    with tempfile.TemporaryDirectory() as parent:
+        subprocess.run(["cargo", "iso", "new", "-q", "counter"], cwd=parent, env=env, check=True)
+        guests = [Path(parent) / "counter", fixture(parent, "store"), fixture(parent, "front")]
+        paths = []
+        for guest in guests:
+            subprocess.run(["cargo", "iso", "build", "-q", "--release"], cwd=guest, env=env, check=True)
+            paths.append(str(guest / "target" / "iso" / "release" / (guest.name.replace("-", "_") + ".wasm")))
+        print()
+        subprocess.run(["cargo", "run", "--quiet", "--release", "--locked", "-p", "iso-host", "--example", "runtime_bench", "--",
+                        *paths], cwd=ROOT, check=True)
+
+
 def state_save_restore():
     print()
     subprocess.run(["cargo", "run", "--quiet", "--release", "--locked", "-p", "iso-schema", "--example", "state_bench"], cwd=ROOT, check=True)
@@ -264,10 +289,14 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["first-dev"]:
         first_dev()
         sys.exit()
+    if sys.argv[1:] == ["runtime"]:
+        runtime()
+        sys.exit()
     main()
     second_guest_first_build()
     state_save_restore()
     host()
+    runtime()
     dev_reload()
     first_dev()
     check_compat()

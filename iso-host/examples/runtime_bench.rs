@@ -1,0 +1,252 @@
+//! Runtime timings for `scripts/bench`, each next to its raw wasmtime
+//! baseline measured in the same run.
+//!
+//! Usage: runtime_bench <counter.wasm> <store.wasm> <front.wasm>
+//! (the counter template, and the store and front test fixtures, built with `--release`)
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use iso_host::bindings::Guest;
+use iso_host::host::{HostState, MemoryLimiter};
+use iso_host::runtime::{Runtime, Wiring};
+use iso_host::*;
+use wasmtime::component::{Component, HasSelf, Linker, TypedFunc};
+
+/// The median of `batches` timings of `runs` operations each, per operation.
+fn per_op(batches: usize, runs: u32, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..batches)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..runs {
+                f();
+            }
+            start.elapsed() / runs
+        })
+        .collect();
+    times.sort();
+    times[batches / 2]
+}
+
+fn line(label: &str, ours: Duration, raw: Duration, bound: f64) {
+    let ratio = ours.as_secs_f64() / raw.as_secs_f64();
+    let verdict = if ratio <= bound { "ok" } else { "OVER" };
+    println!(
+        "  {label:<44} {ours:>10.2?} vs raw {raw:>10.2?} = {ratio:.2}x  (target {bound}x) [{verdict}]"
+    );
+}
+
+/// Raw wasmtime: stores of `component` linked against the iso host alone,
+/// with `local:store/api` stubbed out when it imports it.
+struct Raw {
+    engine: Arc<IsoEngine>,
+    pre: wasmtime::component::InstancePre<HostState>,
+    shared: Shared,
+}
+
+impl Raw {
+    fn new(engine: &Arc<IsoEngine>, bytes: &[u8]) -> Result<Raw, Box<dyn std::error::Error>> {
+        let component = Component::new(engine.engine(), bytes)?;
+        let mut linker = Linker::<HostState>::new(engine.engine());
+        Guest::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
+        if component
+            .component_type()
+            .get_import(engine.engine(), "local:store/api@0.1.0")
+            .is_some()
+        {
+            let mut api = linker.instance("local:store/api@0.1.0")?;
+            api.func_wrap("put", |_, (_key, _value): (String, u32)| Ok(()))?;
+            api.func_wrap("get", |_, (_key,): (String,)| Ok((Some(2u32),)))?;
+        }
+        Ok(Raw {
+            engine: engine.clone(),
+            pre: linker.instantiate_pre(&component)?,
+            shared: Shared::new(Arc::new(NoLog)),
+        })
+    }
+
+    fn store(&self) -> (wasmtime::Store<HostState>, wasmtime::component::Instance) {
+        let state = HostState {
+            shared: self.shared.clone(),
+            limiter: MemoryLimiter::default(),
+            last_panic: None,
+        };
+        let mut store = wasmtime::Store::new(self.engine.engine(), state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_fuel(u64::MAX).unwrap();
+        store.set_epoch_deadline(u64::MAX / 2);
+        let instance = self.pre.instantiate(&mut store).unwrap();
+        (store, instance)
+    }
+}
+
+/// A typed export of an interface, e.g. `local:store/api@0.1.0#get`.
+fn interface_func<P, R>(
+    store: &mut wasmtime::Store<HostState>,
+    instance: &wasmtime::component::Instance,
+    interface: &str,
+    name: &str,
+) -> TypedFunc<P, R>
+where
+    P: wasmtime::component::ComponentNamedList + wasmtime::component::Lower,
+    R: wasmtime::component::ComponentNamedList + wasmtime::component::Lift,
+{
+    let interface = instance
+        .get_export_index(&mut *store, None, interface)
+        .unwrap();
+    let func = instance
+        .get_export_index(&mut *store, Some(&interface), name)
+        .unwrap();
+    instance.get_typed_func(store, func).unwrap()
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [counter, store, front] = args.as_slice() else {
+        return Err("usage: runtime_bench <counter.wasm> <store.wasm> <front.wasm>".into());
+    };
+    let (counter, store, front) = (
+        std::fs::read(counter)?,
+        std::fs::read(store)?,
+        std::fs::read(front)?,
+    );
+    let engine = Arc::new(IsoEngine::new(EngineOptions::default())?);
+    let mut runtime = Runtime::new(engine.clone(), ComponentCache::new(None), Arc::new(NoLog));
+    runtime.start("store", &store, Wiring::new(), Budget::default())?;
+    let wiring = Wiring::new().import("local:store/api", "store");
+    runtime.start("front", &front, wiring, Budget::default())?;
+    pollster::block_on(runtime.call_wave("store", "put(\"a\", 2)"))?;
+
+    println!("runtime (median per call)");
+    wired_call(&runtime, &engine, &store, &front)?;
+    async_call(&runtime, &engine, &store)?;
+    throughput(&engine, &counter)?;
+    Ok(())
+}
+
+/// front's `recall("a")`, which calls store's `get("a")` through the
+/// wiring, against a raw front (its import stubbed) plus a raw store call.
+fn wired_call(
+    runtime: &Runtime,
+    engine: &Arc<IsoEngine>,
+    store: &[u8],
+    front: &[u8],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let raw_front = Raw::new(engine, front)?;
+    let raw_store = Raw::new(engine, store)?;
+    let (mut front_store, front_instance) = raw_front.store();
+    let (mut store_store, store_instance) = raw_store.store();
+    let recall =
+        front_instance.get_typed_func::<(&str,), (Option<u32>,)>(&mut front_store, "recall")?;
+    let get: TypedFunc<(&str,), (Option<u32>,)> = interface_func(
+        &mut store_store,
+        &store_instance,
+        "local:store/api@0.1.0",
+        "get",
+    );
+    let raw = per_op(9, 20_000, || {
+        black_box(recall.call(&mut front_store, ("a",)).unwrap());
+        black_box(get.call(&mut store_store, ("a",)).unwrap());
+    });
+    let ours = runtime.with_instance("front", |front| {
+        front.set_snapshot_policy(SnapshotPolicy::Checkpoint);
+        let args = [Val::String("a".into())];
+        per_op(9, 20_000, || {
+            drop(black_box(front.call("recall", &args).unwrap()));
+        })
+    })?;
+    line("wired call: front.recall -> store.get", ours, raw, 1.5);
+    Ok(())
+}
+
+/// A call through the runtime's mailbox, awaited, against a raw call made
+/// on a worker thread and answered over a channel.
+fn async_call(
+    runtime: &Runtime,
+    engine: &Arc<IsoEngine>,
+    store: &[u8],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let raw_store = Raw::new(engine, store)?;
+    let (jobs, inbox) = mpsc::channel::<mpsc::Sender<Option<u32>>>();
+    let worker = std::thread::spawn(move || {
+        let (mut store, instance) = raw_store.store();
+        let get: TypedFunc<(&str,), (Option<u32>,)> =
+            interface_func(&mut store, &instance, "local:store/api@0.1.0", "get");
+        for reply in inbox {
+            let (value,) = get.call(&mut store, ("a",)).unwrap();
+            let _ = reply.send(value);
+        }
+    });
+    let raw = per_op(9, 5_000, || {
+        let (reply, answer) = mpsc::channel();
+        jobs.send(reply).unwrap();
+        black_box(answer.recv().unwrap());
+    });
+    drop(jobs);
+    worker.join().unwrap();
+    let ours = per_op(9, 5_000, || {
+        let call = runtime.call("store", "get", vec![Val::String("a".into())]);
+        drop(black_box(pollster::block_on(call).unwrap()));
+    });
+    line("async call: Runtime::call awaited", ours, raw, 1.2);
+    Ok(())
+}
+
+/// 100,000 calls of `get()` spread over 100 counter instances, all sent
+/// before any is awaited, against a raw loop doing the same on 2 threads.
+fn throughput(engine: &Arc<IsoEngine>, counter: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+    const INSTANCES: usize = 100;
+    const CALLS: usize = 100_000;
+    let mut runtime = Runtime::new(engine.clone(), ComponentCache::new(None), Arc::new(NoLog));
+    let addresses: Vec<String> = (0..INSTANCES).map(|i| format!("counter-{i}")).collect();
+    for address in &addresses {
+        runtime.start(address, counter, Wiring::new(), Budget::default())?;
+        runtime.with_instance(address, |i| {
+            i.set_snapshot_policy(SnapshotPolicy::Checkpoint)
+        })?;
+    }
+    let start = Instant::now();
+    let calls: Vec<_> = (0..CALLS)
+        .map(|i| runtime.call(&addresses[i % INSTANCES], "get", Vec::new()))
+        .collect();
+    for call in calls {
+        drop(black_box(pollster::block_on(call)?));
+    }
+    let ours = start.elapsed();
+
+    let raw_counter = Raw::new(engine, counter)?;
+    let raw_counter = Arc::new(raw_counter);
+    let start = Instant::now();
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let raw = raw_counter.clone();
+            std::thread::spawn(move || {
+                let mut instances: Vec<_> = (0..INSTANCES / 2)
+                    .map(|_| {
+                        let (mut store, instance) = raw.store();
+                        let get = instance
+                            .get_typed_func::<(), (u64,)>(&mut store, "get")
+                            .unwrap();
+                        (store, get)
+                    })
+                    .collect();
+                for i in 0..CALLS / 2 {
+                    let (store, get) = &mut instances[i % (INSTANCES / 2)];
+                    black_box(get.call(&mut *store, ()).unwrap());
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let raw = start.elapsed();
+    let ratio = raw.as_secs_f64() / ours.as_secs_f64();
+    let verdict = if ratio >= 0.8 { "ok" } else { "UNDER" };
+    println!(
+        "  throughput: {CALLS} calls over {INSTANCES} instances     {ours:>10.2?} vs raw 2 threads {raw:>10.2?} = {ratio:.2}x the raw rate  (target 0.8x) [{verdict}]"
+    );
+    Ok(())
+}
