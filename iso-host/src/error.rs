@@ -123,9 +123,10 @@ pub enum HostError {
         /// The last failure.
         last: String,
     },
-    /// The runtime refused to start or stop an instance.
+    /// The runtime refused to start or stop an instance. Boxed, so that
+    /// every call's `Result` stays small.
     #[error(transparent)]
-    Wiring(#[from] crate::runtime::WiringError),
+    Wiring(Box<crate::runtime::WiringError>),
     /// The component imports something the host does not provide.
     #[error("the component imports `{name}`, which the iso host does not provide (it provides {})", crate::host::PROVIDED.join(", "))]
     MissingImport {
@@ -161,10 +162,32 @@ pub enum HostError {
     },
 }
 
+impl From<crate::runtime::WiringError> for HostError {
+    fn from(err: crate::runtime::WiringError) -> HostError {
+        HostError::Wiring(Box::new(err))
+    }
+}
+
 fn backtrace_suffix(backtrace: &[String]) -> String {
     if backtrace.is_empty() {
         String::new()
     } else {
         format!("\nguest backtrace:\n  {}", backtrace.join("\n  "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every call returns a `Result<CallOutput, HostError>`: a large error
+    /// makes every call copy more (see `Instance::call`).
+    #[test]
+    fn the_error_stays_small() {
+        assert!(
+            std::mem::size_of::<HostError>() <= 72,
+            "{} bytes",
+            std::mem::size_of::<HostError>()
+        );
     }
 }

@@ -74,7 +74,7 @@ impl Actor {
         let sent = self.mailbox.send(Box::new(move |supervised| {
             let _ = reply.send(job(supervised));
         }));
-        let gone = HostError::Wiring(WiringError::NoSuchAddress {
+        let gone = HostError::from(WiringError::NoSuchAddress {
             address: self.address.clone(),
         });
         async move {

@@ -51,7 +51,7 @@ pub(crate) fn forwarder(
             .get(&provider)
             .cloned();
         let callee = callee.ok_or_else(|| {
-            failed(HostError::Wiring(WiringError::NoSuchAddress {
+            failed(HostError::from(WiringError::NoSuchAddress {
                 address: provider.clone(),
             }))
         })?;
