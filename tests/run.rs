@@ -614,18 +614,37 @@ fn runtime() -> Runtime {
     Runtime::new(engine, iso_host::ComponentCache::new(None), Arc::new(NoLog))
 }
 
+/// Starts the component at `path` under `address`, which must succeed.
+#[track_caller]
+fn start(runtime: &mut Runtime, address: &str, path: PathBuf, wiring: Wiring, budget: Budget) {
+    let bytes = std::fs::read(path).unwrap();
+    if let Err(err) = runtime.start(address, &bytes, wiring, budget) {
+        panic!("{address}: {err}");
+    }
+}
+
+/// Front's store import wired to the store app.
+fn to_store() -> Wiring {
+    Wiring::new().import("local:store/api", "store")
+}
+
 /// `store`, and `front` with its import wired to `store`.
 fn wired_runtime() -> Runtime {
     let mut runtime = runtime();
-    let store = std::fs::read(store()).unwrap();
-    runtime
-        .start("store", &store, Wiring::new(), Budget::default())
-        .unwrap();
-    let wiring = Wiring::new().import("local:store/api", "store");
-    let front = std::fs::read(front()).unwrap();
-    runtime
-        .start("front", &front, wiring, Budget::default())
-        .unwrap();
+    start(
+        &mut runtime,
+        "store",
+        store(),
+        Wiring::new(),
+        Budget::default(),
+    );
+    start(
+        &mut runtime,
+        "front",
+        front(),
+        to_store(),
+        Budget::default(),
+    );
     runtime
 }
 
@@ -693,17 +712,24 @@ fn a_provider_out_of_fuel_fails_only_the_callers_call_and_names_itself() {
 #[test]
 fn wiring_is_refused_with_the_import_and_the_reason_named() {
     let mut runtime = runtime();
-    let (store, front, odd) = (
+    start(
+        &mut runtime,
+        "store",
+        store(),
+        Wiring::new(),
+        Budget::default(),
+    );
+    start(
+        &mut runtime,
+        "odd",
+        misbehave(),
+        Wiring::new(),
+        Budget::default(),
+    );
+    let (store, front) = (
         std::fs::read(store()).unwrap(),
         std::fs::read(front()).unwrap(),
-        std::fs::read(misbehave()).unwrap(),
     );
-    runtime
-        .start("store", &store, Wiring::new(), Budget::default())
-        .unwrap();
-    runtime
-        .start("odd", &odd, Wiring::new(), Budget::default())
-        .unwrap();
     let refused = |runtime: &mut Runtime, address: &str, wiring: Wiring| {
         let bytes = if address == "store" { &store } else { &front };
         let err = runtime.start(address, bytes, wiring, Budget::default());
@@ -821,14 +847,16 @@ fn a_swap_keeps_state_and_wiring_and_refuses_to_break_a_dependent() {
 #[test]
 fn a_provider_of_another_type_is_refused_with_what_differs() {
     let mut runtime = runtime();
-    let bytes = std::fs::read(wider_store()).unwrap();
-    runtime
-        .start("store", &bytes, Wiring::new(), Budget::default())
-        .unwrap();
-    let wiring = Wiring::new().import("local:store/api", "store");
+    start(
+        &mut runtime,
+        "store",
+        wider_store(),
+        Wiring::new(),
+        Budget::default(),
+    );
     let front = std::fs::read(front()).unwrap();
     let err = runtime
-        .start("front", &front, wiring, Budget::default())
+        .start("front", &front, to_store(), Budget::default())
         .unwrap_err()
         .to_string();
     assert!(
@@ -848,15 +876,14 @@ fn an_instance_that_keeps_failing_is_stopped_and_its_callers_are_told() {
         fuel: Some(Fuel(10)),
         ..Budget::default()
     };
-    let store = std::fs::read(store()).unwrap();
-    runtime
-        .start("store", &store, Wiring::new(), starved)
-        .unwrap();
-    let wiring = Wiring::new().import("local:store/api", "store");
-    let front = std::fs::read(front()).unwrap();
-    runtime
-        .start("front", &front, wiring, Budget::default())
-        .unwrap();
+    start(&mut runtime, "store", store(), Wiring::new(), starved);
+    start(
+        &mut runtime,
+        "front",
+        front(),
+        to_store(),
+        Budget::default(),
+    );
     for _ in 0..3 {
         let err = block_on(runtime.call_wave("store", "get(\"a\")")).unwrap_err();
         assert_exceeded(&err, BudgetKind::Fuel);
@@ -888,17 +915,22 @@ fn an_instance_that_keeps_failing_is_stopped_and_its_callers_are_told() {
 #[test]
 fn a_thousand_concurrent_calls_over_fifty_instances_are_each_answered_once() {
     let mut runtime = runtime();
-    let store = std::fs::read(store()).unwrap();
-    runtime
-        .start("store", &store, Wiring::new(), Budget::default())
-        .unwrap();
-    let front = std::fs::read(front()).unwrap();
+    start(
+        &mut runtime,
+        "store",
+        store(),
+        Wiring::new(),
+        Budget::default(),
+    );
     let fronts: Vec<String> = (0..50).map(|i| format!("front-{i}")).collect();
     for address in &fronts {
-        let wiring = Wiring::new().import("local:store/api", "store");
-        runtime
-            .start(address, &front, wiring, Budget::default())
-            .unwrap();
+        start(
+            &mut runtime,
+            address,
+            front(),
+            to_store(),
+            Budget::default(),
+        );
     }
     // Every call is sent before any answer is awaited.
     let calls: Vec<_> = (0..1000)
@@ -933,12 +965,14 @@ fn a_guest_stuck_until_its_time_budget_delays_no_other_instance() {
         timeout: Some(Timeout(Duration::from_secs(5))),
         ..Budget::default()
     };
-    let odd = std::fs::read(misbehave()).unwrap();
-    runtime.start("stuck", &odd, Wiring::new(), stuck).unwrap();
-    let store = std::fs::read(store()).unwrap();
-    runtime
-        .start("store", &store, Wiring::new(), Budget::default())
-        .unwrap();
+    start(&mut runtime, "stuck", misbehave(), Wiring::new(), stuck);
+    start(
+        &mut runtime,
+        "store",
+        store(),
+        Wiring::new(),
+        Budget::default(),
+    );
     let spinning = runtime.call_wave("stuck", "spin()");
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let waiter = {

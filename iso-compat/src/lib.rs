@@ -132,6 +132,24 @@ struct Named {
     item: WorldItem,
 }
 
+/// The names of `world`'s imports: its functions and interfaces, not its
+/// types (a `use` of a type is no component import).
+pub fn import_names(resolve: &Resolve, world: WorldId) -> Vec<String> {
+    item_names(resolve, resolve.worlds[world].imports.iter())
+}
+
+/// The names of `world`'s exports: its functions and interfaces.
+pub fn export_names(resolve: &Resolve, world: WorldId) -> Vec<String> {
+    item_names(resolve, resolve.worlds[world].exports.iter())
+}
+
+fn item_names<'a>(
+    resolve: &Resolve,
+    items: impl Iterator<Item = (&'a WorldKey, &'a WorldItem)>,
+) -> Vec<String> {
+    named(resolve, items).into_iter().map(|n| n.full).collect()
+}
+
 /// A world's functions and interfaces by name (types come with them).
 fn named<'a>(
     resolve: &Resolve,

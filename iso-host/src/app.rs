@@ -137,6 +137,11 @@ impl App {
 }
 
 impl ExportFunc {
+    /// Whether it is one of the host's own, in `iso:app/state`, rather than the guest's.
+    pub fn is_host_state(&self) -> bool {
+        self.interface.as_deref() == Some(STATE_INTERFACE)
+    }
+
     /// Function `func` of `interface` (or of the world) of WIT type `ty`,
     /// with no short name yet.
     pub(crate) fn new(interface: Option<&str>, func: &str, ty: String) -> ExportFunc {

@@ -17,7 +17,7 @@
 //! A runtime of several apps will put the app's name in front
 //! (`store.api.put`) and strip it before the name reaches [`resolve`].
 
-use crate::app::{ExportFunc, STATE_INTERFACE};
+use crate::app::ExportFunc;
 use crate::error::HostError;
 
 /// The name a user types for `interface` (`local:store/api@0.1.0` -> `api`,
@@ -36,17 +36,16 @@ fn unversioned(interface: &str) -> &str {
         .map_or(interface, |(name, _)| name)
 }
 
-/// Whether `export` is one of the host's own (`iso:app/state`), named by its full name only.
-fn is_reserved(export: &ExportFunc) -> bool {
-    export.interface.as_deref() == Some(STATE_INTERFACE)
-}
-
 /// Whether `spelling` names `export`, in any of the three spellings.
 fn names(spelling: &str, export: &ExportFunc) -> bool {
     if spelling == export.name {
         return true;
     }
-    let Some(interface) = export.interface.as_deref().filter(|_| !is_reserved(export)) else {
+    let Some(interface) = export
+        .interface
+        .as_deref()
+        .filter(|_| !export.is_host_state())
+    else {
         return false;
     };
     if let Some((named, func)) = spelling.split_once('#') {
@@ -80,7 +79,7 @@ pub fn resolve<'a>(exports: &'a [ExportFunc], spelling: &str) -> Result<&'a Expo
             name: spelling.to_owned(),
             available: exports
                 .iter()
-                .filter(|e| !is_reserved(e))
+                .filter(|e| !e.is_host_state())
                 .map(|e| e.short.clone())
                 .collect(),
         }),
@@ -143,6 +142,7 @@ pub(crate) fn is_wave_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::STATE_INTERFACE;
 
     fn export(interface: Option<&str>, func: &str) -> ExportFunc {
         ExportFunc::new(interface, func, "func()".into())

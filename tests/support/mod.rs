@@ -135,19 +135,16 @@ pub fn wit_world(wit_dir: &Path) -> (Vec<String>, Vec<String>) {
     names(&resolve, world)
 }
 
+/// A world's import and export names, sorted (type-only imports are not component imports).
 fn names(resolve: &wit_parser::Resolve, world: wit_parser::WorldId) -> (Vec<String>, Vec<String>) {
-    let world = &resolve.worlds[world];
-    let list = |items: &wit_parser::IndexMap<wit_parser::WorldKey, wit_parser::WorldItem>| {
-        let mut names: Vec<String> = items
-            .iter()
-            // Type-only imports (`use` of records) are not component imports.
-            .filter(|(_, item)| !matches!(item, wit_parser::WorldItem::Type { .. }))
-            .map(|(key, _)| resolve.name_world_key(key))
-            .collect();
+    let sorted = |mut names: Vec<String>| {
         names.sort();
         names
     };
-    (list(&world.imports), list(&world.exports))
+    (
+        sorted(iso_compat::import_names(resolve, world)),
+        sorted(iso_compat::export_names(resolve, world)),
+    )
 }
 
 /// Whether Debian's `rustc-web` toolchain with `rust-src` is installed (the build-std fallback).

@@ -18,7 +18,6 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use iso_host::app::STATE_INTERFACE;
 use iso_host::{
     App, Budget, Compiler, ComponentCache, EngineOptions, ExportFunc, HostError, Instance,
     IsoEngine, Session, Shared, Swapped,
@@ -465,9 +464,7 @@ fn describe_budget(budget: Budget) -> String {
 
 /// The guest's own exports, without the host's `iso:app/state`.
 fn user_exports(app: &App) -> impl Iterator<Item = &ExportFunc> {
-    app.exports()
-        .iter()
-        .filter(|e| e.interface.as_deref() != Some(STATE_INTERFACE))
+    app.exports().iter().filter(|e| !e.is_host_state())
 }
 
 /// The exports as `:exports` lists them, by the names a user types: the

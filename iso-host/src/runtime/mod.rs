@@ -43,10 +43,11 @@ use std::future::Future;
 use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
+use iso_compat::{export_names, import_names};
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker, Val};
 use wit_parser::decoding::DecodedWasm;
-use wit_parser::{Resolve, WorldId, WorldItem};
+use wit_parser::{Resolve, WorldId};
 
 use crate::app::App;
 use crate::budget::Budget;
@@ -466,24 +467,4 @@ fn decode(bytes: &[u8]) -> Result<(Resolve, WorldId), HostError> {
             reason: format!("could not read the component's WIT: {err:#}"),
         }),
     }
-}
-
-/// The names of a world's imports (functions and interfaces, not types).
-fn import_names(resolve: &Resolve, world: WorldId) -> Vec<String> {
-    item_names(resolve, resolve.worlds[world].imports.iter())
-}
-
-/// The names of a world's exports (functions and interfaces).
-fn export_names(resolve: &Resolve, world: WorldId) -> Vec<String> {
-    item_names(resolve, resolve.worlds[world].exports.iter())
-}
-
-fn item_names<'a>(
-    resolve: &Resolve,
-    items: impl Iterator<Item = (&'a wit_parser::WorldKey, &'a WorldItem)>,
-) -> Vec<String> {
-    items
-        .filter(|(_, item)| !matches!(item, WorldItem::Type { .. }))
-        .map(|(key, _)| resolve.name_world_key(key))
-        .collect()
 }
