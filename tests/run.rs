@@ -7,12 +7,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use iso_host::runtime::block_on;
 use iso_host::runtime::{Runtime, Wiring};
 use iso_host::{
     Budget, BudgetKind, EngineOptions, Fuel, HostError, Instance, MemorySize, NoLog, Shared,
     SnapshotPolicy, Timeout, Val,
 };
-use pollster::block_on;
 use predicates::prelude::*;
 use support::{GuestCrate, cargo_iso};
 
@@ -611,7 +611,7 @@ fn front() -> PathBuf {
 /// A runtime on a fresh engine with nothing running.
 fn runtime() -> Runtime {
     let engine = Arc::new(iso_host::IsoEngine::new(EngineOptions::default()).unwrap());
-    Runtime::new(engine, iso_host::ComponentCache::new(None), Arc::new(NoLog))
+    Runtime::new(engine, iso_host::ComponentCache::new(None), Arc::new(NoLog)).unwrap()
 }
 
 /// Starts the component at `path` under `address`, which must succeed.
@@ -959,13 +959,23 @@ fn a_thousand_concurrent_calls_over_fifty_instances_are_each_answered_once() {
 }
 
 #[test]
-fn a_guest_stuck_until_its_time_budget_delays_no_other_instance() {
+fn guests_stuck_until_their_time_budget_delay_no_other_instance() {
+    // More stuck guests than the pool has workers: the pool must add some.
+    const STUCK: usize = 4;
     let mut runtime = runtime();
     let stuck = Budget {
         timeout: Some(Timeout(Duration::from_secs(5))),
         ..Budget::default()
     };
-    start(&mut runtime, "stuck", misbehave(), Wiring::new(), stuck);
+    for i in 0..STUCK {
+        start(
+            &mut runtime,
+            &format!("stuck-{i}"),
+            misbehave(),
+            Wiring::new(),
+            stuck,
+        );
+    }
     start(
         &mut runtime,
         "store",
@@ -973,24 +983,29 @@ fn a_guest_stuck_until_its_time_budget_delays_no_other_instance() {
         Wiring::new(),
         Budget::default(),
     );
-    let spinning = runtime.call_wave("stuck", "spin()");
-    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let waiter = {
-        let done = done.clone();
-        std::thread::spawn(move || {
-            let result = block_on(spinning);
-            done.store(true, std::sync::atomic::Ordering::SeqCst);
-            result
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let waiters: Vec<_> = (0..STUCK)
+        .map(|i| {
+            let spinning = runtime.call_wave(&format!("stuck-{i}"), "spin()");
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let result = block_on(spinning);
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                result
+            })
         })
-    };
+        .collect();
     for i in 0..20 {
         assert_eq!(wave(&runtime, "store", &format!("put(\"k\", {i})")), "");
     }
     assert_eq!(wave(&runtime, "store", "get(\"k\")"), "some(19)");
-    assert!(
-        !done.load(std::sync::atomic::Ordering::SeqCst),
-        "the store answered only after the stuck guest's 5 s budget ran out"
+    assert_eq!(
+        done.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the store answered only after a stuck guest's 5 s budget ran out"
     );
-    let err = waiter.join().unwrap().unwrap_err();
-    assert_exceeded(&err, BudgetKind::Time);
+    for waiter in waiters {
+        let err = waiter.join().unwrap().unwrap_err();
+        assert_exceeded(&err, BudgetKind::Time);
+    }
 }

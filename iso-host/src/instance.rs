@@ -9,6 +9,7 @@
 //! is called, for hosts that batch calls.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustc_hash::FxHashMap;
 use std::time::{Duration, Instant};
@@ -105,8 +106,8 @@ impl CallOutput {
 pub struct TypedExport<P, R> {
     name: String,
     func: TypedFunc<P, R>,
-    /// The instance's restart count when `func` was looked up.
-    generation: u64,
+    /// The store `func` belongs to (see [`Instance::store_id`]).
+    store: u64,
 }
 
 /// An export looked up once, with its parameter and result counts.
@@ -140,6 +141,11 @@ pub struct Instance {
     exports: Vec<Export>,
     snapshot: Option<Vec<u8>>,
     restarts: u64,
+    /// Unique among all stores of the process, so that a typed handle
+    /// looked up in another store (before a restart, or in another
+    /// instance) is looked up again instead of used: wasmtime panics on a
+    /// function from another store.
+    store_id: u64,
     clock: CallClock,
     /// The budget's timeout in epoch ticks.
     ticks: u64,
@@ -166,6 +172,7 @@ impl Instance {
             exports: Vec::new(),
             snapshot: None,
             restarts: 0,
+            store_id: next_store_id(),
             clock,
             ticks: ticks(budget.timeout.map(|t| t.0)),
             armed_unlimited: None,
@@ -351,7 +358,7 @@ impl Instance {
         Ok(TypedExport {
             name: name.to_owned(),
             func,
-            generation: self.restarts,
+            store: self.store_id,
         })
     }
 
@@ -366,8 +373,9 @@ impl Instance {
         P: ComponentNamedList + Lower,
         R: ComponentNamedList + Lift,
     {
-        if export.generation != self.restarts {
-            // A restart replaced the store the handle belonged to.
+        if export.store != self.store_id {
+            // A restart replaced the store the handle belonged to, or it
+            // comes from another instance.
             *export = self.typed(&export.name)?;
         }
         let func = export.func;
@@ -515,6 +523,7 @@ impl Instance {
         self.exports.clear();
         self.armed_unlimited = None;
         self.restarts += 1;
+        self.store_id = next_store_id();
         Ok(())
     }
 
@@ -590,6 +599,12 @@ impl Instance {
             }
         }
     }
+}
+
+/// A number no store had before.
+fn next_store_id() -> u64 {
+    static STORES: AtomicU64 = AtomicU64::new(0);
+    STORES.fetch_add(1, Ordering::Relaxed)
 }
 
 /// A new store and instance of `app`.

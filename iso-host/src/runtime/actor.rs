@@ -1,67 +1,70 @@
-//! One actor per instance, as in Alice Ryhl's "Actors with Tokio", on a
-//! thread of its own: the actor takes jobs one at a time from its mailbox,
-//! each with a oneshot for the answer. An [`Actor`] is the cheap,
-//! cloneable handle.
+//! One actor per instance, as in Alice Ryhl's "Actors with Tokio": the
+//! actor takes jobs one at a time from its mailbox, each with a oneshot
+//! for the answer, and an [`Actor`] is the cheap, cloneable handle. Actors
+//! run on the runtime's worker pool (see the pool module): an actor with
+//! mail is on the pool's queue exactly once, so it runs one job at a time.
 //!
-//! A thread per instance (not a task on a shared pool) means a guest that
-//! is busy until its time budget runs out delays nobody else. The instance
-//! sits behind a lock that the actor takes for each job, and that a wired
-//! call from another instance takes directly, on the caller's thread: a
-//! wired call then costs a lock, not two thread hand-offs. Either way the
-//! instance takes one call at a time.
+//! The instance sits behind a lock that the actor takes for each job, and
+//! that a wired call from another instance takes directly, on the caller's
+//! worker: a wired call then costs a lock, not two hand-offs. Either way
+//! the instance takes one call at a time.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::sync::atomic::{AtomicBool, Ordering, fence};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use futures_channel::oneshot;
+use crossbeam_deque::Injector;
 
 use crate::error::HostError;
 use crate::host::lock;
+use crate::runtime::call::{self, Job, block_on};
+use crate::runtime::pool::{Pool, Runnable, pop};
 use crate::runtime::supervise::Supervised;
 use crate::runtime::wiring::WiringError;
 
-/// Work for an actor: runs on its thread with its instance.
-type Job = Box<dyn FnOnce(&mut Supervised) + Send>;
-
-/// The handle on a running actor: its address, its mailbox and its instance.
+/// The handle on an actor: its address, its mailbox and its instance.
 #[derive(Clone)]
 pub(crate) struct Actor {
-    address: String,
-    mailbox: mpsc::Sender<Job>,
-    instance: Arc<Mutex<Supervised>>,
+    cell: Arc<Cell>,
+}
+
+/// What an actor is made of, shared by its handles and the pool's queue.
+struct Cell {
+    address: Arc<str>,
+    /// Jobs in the order sent; lock-free, since every call sends one.
+    mailbox: Injector<Job>,
+    /// Whether the actor is on the pool's queue, or running.
+    scheduled: AtomicBool,
+    instance: Mutex<Supervised>,
+    pool: Arc<Pool>,
+    /// The cell itself, which the pool queues.
+    this: Weak<Cell>,
 }
 
 impl Actor {
-    /// Starts the actor for `supervised` under `address`. It ends when the
-    /// last handle is dropped and its mailbox is empty.
-    pub(crate) fn spawn(address: &str, supervised: Supervised) -> Result<Actor, HostError> {
-        let (mailbox, jobs) = mpsc::channel::<Job>();
-        let instance = Arc::new(Mutex::new(supervised));
-        let owned = instance.clone();
-        std::thread::Builder::new()
-            .name(format!("iso:{address}"))
-            .spawn(move || {
-                for job in jobs {
-                    job(&mut lock(&owned));
-                }
-            })
-            .map_err(|err| HostError::Invalid {
-                reason: format!("could not start a thread for `{address}`: {err}"),
-            })?;
-        Ok(Actor {
-            address: address.to_owned(),
-            mailbox,
-            instance,
-        })
+    /// The actor of `supervised` under `address`, run on `pool`. It ends
+    /// when the last handle is dropped and its mailbox is empty.
+    pub(crate) fn new(address: &str, supervised: Supervised, pool: Arc<Pool>) -> Actor {
+        let cell = Arc::new_cyclic(|this| Cell {
+            address: address.into(),
+            mailbox: Injector::new(),
+            scheduled: AtomicBool::new(false),
+            instance: Mutex::new(supervised),
+            pool,
+            this: this.clone(),
+        });
+        Actor { cell }
     }
 
     /// The instance, for a call on this thread (a wired call): waits for
     /// the call it is taking, if any.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Supervised> {
-        lock(&self.instance)
+        lock(&self.cell.instance)
     }
 
-    /// Runs `job` on the actor's instance, after the jobs before it; its answer, as a future.
+    /// Runs `job` on the actor's instance, after the jobs before it; its
+    /// answer, as a future. The job is sent now, not when the future is
+    /// first polled, so that calls made one after another queue in order.
     pub(crate) fn ask<R, F>(
         &self,
         job: F,
@@ -70,16 +73,14 @@ impl Actor {
         R: Send + 'static,
         F: FnOnce(&mut Supervised) -> R + Send + 'static,
     {
-        let (reply, answer) = oneshot::channel();
-        let sent = self.mailbox.send(Box::new(move |supervised| {
-            let _ = reply.send(job(supervised));
-        }));
-        let gone = HostError::from(WiringError::NoSuchAddress {
-            address: self.address.clone(),
-        });
+        let (job, answer) = call::call(job);
+        self.cell.send(job);
+        let address = self.cell.address.clone();
         async move {
-            sent.map_err(|_| gone.clone())?;
-            answer.await.map_err(|_| gone)
+            answer.await.ok_or_else(|| {
+                let address = address.to_string();
+                HostError::from(WiringError::NoSuchAddress { address })
+            })
         }
     }
 
@@ -88,6 +89,47 @@ impl Actor {
         &self,
         job: impl FnOnce(&mut Supervised) -> R + Send + 'static,
     ) -> Result<R, HostError> {
-        pollster::block_on(self.ask(job))
+        block_on(self.ask(job))
+    }
+}
+
+impl Cell {
+    /// Puts `job` in the mailbox, and the actor on the pool's queue if it
+    /// was idle.
+    fn send(&self, job: Job) {
+        self.mailbox.push(job);
+        // Pairs with the fence in `run`: either the runner sees this job,
+        // or this sees that the actor is no longer scheduled.
+        fence(Ordering::SeqCst);
+        if !self.scheduled.swap(true, Ordering::SeqCst) {
+            self.queue();
+        }
+    }
+
+    fn queue(&self) {
+        if let Some(this) = self.this.upgrade() {
+            self.pool.schedule(this);
+        }
+    }
+}
+
+impl Runnable for Cell {
+    fn run(&self, batch: usize) -> bool {
+        let mut ran = 0;
+        while ran < batch {
+            if let Some(job) = pop(&self.mailbox) {
+                job.run(&mut lock(&self.instance));
+                ran += 1;
+                continue;
+            }
+            self.scheduled.store(false, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            // A job sent just before the store may have seen the actor
+            // still scheduled: run it, unless its sender queued the actor.
+            if self.mailbox.is_empty() || self.scheduled.swap(true, Ordering::SeqCst) {
+                return false;
+            }
+        }
+        true
     }
 }

@@ -1,24 +1,18 @@
 //! A wired import: a host function in the caller's linker that forwards
-//! the caller's [`Val`]s to the callee's instance, found by its address at
-//! call time, and hands back its result. The call runs on the caller's
+//! the caller's [`Val`]s to the callee's instance and hands back its
+//! result. The callee's actor is found when the caller is linked: it stays
+//! the same across the callee's swaps, and cannot stop while the caller runs. The call runs on the caller's
 //! thread, under the callee's lock (see the actor module). The callee runs in its own store
 //! under its own budget; its failure comes back to the caller as
 //! [`CalleeFailed`], which the caller's instance turns into
 //! [`HostError::CalleeFailed`].
 
-use std::sync::{Arc, RwLock};
-
-use rustc_hash::FxHashMap;
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Val, types::ComponentFunc};
 
 use crate::error::HostError;
 use crate::host::HostState;
 use crate::runtime::actor::Actor;
-use crate::runtime::wiring::WiringError;
-
-/// The running actors by address, as the forwarders find them.
-pub(crate) type Addresses = Arc<RwLock<FxHashMap<String, Actor>>>;
 
 /// A callee's failure, on its way back through the caller's store.
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +26,7 @@ pub(crate) struct CalleeFailed {
 /// The host function for one imported function: calls `export` (a full
 /// name, e.g. `local:store/api@0.1.0#get`) on the instance at `provider`.
 pub(crate) fn forwarder(
-    addresses: Addresses,
+    callee: Actor,
     provider: String,
     export: String,
 ) -> impl Fn(StoreContextMut<'_, HostState>, ComponentFunc, &[Val], &mut [Val]) -> wasmtime::Result<()>
@@ -45,16 +39,6 @@ pub(crate) fn forwarder(
             export: export.clone(),
             error,
         };
-        let callee = addresses
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(&provider)
-            .cloned();
-        let callee = callee.ok_or_else(|| {
-            failed(HostError::from(WiringError::NoSuchAddress {
-                address: provider.clone(),
-            }))
-        })?;
         // On this thread: cycles are refused, so the locks taken along a
         // chain of wired calls never wait on each other in a circle.
         let output = callee

@@ -10,42 +10,44 @@
 //! [`supervise`]), and [`Runtime::swap`] replaces the version behind an
 //! address while its dependents keep their wiring.
 //!
-//! Each instance is an actor on a thread of its own: it
-//! takes one call at a time from its mailbox, calls to different instances
-//! run in parallel, and a call's answer is a future, awaited on any
-//! executor. A wired call runs the callee on the caller's thread, under the
-//! callee's lock; cycles are refused, so it cannot deadlock. Pools of
-//! stateless instances build on this.
+//! Each instance is an actor: it takes one call at a time from its
+//! mailbox, calls to different instances run in parallel on a small
+//! worker pool (see [`pool`] for why not a thread each, nor tokio), and a
+//! call's answer is a future, awaited on any executor. A wired call runs
+//! the callee on the caller's worker, under the callee's lock; cycles are
+//! refused, so it cannot deadlock.
 //!
 //! ```no_run
-//! use std::sync::Arc;
-//! use iso_host::runtime::{Runtime, Wiring};
+//! use std::sync::{Arc, Mutex};
+//! use iso_host::runtime::{Runtime, Wiring, block_on};
 //! use iso_host::*;
 //!
 //! let engine = Arc::new(IsoEngine::new(EngineOptions::default())?);
-//! let mut runtime = Runtime::new(engine, ComponentCache::new(None), Arc::new(NoLog));
+//! let mut runtime = Runtime::new(engine, ComponentCache::new(None), Arc::new(NoLog))?;
 //! let store = std::fs::read("store.wasm").unwrap();
 //! let front = std::fs::read("front.wasm").unwrap();
 //! runtime.start("store", &store, Wiring::new(), Budget::default())?;
 //! let wiring = Wiring::new().import("local:store/api", "store");
 //! runtime.start("front", &front, wiring, Budget::default())?;
-//! let out = pollster::block_on(runtime.call_wave("front", "remember(\"a\", 2)"))?;
+//! let out = block_on(runtime.call_wave("front", "remember(\"a\", 2)"))?;
 //! # Ok::<(), HostError>(())
 //! ```
 
 mod actor;
+mod call;
 mod forward;
+mod pool;
 pub mod supervise;
 pub mod wiring;
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::{Arc, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use iso_compat::{export_names, import_names};
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, Linker, Val};
+use wasmtime::component::{Component, ComponentNamedList, Lift, Linker, Lower, Val};
 use wit_parser::decoding::DecodedWasm;
 use wit_parser::{Resolve, WorldId};
 
@@ -54,11 +56,14 @@ use crate::budget::Budget;
 use crate::cache::ComponentCache;
 use crate::engine::IsoEngine;
 use crate::error::HostError;
-use crate::host::{HostState, LogSink, PROVIDED, Shared};
-use crate::instance::{CallOutput, Instance};
+use crate::host::{HostState, LogSink, PROVIDED, Shared, lock};
+use crate::instance::{CallOutput, Instance, TypedExport, Usage};
 use crate::session::{ExportChanges, Swapped, successor};
 use actor::Actor;
-use forward::{Addresses, forwarder};
+pub use call::block_on;
+use forward::forwarder;
+use pool::Pool;
+use rustc_hash::FxHashMap;
 pub use supervise::RestartIntensity;
 use supervise::Supervised;
 pub use wiring::{Provider, Wiring, WiringError};
@@ -72,7 +77,9 @@ pub struct Runtime {
     log: Arc<dyn LogSink>,
     intensity: RestartIntensity,
     running: BTreeMap<String, Running>,
-    addresses: Addresses,
+    /// The actors by address, for calls (a hash map: every call looks one up).
+    actors: FxHashMap<String, Actor>,
+    pool: Arc<Pool>,
 }
 
 /// What the runtime keeps of an instance besides the instance itself.
@@ -96,17 +103,26 @@ struct Wire {
 }
 
 impl Runtime {
-    /// An empty runtime on `engine`; components are compiled through
-    /// `cache`, and every instance logs to `log`.
-    pub fn new(engine: Arc<IsoEngine>, cache: ComponentCache, log: Arc<dyn LogSink>) -> Runtime {
-        Runtime {
+    /// An empty runtime on `engine`, with a worker per core; components
+    /// are compiled through `cache`, and every instance logs to `log`.
+    /// Fails only when the system refuses to start the workers' threads.
+    pub fn new(
+        engine: Arc<IsoEngine>,
+        cache: ComponentCache,
+        log: Arc<dyn LogSink>,
+    ) -> Result<Runtime, HostError> {
+        let pool = Pool::per_core().map_err(|err| HostError::Invalid {
+            reason: format!("could not start the runtime's worker threads: {err}"),
+        })?;
+        Ok(Runtime {
             engine,
             cache,
             log,
             intensity: RestartIntensity::default(),
             running: BTreeMap::new(),
-            addresses: Addresses::default(),
-        }
+            actors: FxHashMap::default(),
+            pool: Arc::new(pool),
+        })
     }
 
     /// The restart intensity of instances started from now on.
@@ -142,13 +158,9 @@ impl Runtime {
         let wires = self.check_wiring(address, &wiring, &resolve, world)?;
         let app = self.link(&component, &wires)?;
         let instance = Instance::new(Arc::new(app), budget, Shared::new(self.log.clone()))?;
-        self.addresses
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(
-                address.to_owned(),
-                Actor::spawn(address, Supervised::new(instance, self.intensity))?,
-            );
+        let supervised = Supervised::new(instance, self.intensity);
+        let actor = Actor::new(address, supervised, self.pool.clone());
+        self.actors.insert(address.to_owned(), actor);
         let running = Running {
             version: 1,
             wiring,
@@ -192,6 +204,26 @@ impl Runtime {
     ) -> Result<R, HostError> {
         self.actor(address)?
             .ask_blocking(move |supervised| f(&mut supervised.instance))
+    }
+
+    /// A typed handle on export `name` of the instance at `address`, e.g.
+    /// `runtime.typed::<(u32,), (u64,)>("counter", "increment")`: the
+    /// fastest way to call one export often, with no lookup by name and no
+    /// [`Val`]s. Fails when the export's type differs. The handle keeps
+    /// working across restarts and swaps (it looks the export up again),
+    /// and fails once the address is stopped.
+    pub fn typed<P, R>(&self, address: &str, name: &str) -> Result<TypedHandle<P, R>, HostError>
+    where
+        P: ComponentNamedList + Lower + Send + 'static,
+        R: ComponentNamedList + Lift + Send + 'static,
+    {
+        let actor = self.actor(address)?.clone();
+        let name = name.to_owned();
+        let export = actor.ask_blocking(move |s| s.instance.typed::<P, R>(&name))??;
+        Ok(TypedHandle {
+            actor,
+            export: Arc::new(Mutex::new(export)),
+        })
     }
 
     /// A supervised call on the actor at `address`.
@@ -276,23 +308,15 @@ impl Runtime {
                 .into());
             }
         }
-        let mut instances = self
-            .addresses
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
         for address in addresses {
-            instances.remove(*address);
+            self.actors.remove(*address);
             self.running.remove(*address);
         }
         Ok(())
     }
 
-    fn actor(&self, address: &str) -> Result<Actor, HostError> {
-        let instances = self
-            .addresses
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        instances.get(address).cloned().ok_or_else(|| {
+    fn actor(&self, address: &str) -> Result<&Actor, HostError> {
+        self.actors.get(address).ok_or_else(|| {
             let address = address.to_owned();
             WiringError::NoSuchAddress { address }.into()
         })
@@ -420,7 +444,6 @@ impl Runtime {
         let engine = self.engine.engine();
         let ty = component.component_type();
         let wired: Vec<String> = wires.iter().map(|w| w.import.clone()).collect();
-        let addresses = self.addresses.clone();
         App::linked(
             self.engine.clone(),
             component,
@@ -437,13 +460,53 @@ impl Runtime {
                     let mut instance = linker.instance(&wire.import)?;
                     for (func, _) in interface.exports(engine) {
                         let export = format!("{}#{func}", wire.export);
-                        let forward = forwarder(addresses.clone(), wire.provider.clone(), export);
+                        let Some(callee) = self.actors.get(&wire.provider).cloned() else {
+                            wasmtime::bail!("nothing runs under `{}`", wire.provider);
+                        };
+                        let forward = forwarder(callee, wire.provider.clone(), export);
                         instance.func_new(func, forward)?;
                     }
                 }
                 Ok(())
             },
         )
+    }
+}
+
+/// A typed handle on one export of one address, from [`Runtime::typed`].
+/// Cheap to clone.
+pub struct TypedHandle<P, R> {
+    actor: Actor,
+    /// Behind a lock only to be looked up again after a restart: the
+    /// instance takes one call at a time, so it is never contended.
+    export: Arc<Mutex<TypedExport<P, R>>>,
+}
+
+impl<P, R> Clone for TypedHandle<P, R> {
+    fn clone(&self) -> Self {
+        TypedHandle {
+            actor: self.actor.clone(),
+            export: self.export.clone(),
+        }
+    }
+}
+
+impl<P, R> TypedHandle<P, R>
+where
+    P: ComponentNamedList + Lower + Send + 'static,
+    R: ComponentNamedList + Lift + Send + 'static,
+{
+    /// Calls the export with `params` under the instance's budget, like
+    /// [`Runtime::call`]; the future is its results and what it used.
+    pub fn call(
+        &self,
+        params: P,
+    ) -> impl Future<Output = Result<(R, Usage), HostError>> + Send + 'static + use<P, R> {
+        let export = self.export.clone();
+        let answer = self.actor.ask(move |supervised| {
+            supervised.call(|instance| instance.call_typed(&mut lock(&export), params))
+        });
+        async move { answer.await? }
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::error::HostError;
-use crate::instance::{CallOutput, Instance};
+use crate::instance::Instance;
 
 /// How many restarts within how long stop an instance: more than
 /// `restarts` within `within`. The default is at most 5 in 10 s.
@@ -49,10 +49,10 @@ impl Supervised {
     /// Makes a call with `call`, unless the instance was stopped; a call
     /// that restarted the instance counts against the intensity, unless
     /// the failure was a callee's (it counts against the callee's).
-    pub(crate) fn call(
+    pub(crate) fn call<T>(
         &mut self,
-        call: impl FnOnce(&mut Instance) -> Result<CallOutput, HostError>,
-    ) -> Result<CallOutput, HostError> {
+        call: impl FnOnce(&mut Instance) -> Result<T, HostError>,
+    ) -> Result<T, HostError> {
         if let Some(stopped) = &self.stopped {
             return Err(stopped.clone());
         }
