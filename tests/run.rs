@@ -671,6 +671,67 @@ fn a_wired_call_reaches_the_provider_and_comes_back() {
 }
 
 #[test]
+fn a_pool_of_stateless_instances_shares_calls_and_kv_and_serves_a_wired_caller() {
+    let mut runtime = runtime();
+    let bytes = std::fs::read(store()).unwrap();
+    runtime
+        .start_pool("store", &bytes, Wiring::new(), Budget::default(), 3)
+        .unwrap();
+    // All sent before any is awaited, so that they spread over the pool.
+    let puts: Vec<_> = (0..30)
+        .map(|i| runtime.call_wave("store", &format!("put(\"k{i}\", {i})")))
+        .collect();
+    for put in puts {
+        block_on(put).unwrap();
+    }
+    for i in 0..30 {
+        let got = wave(&runtime, "store", &format!("get(\"k{i}\")"));
+        assert_eq!(got, format!("some({i})"), "every instance sees one kv");
+    }
+    let served = runtime
+        .with_each_instance("store", |i| i.restarts())
+        .unwrap();
+    assert_eq!(served, vec![0, 0, 0]);
+    let err = runtime
+        .with_instance("store", |i| i.restarts())
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`store` is a pool of 3 instances: reach them with `with_each_instance`"),
+        "{err}"
+    );
+    let wiring = Wiring::new().import("local:store/api", "store");
+    start(&mut runtime, "front", front(), wiring, Budget::default());
+    assert_eq!(wave(&runtime, "front", "remember(\"a\", 2)"), "1");
+    assert_eq!(wave(&runtime, "front", "recall(\"a\")"), "some(2)");
+}
+
+#[test]
+fn a_pool_is_refused_for_an_app_with_state_and_for_no_instances() {
+    let mut runtime = runtime();
+    let counter = std::fs::read(misbehave()).unwrap();
+    let err = runtime
+        .start_pool("m", &counter, Wiring::new(), Budget::default(), 2)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "`m` keeps state (it exports iso:app/state), so it cannot run as a pool of 2 identical instances"
+        ),
+        "{err}"
+    );
+    let store = std::fs::read(store()).unwrap();
+    let err = runtime
+        .start_pool("s", &store, Wiring::new(), Budget::default(), 0)
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("a pool of 0 instances cannot serve `s`"),
+        "{err}"
+    );
+    assert_eq!(runtime.addresses().count(), 0, "nothing was started");
+}
+
+#[test]
 fn a_provider_out_of_fuel_fails_only_the_callers_call_and_names_itself() {
     let runtime = wired_runtime();
     assert_eq!(wave(&runtime, "front", "remember(\"a\", 2)"), "1");

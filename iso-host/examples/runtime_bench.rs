@@ -178,7 +178,9 @@ fn wired_call(
         }));
         dynamic.push(per_op(1, 5_000, || {
             let mut out = [Val::Bool(false)];
-            recall_dynamic.call(&mut front_store, &args, &mut out).unwrap();
+            recall_dynamic
+                .call(&mut front_store, &args, &mut out)
+                .unwrap();
             get_dynamic.call(&mut store_store, &args, &mut out).unwrap();
             black_box(out);
         }));
@@ -190,7 +192,12 @@ fn wired_call(
         })?);
     }
     let (ours, dynamic) = (median(ours), median(dynamic));
-    line("wired call: front.recall -> store.get", ours, median(raw), 1.5);
+    line(
+        "wired call: front.recall -> store.get",
+        ours,
+        median(raw),
+        1.5,
+    );
     println!(
         "    for scale: the same two raw calls with Vals (Func::call) {dynamic:.2?} ({:.2}x ours)",
         ours.as_secs_f64() / dynamic.as_secs_f64()

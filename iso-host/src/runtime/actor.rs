@@ -10,7 +10,7 @@
 //! the instance takes one call at a time.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crossbeam_deque::Injector;
@@ -90,6 +90,70 @@ impl Actor {
         job: impl FnOnce(&mut Supervised) -> R + Send + 'static,
     ) -> Result<R, HostError> {
         block_on(self.ask(job))
+    }
+}
+
+/// The actors behind one address: one, or a pool of identical stateless
+/// instances that share its calls.
+pub(crate) struct Served {
+    actors: Vec<Actor>,
+    next: AtomicUsize,
+}
+
+impl Served {
+    pub(crate) fn new(actors: Vec<Actor>) -> Served {
+        Served {
+            actors,
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// Every actor, in order.
+    pub(crate) fn actors(&self) -> &[Actor] {
+        &self.actors
+    }
+
+    /// The index of the actor for the next call: in turn, but an idle one
+    /// first.
+    fn turn(&self, idle: impl Fn(&Actor) -> bool) -> usize {
+        let count = self.actors.len();
+        if count == 1 {
+            return 0;
+        }
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        (0..count)
+            .map(|i| (start + i) % count)
+            .find(|&i| idle(&self.actors[i]))
+            .unwrap_or(start % count)
+    }
+
+    /// The actor for the next call through its mailbox.
+    pub(crate) fn pick(&self) -> &Actor {
+        self.pick_indexed().1
+    }
+
+    /// [`Served::pick`], with the actor's index.
+    pub(crate) fn pick_indexed(&self) -> (usize, &Actor) {
+        let index = self.turn(|actor| !actor.cell.scheduled.load(Ordering::Relaxed));
+        (index, &self.actors[index])
+    }
+
+    /// An instance for a wired call on this thread: a free one if any.
+    pub(crate) fn lock_any(&self) -> MutexGuard<'_, Supervised> {
+        if let [actor] = self.actors.as_slice() {
+            return actor.lock();
+        }
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let count = self.actors.len();
+        (0..count)
+            .find_map(|i| {
+                self.actors[(start + i) % count]
+                    .cell
+                    .instance
+                    .try_lock()
+                    .ok()
+            })
+            .unwrap_or_else(|| self.actors[start % count].lock())
     }
 }
 

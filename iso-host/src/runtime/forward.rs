@@ -12,7 +12,9 @@ use wasmtime::component::{Val, types::ComponentFunc};
 
 use crate::error::HostError;
 use crate::host::HostState;
-use crate::runtime::actor::Actor;
+use std::sync::Arc;
+
+use crate::runtime::actor::Served;
 
 /// A callee's failure, on its way back through the caller's store.
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +28,7 @@ pub(crate) struct CalleeFailed {
 /// The host function for one imported function: calls `export` (a full
 /// name, e.g. `local:store/api@0.1.0#get`) on the instance at `provider`.
 pub(crate) fn forwarder(
-    callee: Actor,
+    callee: Arc<Served>,
     provider: String,
     export: String,
 ) -> impl Fn(StoreContextMut<'_, HostState>, ComponentFunc, &[Val], &mut [Val]) -> wasmtime::Result<()>
@@ -42,7 +44,7 @@ pub(crate) fn forwarder(
         // On this thread: cycles are refused, so the locks taken along a
         // chain of wired calls never wait on each other in a circle.
         let output = callee
-            .lock()
+            .lock_any()
             .call(|instance| instance.call(&export, params))
             .map_err(failed)?;
         if let (Some(slot), Some(value)) = (results.first_mut(), output.into_result()) {

@@ -59,7 +59,7 @@ use crate::error::HostError;
 use crate::host::{HostState, LogSink, PROVIDED, Shared, lock};
 use crate::instance::{CallOutput, Instance, TypedExport, Usage};
 use crate::session::{ExportChanges, Swapped, successor};
-use actor::Actor;
+use actor::{Actor, Served};
 pub use call::block_on;
 use forward::forwarder;
 use pool::Pool;
@@ -78,7 +78,7 @@ pub struct Runtime {
     intensity: RestartIntensity,
     running: BTreeMap<String, Running>,
     /// The actors by address, for calls (a hash map: every call looks one up).
-    actors: FxHashMap<String, Actor>,
+    actors: FxHashMap<String, Arc<Served>>,
     pool: Arc<Pool>,
 }
 
@@ -147,6 +147,40 @@ impl Runtime {
         wiring: Wiring,
         budget: Budget,
     ) -> Result<(), HostError> {
+        self.start_instances(address, bytes, wiring, budget, 1)
+    }
+
+    /// Starts `size` identical instances of a stateless app (one without
+    /// `iso:app/state`) behind `address`, as [`Runtime::start`] starts one:
+    /// each call goes to an idle instance, or to the next in turn, so up
+    /// to `size` calls run at once. An app that keeps state is refused: its
+    /// instances would each keep a state of their own.
+    pub fn start_pool(
+        &mut self,
+        address: &str,
+        bytes: &[u8],
+        wiring: Wiring,
+        budget: Budget,
+        size: usize,
+    ) -> Result<(), HostError> {
+        if size == 0 {
+            return Err(HostError::Invalid {
+                reason: format!(
+                    "a pool of 0 instances cannot serve `{address}`: give a size of at least 1"
+                ),
+            });
+        }
+        self.start_instances(address, bytes, wiring, budget, size)
+    }
+
+    fn start_instances(
+        &mut self,
+        address: &str,
+        bytes: &[u8],
+        wiring: Wiring,
+        budget: Budget,
+        size: usize,
+    ) -> Result<(), HostError> {
         if self.running.contains_key(address) {
             return Err(WiringError::AddressInUse {
                 address: address.to_owned(),
@@ -156,11 +190,19 @@ impl Runtime {
         let (component, _) = self.cache.load(self.engine.engine(), bytes)?;
         let (resolve, world) = decode(bytes)?;
         let wires = self.check_wiring(address, &wiring, &resolve, world)?;
-        let app = self.link(&component, &wires)?;
-        let instance = Instance::new(Arc::new(app), budget, Shared::new(self.log.clone()))?;
-        let supervised = Supervised::new(instance, self.intensity);
-        let actor = Actor::new(address, supervised, self.pool.clone());
-        self.actors.insert(address.to_owned(), actor);
+        let app = Arc::new(self.link(&component, &wires)?);
+        check_pool(address, &app, size)?;
+        // One kv and one log for the address, however many instances serve it.
+        let shared = Shared::new(self.log.clone());
+        let actors = (0..size)
+            .map(|_| {
+                let instance = Instance::new(app.clone(), budget, shared.clone())?;
+                let supervised = Supervised::new(instance, self.intensity);
+                Ok(Actor::new(address, supervised, self.pool.clone()))
+            })
+            .collect::<Result<_, HostError>>()?;
+        self.actors
+            .insert(address.to_owned(), Arc::new(Served::new(actors)));
         let running = Running {
             version: 1,
             wiring,
@@ -196,14 +238,41 @@ impl Runtime {
     }
 
     /// Runs `f` on the instance at `address` (e.g. to read its state or set
-    /// its budget), between its calls, and waits for the answer.
+    /// its budget), between its calls, and waits for the answer. For a
+    /// pool, see [`Runtime::with_each_instance`].
     pub fn with_instance<R: Send + 'static>(
         &self,
         address: &str,
         f: impl FnOnce(&mut Instance) -> R + Send + 'static,
     ) -> Result<R, HostError> {
-        self.actor(address)?
-            .ask_blocking(move |supervised| f(&mut supervised.instance))
+        let served = self.served(address)?;
+        let [actor] = served.actors() else {
+            return Err(HostError::Invalid {
+                reason: format!(
+                    "`{address}` is a pool of {} instances: reach them with `with_each_instance`",
+                    served.actors().len()
+                ),
+            });
+        };
+        actor.ask_blocking(move |supervised| f(&mut supervised.instance))
+    }
+
+    /// Runs `f` on each instance at `address` in turn (one, or each of a
+    /// pool's), between its calls; their answers, in order.
+    pub fn with_each_instance<R: Send + 'static>(
+        &self,
+        address: &str,
+        f: impl Fn(&mut Instance) -> R + Send + Sync + 'static,
+    ) -> Result<Vec<R>, HostError> {
+        let f = Arc::new(f);
+        self.served(address)?
+            .actors()
+            .iter()
+            .map(|actor| {
+                let f = f.clone();
+                actor.ask_blocking(move |supervised| f(&mut supervised.instance))
+            })
+            .collect()
     }
 
     /// A typed handle on export `name` of the instance at `address`, e.g.
@@ -217,13 +286,17 @@ impl Runtime {
         P: ComponentNamedList + Lower + Send + 'static,
         R: ComponentNamedList + Lift + Send + 'static,
     {
-        let actor = self.actor(address)?.clone();
-        let name = name.to_owned();
-        let export = actor.ask_blocking(move |s| s.instance.typed::<P, R>(&name))??;
-        Ok(TypedHandle {
-            actor,
-            export: Arc::new(Mutex::new(export)),
-        })
+        let served = self.served(address)?.clone();
+        let exports = served
+            .actors()
+            .iter()
+            .map(|actor| {
+                let name = name.to_owned();
+                let export = actor.ask_blocking(move |s| s.instance.typed::<P, R>(&name))??;
+                Ok(Arc::new(Mutex::new(export)))
+            })
+            .collect::<Result<_, HostError>>()?;
+        Ok(TypedHandle { served, exports })
     }
 
     /// A supervised call on the actor at `address`.
@@ -237,8 +310,8 @@ impl Runtime {
     {
         // Sent now, so that calls made one after another queue at once.
         let answer = self
-            .actor(address)
-            .map(|actor| actor.ask(move |supervised| supervised.call(call)));
+            .served(address)
+            .map(|served| served.pick().ask(move |supervised| supervised.call(call)));
         async move { answer?.await? }
     }
 
@@ -265,13 +338,24 @@ impl Runtime {
         let wires = self.check_wiring(address, &running.wiring, &resolve, world)?;
         self.check_dependents(address, &resolve, world)?;
         let app = Arc::new(self.link(&component, &wires)?);
+        let served = self.served(address)?.clone();
+        check_pool(address, &app, served.actors().len())?;
         let intensity = self.intensity;
-        let (state_kept, exports) = self.actor(address)?.ask_blocking(move |supervised| {
-            let (next, state_kept) = successor(&mut supervised.instance, app, keep_state)?;
-            let exports = ExportChanges::between(supervised.instance.app(), next.app());
-            *supervised = Supervised::new(next, intensity);
-            Ok::<_, HostError>((state_kept, exports))
-        })??;
+        let mut swapped = Vec::new();
+        // A pool's instances are stateless, so each swaps alone.
+        for actor in served.actors() {
+            let app = app.clone();
+            swapped.push(actor.ask_blocking(move |supervised| {
+                let (next, state_kept) = successor(&mut supervised.instance, app, keep_state)?;
+                let exports = ExportChanges::between(supervised.instance.app(), next.app());
+                *supervised = Supervised::new(next, intensity);
+                Ok::<_, HostError>((state_kept, exports))
+            })??);
+        }
+        let Some((state_kept, exports)) = swapped.pop() else {
+            let address = address.to_owned();
+            return Err(WiringError::NoSuchAddress { address }.into());
+        };
         let running = self.running.get_mut(address).expect("checked above");
         (running.resolve, running.world) = (resolve, world);
         running.version += 1;
@@ -315,7 +399,7 @@ impl Runtime {
         Ok(())
     }
 
-    fn actor(&self, address: &str) -> Result<&Actor, HostError> {
+    fn served(&self, address: &str) -> Result<&Arc<Served>, HostError> {
         self.actors.get(address).ok_or_else(|| {
             let address = address.to_owned();
             WiringError::NoSuchAddress { address }.into()
@@ -476,17 +560,18 @@ impl Runtime {
 /// A typed handle on one export of one address, from [`Runtime::typed`].
 /// Cheap to clone.
 pub struct TypedHandle<P, R> {
-    actor: Actor,
-    /// Behind a lock only to be looked up again after a restart: the
-    /// instance takes one call at a time, so it is never contended.
-    export: Arc<Mutex<TypedExport<P, R>>>,
+    served: Arc<Served>,
+    /// The export in each instance, in the order of `served`. Behind a
+    /// lock only to be looked up again after a restart: the instance takes
+    /// one call at a time, so it is never contended.
+    exports: Vec<Arc<Mutex<TypedExport<P, R>>>>,
 }
 
 impl<P, R> Clone for TypedHandle<P, R> {
     fn clone(&self) -> Self {
         TypedHandle {
-            actor: self.actor.clone(),
-            export: self.export.clone(),
+            served: self.served.clone(),
+            exports: self.exports.clone(),
         }
     }
 }
@@ -502,12 +587,25 @@ where
         &self,
         params: P,
     ) -> impl Future<Output = Result<(R, Usage), HostError>> + Send + 'static + use<P, R> {
-        let export = self.export.clone();
-        let answer = self.actor.ask(move |supervised| {
+        let (index, actor) = self.served.pick_indexed();
+        let export = self.exports[index].clone();
+        let answer = actor.ask(move |supervised| {
             supervised.call(|instance| instance.call_typed(&mut lock(&export), params))
         });
         async move { answer.await? }
     }
+}
+
+/// Refuses a pool of more than one instance of an app that keeps state.
+fn check_pool(address: &str, app: &App, size: usize) -> Result<(), HostError> {
+    if size > 1 && app.has_state() {
+        return Err(HostError::Invalid {
+            reason: format!(
+                "`{address}` keeps state (it exports iso:app/state), so it cannot run as a pool of {size} identical instances: start one instance, or keep the state in kv"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The breaking findings, one line each.
