@@ -707,6 +707,48 @@ fn a_pool_of_stateless_instances_shares_calls_and_kv_and_serves_a_wired_caller()
 }
 
 #[test]
+fn start_all_starts_providers_first_and_leaves_nothing_running_when_one_is_refused() {
+    use iso_host::runtime::Start;
+    let (front_bytes, store_bytes) = (
+        std::fs::read(front()).unwrap(),
+        std::fs::read(store()).unwrap(),
+    );
+    let app = |address, bytes, wiring| Start {
+        address,
+        bytes,
+        wiring,
+        budget: Budget::default(),
+    };
+    let to_store = || Wiring::new().import("local:store/api", "store");
+    let mut runtime = runtime();
+    runtime
+        .start_all(vec![
+            app("front", &front_bytes, to_store()),
+            app("store", &store_bytes, Wiring::new()),
+        ])
+        .unwrap();
+    assert_eq!(wave(&runtime, "front", "remember(\"a\", 2)"), "1");
+
+    let mut runtime = self::runtime();
+    let err = runtime
+        .start_all(vec![
+            app("front", &front_bytes, to_store()),
+            app("store", &store_bytes, Wiring::new()),
+            app("other", &front_bytes, Wiring::new()),
+        ])
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("`other`") && err.to_string().contains("local:store/api"),
+        "{err}"
+    );
+    assert_eq!(
+        runtime.addresses().count(),
+        0,
+        "the started ones were stopped"
+    );
+}
+
+#[test]
 fn a_pool_is_refused_for_an_app_with_state_and_for_no_instances() {
     let mut runtime = runtime();
     let counter = std::fs::read(misbehave()).unwrap();

@@ -150,6 +150,29 @@ impl Runtime {
         self.start_instances(address, bytes, wiring, budget, 1)
     }
 
+    /// Starts `apps` together, providers before the apps that import from
+    /// them, whatever their order. A cycle among them (A imports from B,
+    /// which imports from A) is refused with its path, and so is any app
+    /// [`Runtime::start`] would refuse; then none of them is left running.
+    pub fn start_all(&mut self, apps: Vec<Start<'_>>) -> Result<(), HostError> {
+        let named: Vec<(&str, &Wiring)> = apps.iter().map(|a| (a.address, &a.wiring)).collect();
+        let order = wiring::order(&named)?;
+        let mut apps: Vec<Option<Start<'_>>> = apps.into_iter().map(Some).collect();
+        let mut started: Vec<&str> = Vec::new();
+        for i in order {
+            let Some(app) = apps[i].take() else { continue };
+            if let Err(err) = self.start(app.address, app.bytes, app.wiring, app.budget) {
+                // Importers first, as stop asks.
+                for address in started.iter().rev() {
+                    let _ = self.stop(&[address]);
+                }
+                return Err(err);
+            }
+            started.push(app.address);
+        }
+        Ok(())
+    }
+
     /// Starts `size` identical instances of a stateless app (one without
     /// `iso:app/state`) behind `address`, as [`Runtime::start`] starts one:
     /// each call goes to an idle instance, or to the next in turn, so up
@@ -555,6 +578,18 @@ impl Runtime {
             },
         )
     }
+}
+
+/// One app for [`Runtime::start_all`]: what [`Runtime::start`] takes.
+pub struct Start<'a> {
+    /// The address to start it under.
+    pub address: &'a str,
+    /// The component's bytes.
+    pub bytes: &'a [u8],
+    /// Who fills its imports.
+    pub wiring: Wiring,
+    /// The budget of each call.
+    pub budget: Budget,
 }
 
 /// A typed handle on one export of one address, from [`Runtime::typed`].

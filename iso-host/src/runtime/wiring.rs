@@ -2,6 +2,10 @@
 //! made before an instance starts: every import has a provider, the
 //! provider is running, it exports a compatible interface (iso-compat's
 //! structural comparison), and no app imports from itself.
+//!
+//! A cycle can only be asked for all at once: each instance starts after
+//! its providers, and a swap keeps the wiring. [`order`] puts a set of
+//! apps in an order that starts providers first, or names the cycle.
 
 use std::collections::BTreeMap;
 
@@ -46,6 +50,20 @@ impl Wiring {
     /// The import names the wiring mentions, as given.
     pub fn imports(&self) -> impl Iterator<Item = &str> {
         self.providers.keys().map(String::as_str)
+    }
+
+    /// The addresses whose instances fill imports, each once.
+    pub fn addresses(&self) -> impl Iterator<Item = &str> {
+        let mut seen = Vec::new();
+        self.providers
+            .values()
+            .filter_map(move |provider| match provider {
+                Provider::Address(address) if !seen.contains(&address) => {
+                    seen.push(address);
+                    Some(address.as_str())
+                }
+                _ => None,
+            })
     }
 
     /// Whether any import is filled by the instance at `address`.
@@ -164,6 +182,53 @@ fn list(names: &[String]) -> String {
     }
 }
 
+/// The order in which to start `apps` (address and wiring each) so that
+/// every provider among them starts before its importers: indexes into
+/// `apps`. Providers not among them must be running already.
+pub(crate) fn order(apps: &[(&str, &Wiring)]) -> Result<Vec<usize>, WiringError> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Visiting,
+        Done,
+    }
+    fn visit(
+        i: usize,
+        apps: &[(&str, &Wiring)],
+        marks: &mut [Mark],
+        path: &mut Vec<String>,
+        order: &mut Vec<usize>,
+    ) -> Result<(), WiringError> {
+        match marks[i] {
+            Mark::Done => return Ok(()),
+            Mark::Visiting => {
+                let start = path.iter().position(|a| a == apps[i].0).unwrap_or(0);
+                let mut path = path[start..].to_vec();
+                path.push(apps[i].0.to_owned());
+                return Err(WiringError::Cycle { path });
+            }
+            Mark::New => {}
+        }
+        marks[i] = Mark::Visiting;
+        path.push(apps[i].0.to_owned());
+        for provider in apps[i].1.addresses() {
+            if let Some(p) = apps.iter().position(|(address, _)| *address == provider) {
+                visit(p, apps, marks, path, order)?;
+            }
+        }
+        path.pop();
+        marks[i] = Mark::Done;
+        order.push(i);
+        Ok(())
+    }
+    let mut marks = vec![Mark::New; apps.len()];
+    let mut order = Vec::with_capacity(apps.len());
+    for i in 0..apps.len() {
+        visit(i, apps, &mut marks, &mut Vec::new(), &mut order)?;
+    }
+    Ok(order)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,5 +242,25 @@ mod tests {
         assert_eq!(wiring.provider("local:other/api@0.1.0"), None);
         assert!(wiring.uses("store"));
         assert!(!wiring.uses("front"));
+    }
+
+    #[test]
+    fn providers_come_first_and_a_cycle_is_named_with_its_path() {
+        let store = Wiring::new();
+        let api = Wiring::new().import("local:store/api", "store");
+        let worker = Wiring::new()
+            .import("local:api/api", "api")
+            .import("local:store/api", "store");
+        let apps = [("worker", &worker), ("api", &api), ("store", &store)];
+        assert_eq!(order(&apps).unwrap(), vec![2, 1, 0]);
+
+        let a = Wiring::new().import("local:b/api", "b");
+        let b = Wiring::new().import("local:c/api", "c");
+        let c = Wiring::new().import("local:a/api", "a");
+        let err = order(&[("a", &a), ("b", &b), ("c", &c)]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "wiring cycle: a -> b -> c -> a: an app cannot import from itself, even through others"
+        );
     }
 }
