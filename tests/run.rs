@@ -668,6 +668,15 @@ fn a_wired_call_reaches_the_provider_and_comes_back() {
         "the store keeps what front put"
     );
     assert_eq!(wave(&runtime, "front", "calls()"), "2");
+
+    let front = block_on(runtime.call_wave("front", "recall(\"a\")")).unwrap();
+    let store = block_on(runtime.call_wave("store", "get(\"a\")")).unwrap();
+    assert_eq!(front.usage.callees.calls, 1, "{:?}", front.usage);
+    assert_eq!(
+        front.usage.callees.fuel, store.usage.fuel,
+        "the caller's usage reports the callee's fuel"
+    );
+    assert_eq!(store.usage.callees, iso_host::Callees::default());
 }
 
 #[test]

@@ -129,6 +129,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             shared: shared.clone(),
             limiter: MemoryLimiter::default(),
             last_panic: None,
+            callees: Default::default(),
         };
         let mut store = wasmtime::Store::new(engine.engine(), state);
         store.limiter(|s| &mut s.limiter);

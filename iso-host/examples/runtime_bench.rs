@@ -72,6 +72,7 @@ impl Raw {
             shared: self.shared.clone(),
             limiter: MemoryLimiter::default(),
             last_panic: None,
+            callees: Default::default(),
         };
         let mut store = wasmtime::Store::new(self.engine.engine(), state);
         store.limiter(|s| &mut s.limiter);

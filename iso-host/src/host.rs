@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::bindings::iso::host::{clock, kv, log, random};
+use crate::instance::Callees;
 
 /// The interfaces the iso host gives guests.
 pub const PROVIDED: [&str; 4] = [
@@ -238,6 +239,8 @@ pub struct HostState {
     pub limiter: MemoryLimiter,
     /// The last panic the guest reported (message, location), from iso-guest's panic hook.
     pub last_panic: Option<(String, String)>,
+    /// What the current call's wired calls used so far.
+    pub callees: Callees,
 }
 
 impl log::Host for HostState {

@@ -48,6 +48,27 @@ pub struct Usage {
     /// [`EngineOptions::precise_timing`](crate::EngineOptions::precise_timing),
     /// else to the ticker's resolution ([`TICK`](crate::engine::TICK)).
     pub elapsed: Duration,
+    /// What the wired calls this call made used in their callees (and
+    /// theirs, in turn): each callee runs in a store of its own, so its
+    /// fuel is not in `fuel`. Its time is in `elapsed`.
+    pub callees: Callees,
+}
+
+/// The wired calls one call made, and the fuel they used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Callees {
+    /// Calls made to other instances, nested ones included.
+    pub calls: u64,
+    /// The fuel those calls consumed.
+    pub fuel: u64,
+}
+
+impl Callees {
+    /// Counts one wired call that used `usage`.
+    pub(crate) fn add(&mut self, usage: &Usage) {
+        self.calls += 1 + usage.callees.calls;
+        self.fuel += usage.fuel + usage.callees.fuel;
+    }
 }
 
 /// A call's result and what it used.
@@ -400,10 +421,12 @@ impl Instance {
                 if self.budget.fuel.is_none() && self.budget.timeout.is_none() {
                     self.armed_unlimited = Some(left);
                 }
+                let data = self.store.data();
                 let usage = Usage {
                     fuel: fuel - left,
-                    memory_peak: self.store.data().limiter.peak as u64,
+                    memory_peak: data.limiter.peak as u64,
                     elapsed,
+                    callees: data.callees,
                 };
                 if self.policy == SnapshotPolicy::EveryCall {
                     self.checkpoint()?;
@@ -456,6 +479,7 @@ impl Instance {
         data.limiter.peak = data.limiter.current;
         data.limiter.denied = None;
         data.last_panic = None;
+        data.callees = Callees::default();
     }
 
     fn classify(&mut self, name: &str, err: wasmtime::Error, elapsed: Duration) -> HostError {
@@ -623,6 +647,7 @@ fn start(
             shared,
             limiter,
             last_panic: None,
+            callees: Default::default(),
         },
     );
     store.limiter(|state| &mut state.limiter);

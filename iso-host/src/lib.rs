@@ -48,7 +48,7 @@ pub use cache::{CacheHit, ComponentCache};
 pub use engine::{Compiler, EngineOptions, IsoEngine};
 pub use error::{Amount, BudgetKind, HostError};
 pub use host::{Effect, LogRecord, LogSink, NoLog, Shared};
-pub use instance::{CallOutput, Instance, SnapshotPolicy, TypedExport, Usage};
+pub use instance::{CallOutput, Callees, Instance, SnapshotPolicy, TypedExport, Usage};
 pub use session::{CallRecord, Divergence, ExportChanges, Outcome, Session, Swapped};
 pub use wasmtime::component::Val;
 

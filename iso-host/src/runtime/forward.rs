@@ -35,7 +35,7 @@ pub(crate) fn forwarder(
 + Send
 + Sync
 + 'static {
-    move |_caller, _ty, params, results| {
+    move |mut caller, _ty, params, results| {
         let failed = |error| CalleeFailed {
             address: provider.clone(),
             export: export.clone(),
@@ -47,6 +47,7 @@ pub(crate) fn forwarder(
             .lock_any()
             .call(|instance| instance.call(&export, params))
             .map_err(failed)?;
+        caller.data_mut().callees.add(&output.usage);
         if let (Some(slot), Some(value)) = (results.first_mut(), output.into_result()) {
             *slot = value;
         }

@@ -51,15 +51,24 @@ struct Shared {
     /// Actors with mail; lock-free, since every call may queue one.
     queue: Injector<Arc<dyn Runnable>>,
     /// Held to sleep, and to wake a sleeper.
-    sleep: Mutex<()>,
+    sleep: Mutex<Sleepers>,
     ready: Condvar,
-    sleeping: AtomicUsize,
+    /// Sleepers not yet woken, read without the lock by every push.
+    idle: AtomicUsize,
     workers: AtomicUsize,
     /// Batches finished, read by the watchdog.
     finished: AtomicU64,
     /// How many workers the pool keeps when none is stuck.
     size: usize,
     closed: AtomicBool,
+}
+
+/// The workers asleep, and how many of them were woken but are not up yet:
+/// a push wakes a sleeper only if none is on its way already.
+#[derive(Default)]
+struct Sleepers {
+    asleep: usize,
+    woken: usize,
 }
 
 /// The next item of `queue`, if any.
@@ -79,9 +88,9 @@ impl Pool {
         let size = size.max(1);
         let shared = Arc::new(Shared {
             queue: Injector::new(),
-            sleep: Mutex::new(()),
+            sleep: Mutex::new(Sleepers::default()),
             ready: Condvar::new(),
-            sleeping: AtomicUsize::new(0),
+            idle: AtomicUsize::new(0),
             workers: AtomicUsize::new(0),
             finished: AtomicU64::new(0),
             size,
@@ -122,10 +131,19 @@ impl Shared {
         // Pairs with the fence in `next`: either a sleeper sees the actor,
         // or this sees the sleeper.
         fence(Ordering::SeqCst);
-        if self.sleeping.load(Ordering::SeqCst) > 0 {
-            let _sleep = lock(&self.sleep);
-            self.ready.notify_one();
+        if self.idle.load(Ordering::SeqCst) > 0 {
+            let mut sleepers = lock(&self.sleep);
+            if sleepers.asleep > sleepers.woken {
+                sleepers.woken += 1;
+                self.count_idle(&sleepers);
+                self.ready.notify_one();
+            }
         }
+    }
+
+    fn count_idle(&self, sleepers: &Sleepers) {
+        let idle = sleepers.asleep.saturating_sub(sleepers.woken);
+        self.idle.store(idle, Ordering::SeqCst);
     }
 
     /// The next actor with mail, after a spin and then a sleep when there
@@ -137,23 +155,25 @@ impl Shared {
             }
             std::hint::spin_loop();
         }
-        let mut sleep = lock(&self.sleep);
+        let mut sleepers = lock(&self.sleep);
         loop {
-            self.sleeping.fetch_add(1, Ordering::SeqCst);
+            sleepers.asleep += 1;
+            self.count_idle(&sleepers);
             fence(Ordering::SeqCst);
-            if let Some(actor) = pop(&self.queue) {
-                self.sleeping.fetch_sub(1, Ordering::SeqCst);
-                return Some(actor);
+            let next = pop(&self.queue);
+            let end = next.is_none() && (self.closed.load(Ordering::SeqCst) || self.retire());
+            if next.is_some() || end {
+                sleepers.asleep -= 1;
+                self.count_idle(&sleepers);
+                return next;
             }
-            if self.closed.load(Ordering::SeqCst) || self.retire() {
-                self.sleeping.fetch_sub(1, Ordering::SeqCst);
-                return None;
-            }
-            sleep = self
+            sleepers = self
                 .ready
-                .wait(sleep)
+                .wait(sleepers)
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            self.sleeping.fetch_sub(1, Ordering::SeqCst);
+            sleepers.asleep -= 1;
+            sleepers.woken = sleepers.woken.saturating_sub(1);
+            self.count_idle(&sleepers);
         }
     }
 
@@ -200,7 +220,7 @@ fn watchdog(shared: &Arc<Shared>) {
         let finished = shared.finished.load(Ordering::Acquire);
         let waiting = !shared.queue.is_empty();
         let workers = shared.workers.load(Ordering::SeqCst);
-        let sleeping = shared.sleeping.load(Ordering::SeqCst);
+        let sleeping = shared.idle.load(Ordering::SeqCst);
         if waiting && finished == seen && sleeping == 0 && workers < MAX_WORKERS {
             // Every worker is in a long call: without a spare, mail waits for them.
             let _ = spawn_worker(shared);
