@@ -65,8 +65,10 @@ where
 impl Job {
     /// Runs the job on `supervised` and hands its answer to the caller.
     pub(crate) fn run(mut self, supervised: &mut Supervised) {
-        if let Some(slot) = self.0.take() {
+        if let Some(slot) = self.0.clone() {
             slot.run(supervised);
+            // Only now: if the job panicked, dropping `self` tells the caller.
+            self.0 = None;
         }
     }
 }
@@ -205,5 +207,20 @@ impl Wake for ThreadWaker {
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, Ordering::Release);
         self.thread.unpark();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_job_dropped_unrun_answers_none_to_a_waiting_caller() {
+        let (job, answer) = call(|_: &mut Supervised| 7);
+        let waiter = std::thread::spawn(move || block_on(answer));
+        std::thread::sleep(Duration::from_millis(20));
+        drop(job);
+        assert_eq!(waiter.join().unwrap(), None);
     }
 }

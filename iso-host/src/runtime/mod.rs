@@ -147,7 +147,7 @@ impl Runtime {
         wiring: Wiring,
         budget: Budget,
     ) -> Result<(), HostError> {
-        self.start_instances(address, bytes, wiring, budget, 1)
+        self.start_pool(address, bytes, wiring, budget, 1)
     }
 
     /// Starts `apps` together, providers before the apps that import from
@@ -177,7 +177,8 @@ impl Runtime {
     /// `iso:app/state`) behind `address`, as [`Runtime::start`] starts one:
     /// each call goes to an idle instance, or to the next in turn, so up
     /// to `size` calls run at once. An app that keeps state is refused: its
-    /// instances would each keep a state of their own.
+    /// instances would each keep a state of their own (a pool of one is
+    /// what [`Runtime::start`] starts).
     pub fn start_pool(
         &mut self,
         address: &str,
@@ -193,17 +194,6 @@ impl Runtime {
                 ),
             });
         }
-        self.start_instances(address, bytes, wiring, budget, size)
-    }
-
-    fn start_instances(
-        &mut self,
-        address: &str,
-        bytes: &[u8],
-        wiring: Wiring,
-        budget: Budget,
-        size: usize,
-    ) -> Result<(), HostError> {
         if self.running.contains_key(address) {
             return Err(WiringError::AddressInUse {
                 address: address.to_owned(),

@@ -228,3 +228,45 @@ fn watchdog(shared: &Arc<Shared>) {
         seen = finished;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// Sleeps (a guest stuck in a long call), then says its name.
+    struct Sleeper(Duration, mpsc::Sender<&'static str>, &'static str);
+
+    impl Runnable for Sleeper {
+        fn run(&self, _batch: usize) -> bool {
+            std::thread::sleep(self.0);
+            let _ = self.1.send(self.2);
+            false
+        }
+    }
+
+    #[test]
+    fn a_spare_worker_starts_when_every_worker_is_stuck() {
+        let pool = Pool::new(2).unwrap();
+        let (said, heard) = mpsc::channel();
+        for _ in 0..2 {
+            let stuck = Sleeper(Duration::from_secs(3), said.clone(), "stuck");
+            pool.schedule(Arc::new(stuck));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        pool.schedule(Arc::new(Sleeper(Duration::ZERO, said, "quick")));
+        let first = heard.recv_timeout(Duration::from_secs(2));
+        assert_eq!(first, Ok("quick"), "the quick one waited for a stuck one");
+    }
+
+    #[test]
+    fn every_queued_actor_runs_once() {
+        let pool = Pool::new(2).unwrap();
+        let (said, heard) = mpsc::channel();
+        for _ in 0..1000 {
+            pool.schedule(Arc::new(Sleeper(Duration::ZERO, said.clone(), "ran")));
+        }
+        drop(said);
+        assert_eq!(heard.iter().count(), 1000);
+    }
+}
