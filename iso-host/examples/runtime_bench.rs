@@ -169,39 +169,47 @@ fn wired_call(
     runtime.with_instance("front", |front| {
         front.set_snapshot_policy(SnapshotPolicy::Checkpoint)
     })?;
-    // Batches interleaved, so that load spikes hit all.
-    let (mut raw, mut dynamic, mut ours) = (Vec::new(), Vec::new(), Vec::new());
-    let args = [Val::String("a".into())];
-    for _ in 0..15 {
-        raw.push(per_op(1, 5_000, || {
-            black_box(recall.call(&mut front_store, ("a",)).unwrap());
-            black_box(get.call(&mut store_store, ("a",)).unwrap());
-        }));
-        dynamic.push(per_op(1, 5_000, || {
-            let mut out = [Val::Bool(false)];
-            recall_dynamic
-                .call(&mut front_store, &args, &mut out)
-                .unwrap();
-            get_dynamic.call(&mut store_store, &args, &mut out).unwrap();
-            black_box(out);
-        }));
-        ours.push(runtime.with_instance("front", |front| {
-            let args = [Val::String("a".into())];
-            per_op(1, 5_000, || {
+    // All on the worker that runs front, so that both sides run on one
+    // core, in batches interleaved, so that load spikes hit all.
+    let [raw, dynamic, ours, ours_with_vals] = runtime.with_instance("front", move |front| {
+        let mut times: [Vec<Duration>; 4] = Default::default();
+        let args = [Val::String("a".into())];
+        let mut typed = front.typed::<(&str,), (Option<u32>,)>("recall").unwrap();
+        for _ in 0..15 {
+            times[0].push(per_op(1, 5_000, || {
+                black_box(recall.call(&mut front_store, ("a",)).unwrap());
+                black_box(get.call(&mut store_store, ("a",)).unwrap());
+            }));
+            times[1].push(per_op(1, 5_000, || {
+                let mut out = [Val::Bool(false)];
+                recall_dynamic
+                    .call(&mut front_store, &args, &mut out)
+                    .unwrap();
+                get_dynamic.call(&mut store_store, &args, &mut out).unwrap();
+                black_box(out);
+            }));
+            times[2].push(per_op(1, 5_000, || {
+                black_box(front.call_typed(&mut typed, ("a",)).unwrap());
+            }));
+            times[3].push(per_op(1, 5_000, || {
                 drop(black_box(front.call("recall", &args).unwrap()));
-            })
-        })?);
-    }
+            }));
+        }
+        times
+    })?;
     let (ours, dynamic) = (median(ours), median(dynamic));
     line(
-        "wired call: front.recall -> store.get",
+        "wired call: front.recall -> store.get, typed",
         ours,
         median(raw),
         1.5,
     );
-    println!(
-        "    for scale: the same two raw calls with Vals (Func::call) {dynamic:.2?} ({:.2}x ours)",
-        ours.as_secs_f64() / dynamic.as_secs_f64()
+    let with_vals = median(ours_with_vals);
+    line(
+        "  the same with Vals, against raw calls with Vals",
+        with_vals,
+        dynamic,
+        1.5,
     );
     Ok(())
 }

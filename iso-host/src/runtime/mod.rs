@@ -38,6 +38,7 @@ mod call;
 mod forward;
 mod pool;
 pub mod supervise;
+mod typed_forward;
 pub mod wiring;
 
 use std::collections::BTreeMap;
@@ -555,12 +556,24 @@ impl Runtime {
                         );
                     };
                     let mut instance = linker.instance(&wire.import)?;
-                    for (func, _) in interface.exports(engine) {
+                    let Some(callee) = self.actors.get(&wire.provider) else {
+                        wasmtime::bail!("nothing runs under `{}`", wire.provider);
+                    };
+                    for (func, item) in interface.exports(engine) {
                         let export = format!("{}#{func}", wire.export);
-                        let Some(callee) = self.actors.get(&wire.provider).cloned() else {
-                            wasmtime::bail!("nothing runs under `{}`", wire.provider);
-                        };
-                        let forward = forwarder(callee, wire.provider.clone(), export);
+                        if let ComponentItem::ComponentFunc(ty) = &item.ty
+                            && typed_forward::define(
+                                &mut instance,
+                                func,
+                                ty,
+                                callee,
+                                &wire.provider,
+                                &export,
+                            )?
+                        {
+                            continue;
+                        }
+                        let forward = forwarder(callee.clone(), wire.provider.clone(), export);
                         instance.func_new(func, forward)?;
                     }
                 }

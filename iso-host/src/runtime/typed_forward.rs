@@ -1,0 +1,163 @@
+//! The fast path of a wired import: for the signatures listed below, the
+//! forwarder is a typed host function (`func_wrap`) that calls the
+//! callee's typed export, so no [`Val`](wasmtime::component::Val) is built
+//! on either side. A wired call through the dynamic forwarder cost about
+//! twice the two raw typed calls it is made of, most of it in wasmtime's
+//! lifting and lowering of `Val`s for a dynamic host function.
+//!
+//! Any other signature takes the dynamic forwarder (see the forward module).
+
+use std::sync::{Arc, Mutex};
+
+use wasmtime::StoreContextMut;
+use wasmtime::component::types::ComponentFunc;
+use wasmtime::component::{ComponentNamedList, Lift, LinkerInstance, Lower, Type};
+
+use crate::host::{HostState, lock};
+use crate::instance::TypedExport;
+use crate::runtime::actor::Served;
+use crate::runtime::forward::CalleeFailed;
+
+/// A Rust type the fast path passes, and the WIT type it stands for.
+trait Wire {
+    fn is(ty: &Type) -> bool;
+}
+
+impl Wire for bool {
+    fn is(ty: &Type) -> bool {
+        matches!(ty, Type::Bool)
+    }
+}
+
+impl Wire for u32 {
+    fn is(ty: &Type) -> bool {
+        matches!(ty, Type::U32)
+    }
+}
+
+impl Wire for u64 {
+    fn is(ty: &Type) -> bool {
+        matches!(ty, Type::U64)
+    }
+}
+
+impl Wire for String {
+    fn is(ty: &Type) -> bool {
+        matches!(ty, Type::String)
+    }
+}
+
+impl<T: Wire> Wire for Option<T> {
+    fn is(ty: &Type) -> bool {
+        matches!(ty, Type::Option(option) if T::is(&option.ty()))
+    }
+}
+
+/// A parameter or result list of [`Wire`] types.
+trait WireList {
+    fn are(types: &[Type]) -> bool;
+}
+
+impl WireList for () {
+    fn are(types: &[Type]) -> bool {
+        types.is_empty()
+    }
+}
+
+impl<A: Wire> WireList for (A,) {
+    fn are(types: &[Type]) -> bool {
+        matches!(types, [a] if A::is(a))
+    }
+}
+
+impl<A: Wire, B: Wire> WireList for (A, B) {
+    fn are(types: &[Type]) -> bool {
+        matches!(types, [a, b] if A::is(a) && B::is(b))
+    }
+}
+
+macro_rules! covered {
+    ($($params:ty => $results:ty),* $(,)?) => {
+        /// Defines `func` in `linker` as a typed forwarder to `export` of
+        /// `callee` when its type `ty` is one the fast path covers; whether it did.
+        pub(crate) fn define(
+            linker: &mut LinkerInstance<'_, HostState>,
+            func: &str,
+            ty: &ComponentFunc,
+            callee: &Arc<Served>,
+            provider: &str,
+            export: &str,
+        ) -> wasmtime::Result<bool> {
+            let params: Vec<Type> = ty.params().map(|(_, ty)| ty).collect();
+            let results: Vec<Type> = ty.results().collect();
+            $(
+                if <$params as WireList>::are(&params) && <$results as WireList>::are(&results) {
+                    let forward = forwarder::<$params, $results>(callee.clone(), provider, export);
+                    linker.func_wrap(func, forward)?;
+                    return Ok(true);
+                }
+            )*
+            Ok(false)
+        }
+    };
+}
+
+covered!(
+    () => (),
+    () => (u32,),
+    () => (u64,),
+    () => (bool,),
+    (u32,) => (),
+    (u64,) => (),
+    (u32,) => (u32,),
+    (u64,) => (u64,),
+    (String,) => (),
+    (String,) => (u32,),
+    (String,) => (u64,),
+    (String,) => (bool,),
+    (String,) => (String,),
+    (String,) => (Option<u32>,),
+    (String,) => (Option<u64>,),
+    (String,) => (Option<String>,),
+    (String, u32) => (),
+    (String, u64) => (),
+    (String, String) => (),
+);
+
+/// The typed host function that calls `export` on `callee` with the
+/// caller's parameters.
+fn forwarder<P, R>(
+    callee: Arc<Served>,
+    provider: &str,
+    export: &str,
+) -> impl Fn(StoreContextMut<'_, HostState>, P) -> wasmtime::Result<R> + Send + Sync + 'static
+where
+    P: ComponentNamedList + Lift + Lower + Send + Sync + 'static,
+    R: ComponentNamedList + Lift + Lower + Send + Sync + 'static,
+{
+    let (provider, export) = (provider.to_owned(), export.to_owned());
+    // Looked up on the first call, and again whenever the callee's store
+    // changed (a restart, a swap, another instance of a pool).
+    let handle: Mutex<Option<TypedExport<P, R>>> = Mutex::new(None);
+    move |mut caller, params: P| {
+        let (results, usage) = callee
+            .lock_any()
+            .call(|instance| {
+                let mut cached = lock(&handle);
+                let mut typed = match cached.take() {
+                    Some(typed) => typed,
+                    None => instance.typed::<P, R>(&export)?,
+                };
+                let output = instance.call_typed(&mut typed, params);
+                *cached = Some(typed);
+                output
+            })
+            .map_err(|error| CalleeFailed {
+                address: provider.clone(),
+                export: export.clone(),
+                error,
+            })?;
+        caller.data_mut().callees.add(&usage);
+        Ok(results)
+    }
+}
