@@ -414,6 +414,7 @@ fn interface_functions_are_listed_under_their_interface_and_called_by_short_name
         host.stdout_line(),
         "  get: func(key: string) -> option<u32>"
     );
+    assert_eq!(host.stdout_line(), "  sum: func(keys: list<string>) -> u32");
     host.send("put(\"a\", 2)");
     assert_eq!(host.call("api.get(\"a\")"), "some(2)");
     assert_eq!(host.call("local:store/api@0.1.0#get(\"b\")"), "none");

@@ -669,6 +669,9 @@ fn a_wired_call_reaches_the_provider_and_comes_back() {
     );
     assert_eq!(wave(&runtime, "front", "calls()"), "2");
 
+    // `sum` takes a list: its forwarder is the dynamic one, with `Val`s.
+    assert_eq!(wave(&runtime, "front", "remember(\"b\", 3)"), "3");
+    assert_eq!(wave(&runtime, "front", "total([\"a\", \"b\", \"c\"])"), "5");
     let front = block_on(runtime.call_wave("front", "recall(\"a\")")).unwrap();
     let store = block_on(runtime.call_wave("store", "get(\"a\")")).unwrap();
     assert_eq!(front.usage.callees.calls, 1, "{:?}", front.usage);
