@@ -1,19 +1,21 @@
 //! A wired import: a host function in the caller's linker that forwards
 //! the caller's [`Val`]s to the callee's instance and hands back its
-//! result. The callee's actor is found when the caller is linked: it stays
-//! the same across the callee's swaps, and cannot stop while the caller runs. The call runs on the caller's
-//! thread, under the callee's lock (see the actor module). The callee runs in its own store
+//! result, for signatures the typed forwarders (see the `typed_forward`
+//! module) do not cover. The callee's actors are found when the caller is
+//! linked: they stay the same across the callee's swaps, and cannot stop
+//! while the caller runs. The call runs on the caller's worker, under the
+//! callee's lock (see the actor module). The callee runs in its own store
 //! under its own budget; its failure comes back to the caller as
 //! [`CalleeFailed`], which the caller's instance turns into
 //! [`HostError::CalleeFailed`].
+
+use std::sync::Arc;
 
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Val, types::ComponentFunc};
 
 use crate::error::HostError;
 use crate::host::HostState;
-use std::sync::Arc;
-
 use crate::runtime::actor::Served;
 
 /// A callee's failure, on its way back through the caller's store.

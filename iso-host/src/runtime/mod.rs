@@ -18,7 +18,7 @@
 //! refused, so it cannot deadlock.
 //!
 //! ```no_run
-//! use std::sync::{Arc, Mutex};
+//! use std::sync::Arc;
 //! use iso_host::runtime::{Runtime, Wiring, block_on};
 //! use iso_host::*;
 //!

@@ -23,29 +23,18 @@ trait Wire {
     fn is(ty: &Type) -> bool;
 }
 
-impl Wire for bool {
-    fn is(ty: &Type) -> bool {
-        matches!(ty, Type::Bool)
-    }
+/// Implements [`Wire`] for Rust types that stand for a WIT type without parameters.
+macro_rules! wire {
+    ($($rust:ty => $wit:ident),* $(,)?) => {
+        $(impl Wire for $rust {
+            fn is(ty: &Type) -> bool {
+                matches!(ty, Type::$wit)
+            }
+        })*
+    };
 }
 
-impl Wire for u32 {
-    fn is(ty: &Type) -> bool {
-        matches!(ty, Type::U32)
-    }
-}
-
-impl Wire for u64 {
-    fn is(ty: &Type) -> bool {
-        matches!(ty, Type::U64)
-    }
-}
-
-impl Wire for String {
-    fn is(ty: &Type) -> bool {
-        matches!(ty, Type::String)
-    }
-}
+wire!(bool => Bool, u32 => U32, u64 => U64, String => String);
 
 impl<T: Wire> Wire for Option<T> {
     fn is(ty: &Type) -> bool {
