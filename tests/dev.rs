@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-use iso_host::{Budget, EngineOptions, Instance, NoLog, Session, Shared};
+use iso_host::runtime::{Runtime, Wiring};
+use iso_host::{Budget, ComponentCache, EngineOptions, IsoEngine, NoLog, Session};
 
 const PATIENCE: Duration = Duration::from_secs(180);
 
@@ -296,10 +297,13 @@ fn meta_commands_answer_and_mistakes_are_explained() {
 fn replay_of_a_clock_reading_guest_is_deterministic() {
     let (_scratch, dir) = support::scaffold("replayer", Some("rate-limiter"));
     let bytes = support::build_component(&dir);
-    let app = support::load_app(EngineOptions::default(), &bytes);
-    let shared = Shared::new(Arc::new(NoLog));
-    let instance = Instance::new(app.clone(), Budget::default(), shared).unwrap();
-    let mut session = Session::new(instance);
+    let engine = Arc::new(IsoEngine::new(EngineOptions::default()).unwrap());
+    let mut runtime = Runtime::new(engine, ComponentCache::new(None), Arc::new(NoLog)).unwrap();
+    runtime
+        .start("replayer", &bytes, Wiring::new(), Budget::default())
+        .unwrap();
+    let mut session = Session::new(runtime, "replayer").unwrap();
+    let app = session.app().unwrap();
     for _ in 0..12 {
         session.call("check(\"ada\")").unwrap();
     }

@@ -855,7 +855,7 @@ fn wiring_is_refused_with_the_import_and_the_reason_named() {
         (
             "front",
             Wiring::new(),
-            "`front` imports `local:store/api@0.1.0`, which nothing provides",
+            "`front` imports `local:store/api@0.1.0`, which the iso host does not provide",
         ),
         (
             "front",
@@ -1123,4 +1123,294 @@ fn guests_stuck_until_their_time_budget_delay_no_other_instance() {
         let err = waiter.join().unwrap().unwrap_err();
         assert_exceeded(&err, BudgetKind::Time);
     }
+}
+
+/// The relay fixture: it imports `local:store/api`, exports the same api
+/// (each call passed on) and `local:relay/api`, whose `fail` misbehaves on request.
+fn relay() -> PathBuf {
+    static BUILT: OnceLock<(GuestCrate, PathBuf)> = OnceLock::new();
+    let built = BUILT.get_or_init(|| build_fixture("relay", "run-relay"));
+    built.1.clone()
+}
+
+/// The fan fixture: it keeps state and imports both `local:store/api` and `local:relay/api`.
+fn fan() -> PathBuf {
+    static BUILT: OnceLock<(GuestCrate, PathBuf)> = OnceLock::new();
+    let built = BUILT.get_or_init(|| build_fixture("fan", "run-fan"));
+    built.1.clone()
+}
+
+/// Fan's two imports wired to `store_api` and `relay_api`.
+fn fan_wiring(store_api: &str, relay_api: &str) -> Wiring {
+    Wiring::new()
+        .import("local:store/api", store_api)
+        .import("local:relay/api", relay_api)
+}
+
+#[test]
+fn three_apps_wired_in_a_chain_pass_calls_along() {
+    let mut runtime = runtime();
+    let none = Budget::default();
+    start(&mut runtime, "store", store(), Wiring::new(), none);
+    start(&mut runtime, "relay", relay(), to_store(), none);
+    let to_relay = Wiring::new().import("local:store/api", "relay");
+    start(&mut runtime, "front", front(), to_relay, none);
+    assert_eq!(wave(&runtime, "front", "remember(\"a\", 2)"), "1");
+    assert_eq!(wave(&runtime, "store", "get(\"a\")"), "some(2)");
+    let recall = block_on(runtime.call_wave("front", "recall(\"a\")")).unwrap();
+    assert_eq!(recall.results_wave(), ["some(2)"]);
+    assert_eq!(
+        recall.usage.callees.calls, 2,
+        "front -> relay -> store: two wired calls"
+    );
+    // A list crosses both hops through the dynamic forwarder.
+    assert_eq!(wave(&runtime, "front", "total([\"a\", \"b\"])"), "2");
+    let err = runtime.stop(&["relay"]).unwrap_err().to_string();
+    assert!(err.contains("stop them with it"), "{err}");
+    runtime.stop(&["front", "relay"]).unwrap();
+    assert_eq!(wave(&runtime, "store", "get(\"a\")"), "some(2)");
+}
+
+#[test]
+fn a_diamond_of_four_apps_starts_in_any_order_and_shares_one_store() {
+    let mut runtime = runtime();
+    let bytes = |path: PathBuf| std::fs::read(path).unwrap();
+    let (store_bytes, relay_bytes, fan_bytes) = (bytes(store()), bytes(relay()), bytes(fan()));
+    let app = |address, bytes, wiring| iso_host::runtime::Start {
+        address,
+        bytes,
+        wiring,
+        budget: Budget::default(),
+    };
+    // Listed top first: start_all must start the store, then the relays.
+    runtime
+        .start_all(vec![
+            app("fan", &fan_bytes, fan_wiring("left", "right")),
+            app("left", &relay_bytes, to_store()),
+            app("right", &relay_bytes, to_store()),
+            app("store", &store_bytes, Wiring::new()),
+        ])
+        .unwrap();
+    assert_eq!(wave(&runtime, "fan", "put(\"a\", 5)"), "");
+    let both = block_on(runtime.call_wave("fan", "both(\"a\")")).unwrap();
+    assert_eq!(
+        both.results_wave(),
+        ["10"],
+        "the same value down both sides"
+    );
+    assert_eq!(
+        both.usage.callees.calls, 4,
+        "fan -> left -> store, fan -> right -> store"
+    );
+    let relayed = wave(&runtime, "right", "local:relay/api#get(\"a\")");
+    assert_eq!(relayed, "some(5)");
+}
+
+#[test]
+fn a_callee_that_traps_panics_or_exceeds_a_budget_fails_only_the_callers_call() {
+    let mut runtime = runtime();
+    // Eight failures below: more than the default intensity allows.
+    runtime.set_restart_intensity(iso_host::runtime::RestartIntensity {
+        restarts: 100,
+        within: Duration::from_secs(60),
+    });
+    let tight = Budget {
+        fuel: Some(Fuel(50_000_000)),
+        memory: Some(MemorySize(16 << 20)),
+        timeout: None,
+    };
+    start(
+        &mut runtime,
+        "store",
+        store(),
+        Wiring::new(),
+        Budget::default(),
+    );
+    start(&mut runtime, "relay", relay(), to_store(), tight);
+    let wiring = fan_wiring("relay", "relay");
+    start(&mut runtime, "fan", fan(), wiring, Budget::default());
+    start(
+        &mut runtime,
+        "bystander",
+        front(),
+        to_store(),
+        Budget::default(),
+    );
+    assert_eq!(wave(&runtime, "fan", "put(\"k\", 1)"), "");
+    assert_eq!(wave(&runtime, "fan", "fail(\"nothing\")"), "7");
+    assert_eq!(wave(&runtime, "bystander", "remember(\"b\", 3)"), "1");
+    type Expected = fn(&HostError) -> bool;
+    let kinds: [(&str, Expected); 4] = [
+        ("trap", |e| matches!(e, HostError::Trap { .. })),
+        (
+            "panic",
+            |e| matches!(e, HostError::GuestPanic { message, .. } if message == "the relay was asked to panic"),
+        ),
+        ("hog", |e| {
+            matches!(
+                e,
+                HostError::BudgetExceeded {
+                    kind: BudgetKind::Memory,
+                    ..
+                }
+            )
+        }),
+        ("spin", |e| {
+            matches!(
+                e,
+                HostError::BudgetExceeded {
+                    kind: BudgetKind::Fuel,
+                    ..
+                }
+            )
+        }),
+    ];
+    for (how, expected) in kinds {
+        let err = block_on(runtime.call_wave("fan", &format!("fail(\"{how}\")"))).unwrap_err();
+        let HostError::CalleeFailed {
+            address,
+            export,
+            error,
+        } = &err
+        else {
+            panic!("{how}: expected the callee's failure, got {err}");
+        };
+        assert_eq!(
+            (address.as_str(), export.as_str()),
+            ("relay", "local:relay/api@0.1.0#fail"),
+            "{how}"
+        );
+        assert!(expected(error), "{how}: {error}");
+        // Where the WIT returns result<_, string>, the guest gets the failure.
+        let handled = wave(&runtime, "fan", &format!("try-fail(\"{how}\")"));
+        assert!(
+            handled.starts_with("\"failed: `relay` failed in `local:relay/api@0.1.0#try-fail`: "),
+            "{how}: {handled}"
+        );
+        assert_eq!(
+            wave(&runtime, "fan", "calls()"),
+            "1",
+            "{how}: fan's state is its last good one"
+        );
+        assert_eq!(
+            wave(&runtime, "fan", "both(\"k\")"),
+            "2",
+            "{how}: the relay serves again"
+        );
+        assert_eq!(
+            wave(&runtime, "bystander", "recall(\"b\")"),
+            "some(3)",
+            "{how}"
+        );
+    }
+    assert_eq!(
+        wave(&runtime, "bystander", "calls()"),
+        "5",
+        "no other instance was touched"
+    );
+}
+
+#[test]
+fn swaps_under_concurrent_calls_lose_none() {
+    let mut runtime = wired_runtime();
+    let front_bytes = std::fs::read(front()).unwrap();
+    let store_bytes = std::fs::read(store()).unwrap();
+    let mut calls = Vec::new();
+    let mut send = |runtime: &Runtime, from: usize| {
+        for i in from..from + 500 {
+            calls.push(runtime.call_wave("front", &format!("remember(\"k{i}\", {i})")));
+        }
+    };
+    // Each swap waits in the mailbox behind the calls sent before it.
+    send(&runtime, 0);
+    assert_eq!(
+        runtime.swap("store", &store_bytes, true).unwrap().version,
+        2
+    );
+    send(&runtime, 500);
+    let swapped = runtime.swap("front", &front_bytes, true).unwrap();
+    assert_eq!((swapped.version, swapped.state_kept), (2, true));
+    send(&runtime, 1000);
+    let counts: Vec<String> = calls
+        .into_iter()
+        .map(|call| block_on(call).unwrap().results_wave().join(""))
+        .collect();
+    let expected: Vec<String> = (1..=1500).map(|n| n.to_string()).collect();
+    assert_eq!(counts, expected, "every call answered once, in order");
+    for i in (0..1500).step_by(7) {
+        assert_eq!(
+            wave(&runtime, "store", &format!("get(\"k{i}\")")),
+            format!("some({i})")
+        );
+    }
+}
+
+/// `local:store/api` written in Rust, over a map: a system interface.
+fn rust_store() -> iso_host::runtime::SystemInterface {
+    type Map = Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>;
+    let map: Map = Map::default();
+    Arc::new(move |api| {
+        let puts = map.clone();
+        api.func_wrap("put", move |_, (key, value): (String, u32)| {
+            puts.lock().unwrap().insert(key, value);
+            Ok(())
+        })?;
+        let gets = map.clone();
+        api.func_wrap("get", move |_, (key,): (String,)| {
+            Ok((gets.lock().unwrap().get(&key).copied(),))
+        })?;
+        let sums = map.clone();
+        api.func_wrap("sum", move |_, (keys,): (Vec<String>,)| {
+            let map = sums.lock().unwrap();
+            Ok((keys.iter().filter_map(|k| map.get(k)).sum::<u32>(),))
+        })?;
+        Ok(())
+    })
+}
+
+#[test]
+fn an_import_is_filled_by_a_system_interface_written_in_rust() {
+    let mut runtime = runtime();
+    let err = runtime
+        .start(
+            "front",
+            &std::fs::read(front()).unwrap(),
+            Wiring::new().system("local:store/api"),
+            Budget::default(),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no system interface of that name is registered"),
+        "{err}"
+    );
+    runtime.provide("local:store/api", rust_store());
+    start(
+        &mut runtime,
+        "front",
+        front(),
+        Wiring::new(),
+        Budget::default(),
+    );
+    assert_eq!(wave(&runtime, "front", "remember(\"a\", 2)"), "1");
+    assert_eq!(wave(&runtime, "front", "remember(\"b\", 3)"), "2");
+    assert_eq!(wave(&runtime, "front", "recall(\"a\")"), "some(2)");
+    assert_eq!(wave(&runtime, "front", "total([\"a\", \"b\"])"), "5");
+
+    // A system interface of the wrong type is refused when the app starts.
+    let mut runtime = self::runtime();
+    runtime.provide(
+        "local:store/api",
+        Arc::new(|api| api.func_wrap("get", |_, (_key,): (String,)| Ok((7u64,)))),
+    );
+    let err = runtime
+        .start(
+            "front",
+            &std::fs::read(front()).unwrap(),
+            Wiring::new(),
+            Budget::default(),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("local:store/api@0.1.0"), "{err}");
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
@@ -21,10 +21,12 @@ pub enum CacheHit {
     Memory,
 }
 
-/// The compiled-component cache of one engine.
+/// The compiled-component cache of one engine. Cheap to clone: clones
+/// share one cache (a dev host's builder thread and its runtime, say).
+#[derive(Clone)]
 pub struct ComponentCache {
     dir: Option<PathBuf>,
-    memory: Mutex<InMemory>,
+    memory: Arc<Mutex<InMemory>>,
 }
 
 /// Compiled components by key, dropping the oldest beyond `capacity`.
@@ -53,7 +55,7 @@ impl ComponentCache {
     pub fn new(dir: Option<PathBuf>) -> ComponentCache {
         ComponentCache {
             dir,
-            memory: Mutex::default(),
+            memory: Arc::default(),
         }
     }
 

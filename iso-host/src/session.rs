@@ -1,21 +1,24 @@
-//! A live session on one guest, as the dev host runs it: every call is
-//! recorded with the state before it and the effects it saw, the running
-//! version can be swapped for a new one that keeps the state, and the
-//! recorded calls can be replayed on another version to find where it
-//! behaves differently (shadow testing).
+//! A live session on one app of a [`Runtime`], as the dev host runs it:
+//! every call goes through the runtime (its actor, supervision and
+//! budget, as any call) and is recorded with the state before it and the
+//! effects it saw; the running version can be swapped for a new one that
+//! keeps the state, behind the same address; and the recorded calls can
+//! be replayed on another version to find where it behaves differently
+//! (shadow testing).
 
 use std::sync::{Arc, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::app::App;
 use crate::error::HostError;
 use crate::host::{Effect, Effects, NoLog, Shared, lock};
 use crate::instance::{CallOutput, Instance};
+use crate::runtime::{Runtime, block_on};
 
-/// A running guest, its version number and its recorded calls.
+/// An app running in a runtime, and its recorded calls.
 pub struct Session {
-    instance: Instance,
-    version: u32,
+    runtime: Runtime,
+    address: String,
     history: Vec<CallRecord>,
 }
 
@@ -136,29 +139,44 @@ impl ExportChanges {
 }
 
 impl Session {
-    /// A session on `instance`, version 1; its effects are recorded from now on.
-    pub fn new(instance: Instance) -> Session {
-        effects(instance.shared()).record();
-        Session {
-            instance,
-            version: 1,
+    /// A session on the app running under `address` in `runtime`; its
+    /// calls and effects are recorded from now on.
+    pub fn new(runtime: Runtime, address: &str) -> Result<Session, HostError> {
+        runtime.with_instance(address, |instance| effects(instance.shared()).record())?;
+        Ok(Session {
+            runtime,
+            address: address.to_owned(),
             history: Vec::new(),
-        }
+        })
     }
 
-    /// The running instance.
-    pub fn instance(&mut self) -> &mut Instance {
-        &mut self.instance
+    /// The runtime the app runs in.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// The app's address.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Runs `f` on the running instance, between its calls (to read its
+    /// state, or set its budget).
+    pub fn with_instance<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Instance) -> R + Send + 'static,
+    ) -> Result<R, HostError> {
+        self.runtime.with_instance(&self.address, f)
     }
 
     /// The running version.
-    pub fn app(&self) -> &Arc<App> {
-        self.instance.app()
+    pub fn app(&self) -> Result<Arc<App>, HostError> {
+        self.runtime.app(&self.address)
     }
 
     /// The running version's number: 1, then one more per swap.
     pub fn version(&self) -> u32 {
-        self.version
+        self.runtime.version(&self.address).unwrap_or(0)
     }
 
     /// The calls so far, oldest first.
@@ -166,13 +184,15 @@ impl Session {
         &self.history
     }
 
-    /// Calls the guest from WAVE text, e.g. `increment(5)`, and records the
-    /// call. Calls that never reached the guest (bad text, unknown export) are not recorded.
+    /// Calls the app from WAVE text, e.g. `increment(5)`, through the
+    /// runtime, and records the call. Calls that never reached the guest
+    /// (bad text, unknown export) are not recorded.
     pub fn call(&mut self, call: &str) -> Result<CallOutput, HostError> {
-        let state_before = self.instance.save_state()?;
-        effects(self.instance.shared()).take_recorded();
-        let result = self.instance.call_wave(call);
-        let effects = effects(self.instance.shared()).take_recorded();
+        let text = call.to_owned();
+        let recorded = self
+            .runtime
+            .recorded(&self.address, move |instance| instance.call_wave(&text));
+        let (state_before, result, effects) = block_on(recorded)?;
         if !matches!(
             result,
             Err(HostError::BadArguments { .. }
@@ -189,21 +209,12 @@ impl Session {
         result
     }
 
-    /// Makes `app` the running version. With `keep_state` the old version's
-    /// state is restored into the new one first; if that fails, the old
-    /// version keeps running and the error says why.
-    pub fn swap(&mut self, app: Arc<App>, keep_state: bool) -> Result<Swapped, HostError> {
-        let started = Instant::now();
-        let (next, state_kept) = successor(&mut self.instance, app, keep_state)?;
-        let exports = ExportChanges::between(self.instance.app(), next.app());
-        self.instance = next;
-        self.version += 1;
-        Ok(Swapped {
-            version: self.version,
-            state_kept,
-            exports,
-            took: started.elapsed(),
-        })
+    /// Makes the component `bytes` the running version, as
+    /// [`Runtime::swap`] does: with `keep_state` the old version's state is
+    /// restored into the new one first; if that fails, the old version
+    /// keeps running and the error says why.
+    pub fn swap(&mut self, bytes: &[u8], keep_state: bool) -> Result<Swapped, HostError> {
+        self.runtime.swap(&self.address, bytes, keep_state)
     }
 
     /// Replays the last `last` calls (all when `None`) on `app`, from the
@@ -223,8 +234,9 @@ impl Session {
         let Some(first) = records.first() else {
             return Ok((0, Vec::new()));
         };
+        let budget = self.with_instance(|instance| instance.budget())?;
         let shared = Shared::new(Arc::new(NoLog));
-        let mut instance = Instance::new(app.clone(), self.instance.budget(), shared.clone())?;
+        let mut instance = Instance::new(app.clone(), budget, shared.clone())?;
         if let Some(state) = &first.state_before {
             instance.restore_state(state)?;
         }
@@ -271,6 +283,6 @@ pub(crate) fn successor(
     Ok((next, state.is_some()))
 }
 
-fn effects(shared: &Shared) -> MutexGuard<'_, Effects> {
+pub(crate) fn effects(shared: &Shared) -> MutexGuard<'_, Effects> {
     lock(&shared.effects)
 }

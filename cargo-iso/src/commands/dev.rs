@@ -18,9 +18,10 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use clap::Args;
+use iso_host::runtime::{Runtime, Wiring};
 use iso_host::{
-    App, Budget, Compiler, ComponentCache, EngineOptions, ExportFunc, HostError, Instance,
-    IsoEngine, Session, Shared, Swapped,
+    App, Budget, Compiler, ComponentCache, EngineOptions, ExportFunc, HostError, IsoEngine,
+    Session, Swapped,
 };
 
 use crate::commands::build::{BuildOptions, Pipeline};
@@ -120,15 +121,20 @@ impl DevArgs {
             precise_timing: true,
             ..EngineOptions::default()
         })?);
-        let cache = Arc::new(ComponentCache::new(None).keep_at_most(4));
-        let app = first_build(&pipeline, shell, &engine, &cache)?;
+        let cache = ComponentCache::new(None).keep_at_most(4);
+        let bytes = first_build(&pipeline, shell)?;
         let budget = self.budget.over(guest.settings.budget());
-        let shared = Shared::new(Arc::new(StderrLog {
+        let log = Arc::new(StderrLog {
             guest: guest.name.clone(),
-        }));
+        });
+        let mut runtime = Runtime::new(engine.clone(), cache.clone(), log)?;
+        runtime
+            .start(&guest.name, &bytes, Wiring::new(), budget)
+            .map_err(|e| fail(shell, e))?;
+        let session = Session::new(runtime, &guest.name).map_err(|e| fail(shell, e))?;
         let completions = input::Exports::new();
+        let app = session.app()?;
         completions.set(completion_entries(&app));
-        let instance = Instance::new(app, budget, shared).map_err(|e| fail(shell, e))?;
 
         let (events, inbox) = mpsc::channel();
         let (builds, requests) = mpsc::channel();
@@ -155,7 +161,7 @@ impl DevArgs {
         let mut dev = Dev {
             shell: shell.clone(),
             name: guest.name.clone(),
-            session: Session::new(instance),
+            session,
             builds,
             requests: 0,
             shadow: self.shadow,
@@ -167,14 +173,9 @@ impl DevArgs {
     }
 }
 
-/// The first build and load, saying first when it will rebuild the guest's
-/// dependencies for the lean profile.
-fn first_build(
-    pipeline: &Pipeline,
-    shell: &Shell,
-    engine: &Arc<IsoEngine>,
-    cache: &ComponentCache,
-) -> Result<Arc<App>> {
+/// The first build, saying first when it will rebuild the guest's
+/// dependencies for the lean profile; the component's bytes.
+fn first_build(pipeline: &Pipeline, shell: &Shell) -> Result<Vec<u8>> {
     if let Some(profile) = pipeline.first_lean_build() {
         shell.status(
             "Building",
@@ -185,8 +186,7 @@ fn first_build(
         );
     }
     let (_, bytes) = pipeline.build_single(shell)?;
-    let (app, _) = App::load(engine.clone(), cache, &bytes).map_err(|e| fail(shell, e))?;
-    Ok(Arc::new(app))
+    Ok(bytes)
 }
 
 impl Dev {
@@ -224,7 +224,9 @@ impl Dev {
             format_args!(
                 "{} v{version} (v1): type a call such as `{}`, or `:help`",
                 self.name,
-                example_call(self.session.app())
+                self.session
+                    .app()
+                    .map_or_else(|_| "name(args)".to_owned(), |app| example_call(&app))
             ),
         );
         if watching {
@@ -308,18 +310,21 @@ impl Dev {
     }
 
     fn show_state(&mut self) {
-        match self.session.instance().state_json() {
-            Ok(Some(json)) => println!("{json}"),
-            Ok(None) => self.shell.warn(format_args!(
+        match self.session.with_instance(|instance| instance.state_json()) {
+            Ok(Ok(Some(json))) => println!("{json}"),
+            Ok(Ok(None)) => self.shell.warn(format_args!(
                 "`{}` exports no iso:app/state, so it has no state to show",
                 self.name
             )),
-            Err(err) => self.report(err),
+            Ok(Err(err)) | Err(err) => self.report(err),
         }
     }
 
     fn show_exports(&mut self) {
-        print!("{}", exports_listing(self.session.app()));
+        match self.session.app() {
+            Ok(app) => print!("{}", exports_listing(&app)),
+            Err(err) => self.report(err),
+        }
     }
 
     fn show_history(&self) {
@@ -329,8 +334,10 @@ impl Dev {
     }
 
     fn replay(&mut self) {
-        let app = self.session.instance().app().clone();
-        self.replay_on(&app, None, "Replayed");
+        match self.session.app() {
+            Ok(app) => self.replay_on(&app, None, "Replayed"),
+            Err(err) => self.report(err),
+        }
     }
 
     /// Replays the last `last` calls on `app` and prints each divergence.
@@ -357,15 +364,23 @@ impl Dev {
     }
 
     fn budget(&mut self, settings: &[&str]) {
-        let mut budget = self.session.instance().budget();
+        let mut budget = match self.session.with_instance(|instance| instance.budget()) {
+            Ok(budget) => budget,
+            Err(err) => return self.report(err),
+        };
         for setting in settings {
             if let Err(err) = set_budget(&mut budget, setting) {
                 self.shell.report(&err);
                 return;
             }
         }
-        self.session.instance().set_budget(budget);
-        self.shell.status("Budget", describe_budget(budget));
+        match self
+            .session
+            .with_instance(move |instance| instance.set_budget(budget))
+        {
+            Ok(()) => self.shell.status("Budget", describe_budget(budget)),
+            Err(err) => self.report(err),
+        }
     }
 
     /// Swaps in a finished build, or says why the old version keeps serving.
@@ -380,7 +395,7 @@ impl Dev {
                 return;
             }
         };
-        match self.session.swap(built.app.clone(), !request.fresh) {
+        match self.session.swap(&built.bytes, !request.fresh) {
             Ok(swapped) => self.reloaded(request, &built, &swapped),
             Err(HostError::StateRejected { reason }) => self.shell.warn(format_args!(
                 "still serving v{running}: the new build cannot take its state: {reason}\n\

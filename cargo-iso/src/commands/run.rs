@@ -12,9 +12,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use iso_host::runtime::{Runtime, Wiring, block_on};
 use iso_host::{
-    App, Budget, BudgetKind, CallOutput, ComponentCache, EngineOptions, Fuel, HostError, Instance,
-    IsoEngine, LogRecord, LogSink, MemorySize, Shared, Timeout,
+    Budget, BudgetKind, CallOutput, ComponentCache, EngineOptions, Fuel, HostError, IsoEngine,
+    LogRecord, LogSink, MemorySize, Timeout,
 };
 
 use crate::AlreadyReported;
@@ -132,7 +133,7 @@ pub fn exit_code(err: &HostError) -> u8 {
 }
 
 impl RunArgs {
-    /// Builds (unless given a `.wasm`), instantiates and makes the calls.
+    /// Builds (unless given a `.wasm`), starts it in a runtime and makes the calls.
     pub fn exec(self, shell: &Shell) -> Result<()> {
         let (bytes, name, manifest_budget) = self.component(shell)?;
         let budget = self.budget.over(manifest_budget);
@@ -143,19 +144,21 @@ impl RunArgs {
         let cache = ComponentCache::new(
             crate::shared_target::root().map(|root| root.with_file_name("compiled")),
         );
-        let (app, _) = App::load(engine, &cache, &bytes).map_err(|err| fail(shell, err))?;
-        let shared = Shared::new(Arc::new(StderrLog {
+        let log = Arc::new(StderrLog {
             guest: name.clone(),
-        }));
-        let mut instance =
-            Instance::new(Arc::new(app), budget, shared).map_err(|err| fail(shell, err))?;
+        });
+        let mut runtime = Runtime::new(engine, cache, log)?;
+        runtime
+            .start(&name, &bytes, Wiring::new(), budget)
+            .map_err(|err| fail(shell, err))?;
         if let Some(path) = &self.state
             && path.exists()
         {
             let saved = std::fs::read(path)
                 .with_context(|| format!("could not read state file `{}`", path.display()))?;
-            instance
-                .restore_state(&saved)
+            runtime
+                .with_instance(&name, move |instance| instance.restore_state(&saved))
+                .and_then(|restored| restored)
                 .map_err(|err| fail(shell, err))?;
             shell.status("Restored", format_args!("state from {}", path.display()));
         }
@@ -165,11 +168,16 @@ impl RunArgs {
             self.invokes.clone()
         };
         for call in &calls {
-            let output = instance.call_wave(call).map_err(|err| fail(shell, err))?;
+            let output =
+                block_on(runtime.call_wave(&name, call)).map_err(|err| fail(shell, err))?;
             self.report(shell, call, &output)?;
         }
         if let Some(path) = &self.state {
-            let Some(bytes) = instance.save_state().map_err(|err| fail(shell, err))? else {
+            let saved = runtime
+                .with_instance(&name, |instance| instance.save_state())
+                .and_then(|saved| saved)
+                .map_err(|err| fail(shell, err))?;
+            let Some(bytes) = saved else {
                 bail!("`--state` needs a guest that exports iso:app/state; `{name}` does not");
             };
             write_atomically(path, &bytes)?;

@@ -7,12 +7,14 @@
 //! callee's lock (see the actor module). The callee runs in its own store
 //! under its own budget; its failure comes back to the caller as
 //! [`CalleeFailed`], which the caller's instance turns into
-//! [`HostError::CalleeFailed`].
+//! [`HostError::CalleeFailed`], unless the function returns a
+//! `result<_, string>`: then the guest gets the failure as its error text
+//! and decides (see [`failure_as_result`]).
 
 use std::sync::Arc;
 
 use wasmtime::StoreContextMut;
-use wasmtime::component::{Val, types::ComponentFunc};
+use wasmtime::component::{Type, Val, types::ComponentFunc};
 
 use crate::error::HostError;
 use crate::host::HostState;
@@ -37,7 +39,7 @@ pub(crate) fn forwarder(
 + Send
 + Sync
 + 'static {
-    move |mut caller, _ty, params, results| {
+    move |mut caller, ty, params, results| {
         let failed = |error| CalleeFailed {
             address: provider.clone(),
             export: export.clone(),
@@ -45,14 +47,39 @@ pub(crate) fn forwarder(
         };
         // On this thread: cycles are refused, so the locks taken along a
         // chain of wired calls never wait on each other in a circle.
-        let output = callee
+        let output = match callee
             .lock_any()
             .call(|instance| instance.call(&export, params))
-            .map_err(failed)?;
+        {
+            Ok(output) => output,
+            Err(error) => {
+                let failure = failed(error);
+                return match failure_as_result(&ty, &failure) {
+                    Some(value) => {
+                        results[0] = value;
+                        Ok(())
+                    }
+                    None => Err(failure.into()),
+                };
+            }
+        };
         caller.data_mut().callees.add(&output.usage);
         if let (Some(slot), Some(value)) = (results.first_mut(), output.into_result()) {
             *slot = value;
         }
         Ok(())
+    }
+}
+
+/// The callee's failure as the guest's own error value, when the function
+/// returns `result<_, string>`: the WIT says the caller handles failures.
+fn failure_as_result(ty: &ComponentFunc, failure: &CalleeFailed) -> Option<Val> {
+    let mut results = ty.results();
+    match (results.next(), results.next()) {
+        (Some(Type::Result(result)), None) if matches!(result.err(), Some(Type::String)) => {
+            let message = Val::String(failure.to_string());
+            Some(Val::Result(Err(Some(Box::new(message)))))
+        }
+        _ => None,
     }
 }

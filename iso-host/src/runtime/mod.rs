@@ -48,7 +48,9 @@ use std::time::Instant;
 
 use iso_compat::{export_names, import_names};
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, ComponentNamedList, Lift, Linker, Lower, Val};
+use wasmtime::component::{
+    Component, ComponentNamedList, Lift, Linker, LinkerInstance, Lower, Val,
+};
 use wit_parser::decoding::DecodedWasm;
 use wit_parser::{Resolve, WorldId};
 
@@ -57,9 +59,9 @@ use crate::budget::Budget;
 use crate::cache::ComponentCache;
 use crate::engine::IsoEngine;
 use crate::error::HostError;
-use crate::host::{HostState, LogSink, PROVIDED, Shared, lock};
+use crate::host::{Effect, HostState, LogSink, PROVIDED, Shared, lock};
 use crate::instance::{CallOutput, Instance, TypedExport, Usage};
-use crate::session::{ExportChanges, Swapped, successor};
+use crate::session::{ExportChanges, Swapped, effects, successor};
 use actor::{Actor, Served};
 pub use call::block_on;
 use forward::forwarder;
@@ -81,10 +83,14 @@ pub struct Runtime {
     /// The actors by address, for calls (a hash map: every call looks one up).
     actors: FxHashMap<String, Arc<Served>>,
     pool: Arc<Pool>,
+    /// System interfaces by the name they fill (with or without a version).
+    systems: Vec<(String, SystemInterface)>,
 }
 
 /// What the runtime keeps of an instance besides the instance itself.
 struct Running {
+    /// The version running.
+    app: Arc<App>,
     /// 1, then one more per swap.
     version: u32,
     wiring: Wiring,
@@ -93,15 +99,32 @@ struct Running {
     world: WorldId,
 }
 
-/// One import filled by another instance.
+/// One import filled by another instance or by a system interface.
 struct Wire {
     /// The import's name, as the importer spells it.
     import: String,
-    /// The provider's address.
-    provider: String,
-    /// The provider's export that fills it (it may be at another compatible version).
-    export: String,
+    to: WireTo,
 }
+
+/// What fills a wired import.
+enum WireTo {
+    /// The export of another instance.
+    Address {
+        /// The provider's address.
+        provider: String,
+        /// The provider's export that fills it (it may be at another compatible version).
+        export: String,
+    },
+    /// Rust code the embedder registered.
+    System(SystemInterface),
+}
+
+/// An interface implemented in Rust by the embedder, for
+/// [`Runtime::provide`]: it defines the interface's functions in the
+/// importer's linker, e.g. with
+/// [`LinkerInstance::func_wrap`](wasmtime::component::LinkerInstance::func_wrap).
+pub type SystemInterface =
+    Arc<dyn Fn(&mut LinkerInstance<'_, HostState>) -> wasmtime::Result<()> + Send + Sync + 'static>;
 
 impl Runtime {
     /// An empty runtime on `engine`, with a worker per core; components
@@ -123,12 +146,43 @@ impl Runtime {
             running: BTreeMap::new(),
             actors: FxHashMap::default(),
             pool: Arc::new(pool),
+            systems: Vec::new(),
         })
     }
 
     /// The restart intensity of instances started from now on.
     pub fn set_restart_intensity(&mut self, intensity: RestartIntensity) {
         self.intensity = intensity;
+    }
+
+    /// Registers `define` as the system interface `interface` (e.g.
+    /// `local:clock/api`, or with its version): Rust code that fills that
+    /// import in the apps started from now on, unless their [`Wiring`]
+    /// names another provider. Its functions run on the caller's thread,
+    /// in the caller's store; wasmtime checks their types against the
+    /// import when an app is started.
+    ///
+    /// ```no_run
+    /// # use std::sync::Arc;
+    /// # use iso_host::runtime::Runtime;
+    /// # fn f(runtime: &mut Runtime) {
+    /// runtime.provide("local:clock/api", Arc::new(|api| {
+    ///     api.func_wrap("now", |_, ()| Ok((1_700_000_000u64,)))?;
+    ///     Ok(())
+    /// }));
+    /// # }
+    /// ```
+    pub fn provide(&mut self, interface: &str, define: SystemInterface) {
+        self.systems.retain(|(name, _)| name != interface);
+        self.systems.push((interface.to_owned(), define));
+    }
+
+    /// The system interface registered for `import`, if any.
+    fn system(&self, import: &str) -> Option<&SystemInterface> {
+        self.systems
+            .iter()
+            .find(|(name, _)| wiring::names_import(name, import))
+            .map(|(_, define)| define)
     }
 
     /// The addresses of the running instances, in order.
@@ -218,6 +272,7 @@ impl Runtime {
         self.actors
             .insert(address.to_owned(), Arc::new(Served::new(actors)));
         let running = Running {
+            app,
             version: 1,
             wiring,
             resolve,
@@ -225,6 +280,20 @@ impl Runtime {
         };
         self.running.insert(address.to_owned(), running);
         Ok(())
+    }
+
+    /// The version running under `address`.
+    pub fn app(&self, address: &str) -> Result<Arc<App>, HostError> {
+        self.running
+            .get(address)
+            .map(|running| running.app.clone())
+            .ok_or_else(|| no_such_address(address))
+    }
+
+    /// The number of the version running under `address`: 1, then one
+    /// more per [`Runtime::swap`].
+    pub fn version(&self, address: &str) -> Option<u32> {
+        self.running.get(address).map(|running| running.version)
     }
 
     /// Calls the instance at `address` from WAVE text, e.g. `get("a")`.
@@ -329,6 +398,34 @@ impl Runtime {
         async move { answer?.await? }
     }
 
+    /// A supervised call on the actor at `address`, recorded: the state
+    /// before it, its result, and the effects it saw (for a [`Session`](crate::Session)).
+    pub(crate) fn recorded<F>(
+        &self,
+        address: &str,
+        call: F,
+    ) -> impl Future<Output = Result<Recorded, HostError>> + use<F>
+    where
+        F: FnOnce(&mut Instance) -> Result<CallOutput, HostError> + Send + 'static,
+    {
+        let answer = self.served(address).map(|served| {
+            served.pick().ask(move |supervised| {
+                let state_before = match supervised.instance.save_state() {
+                    Ok(state) => state,
+                    Err(err) => return (None, Err(err), Vec::new()),
+                };
+                effects(supervised.instance.shared()).take_recorded();
+                let result = supervised.call(call);
+                (
+                    state_before,
+                    result,
+                    effects(supervised.instance.shared()).take_recorded(),
+                )
+            })
+        });
+        async move { answer?.await }
+    }
+
     /// Replaces the version running at `address` with the component
     /// `bytes`, between two calls, as [`Session::swap`](crate::Session::swap)
     /// does: with `keep_state` the state is carried over, and the swap is
@@ -371,7 +468,7 @@ impl Runtime {
             return Err(WiringError::NoSuchAddress { address }.into());
         };
         let running = self.running.get_mut(address).expect("checked above");
-        (running.resolve, running.world) = (resolve, world);
+        (running.resolve, running.world, running.app) = (resolve, world, app);
         running.version += 1;
         Ok(Swapped {
             version: running.version,
@@ -457,9 +554,20 @@ impl Runtime {
         world: WorldId,
         import: &str,
     ) -> Result<Wire, WiringError> {
-        let provider = match wiring.provider(import) {
-            Some(Provider::Address(provider)) => provider.clone(),
-            Some(Provider::Host) | None => {
+        let system = |define: &SystemInterface| Wire {
+            import: import.to_owned(),
+            to: WireTo::System(define.clone()),
+        };
+        let provider = match (wiring.provider(import), self.system(import)) {
+            (Some(Provider::Address(provider)), _) => provider.clone(),
+            (Some(Provider::Host) | None, Some(define)) => return Ok(system(define)),
+            (Some(Provider::Host), None) => {
+                return Err(WiringError::NoSystemInterface {
+                    address: address.to_owned(),
+                    import: import.to_owned(),
+                });
+            }
+            (None, None) => {
                 return Err(WiringError::MissingProvider {
                     address: address.to_owned(),
                     import: import.to_owned(),
@@ -497,8 +605,7 @@ impl Runtime {
             .to_owned();
         Ok(Wire {
             import: import.to_owned(),
-            provider,
-            export,
+            to: WireTo::Address { provider, export },
         })
     }
 
@@ -556,24 +663,31 @@ impl Runtime {
                         );
                     };
                     let mut instance = linker.instance(&wire.import)?;
-                    let Some(callee) = self.actors.get(&wire.provider) else {
-                        wasmtime::bail!("nothing runs under `{}`", wire.provider);
+                    let (provider, export) = match &wire.to {
+                        WireTo::System(define) => {
+                            define(&mut instance)?;
+                            continue;
+                        }
+                        WireTo::Address { provider, export } => (provider, export),
+                    };
+                    let Some(callee) = self.actors.get(provider) else {
+                        wasmtime::bail!("nothing runs under `{provider}`");
                     };
                     for (func, item) in interface.exports(engine) {
-                        let export = format!("{}#{func}", wire.export);
+                        let export = format!("{export}#{func}");
                         if let ComponentItem::ComponentFunc(ty) = &item.ty
                             && typed_forward::define(
                                 &mut instance,
                                 func,
                                 ty,
                                 callee,
-                                &wire.provider,
+                                provider,
                                 &export,
                             )?
                         {
                             continue;
                         }
-                        let forward = forwarder(callee.clone(), wire.provider.clone(), export);
+                        let forward = forwarder(callee.clone(), provider.clone(), export);
                         instance.func_new(func, forward)?;
                     }
                 }
@@ -581,6 +695,14 @@ impl Runtime {
             },
         )
     }
+}
+
+/// A recorded call: the state before it, its result, and the effects it saw.
+pub(crate) type Recorded = (Option<Vec<u8>>, Result<CallOutput, HostError>, Vec<Effect>);
+
+fn no_such_address(address: &str) -> HostError {
+    let address = address.to_owned();
+    WiringError::NoSuchAddress { address }.into()
 }
 
 /// One app for [`Runtime::start_all`]: what [`Runtime::start`] takes.

@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 /// Who fills an import.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Provider {
-    /// The iso host's own interfaces (`iso:host/*`).
+    /// Rust code in the host: a system interface the embedder registered
+    /// with [`Runtime::provide`](super::Runtime::provide). (The iso host's
+    /// own `iso:host/*` interfaces need no entry.)
     Host,
     /// The export of the instance running under this address.
     Address(String),
@@ -36,6 +38,15 @@ impl Wiring {
     pub fn import(mut self, import: &str, address: &str) -> Wiring {
         let provider = Provider::Address(address.to_owned());
         self.providers.insert(import.to_owned(), provider);
+        self
+    }
+
+    /// Fills `import` with the system interface registered under its name
+    /// (see [`Runtime::provide`](super::Runtime::provide)). An import
+    /// with no entry takes a registered system interface too; this says
+    /// so, and makes starting fail when none is registered.
+    pub fn system(mut self, import: &str) -> Wiring {
+        self.providers.insert(import.to_owned(), Provider::Host);
         self
     }
 
@@ -110,9 +121,19 @@ pub enum WiringError {
     },
     /// An import has no provider.
     #[error(
-        "`{address}` imports `{import}`, which nothing provides: wire it to the address of an app that exports it"
+        "`{address}` imports `{import}`, which the iso host does not provide (it provides {}) and nothing is wired to: wire it to the address of an app that exports it", crate::host::PROVIDED.join(", ")
     )]
     MissingProvider {
+        /// The app being started.
+        address: String,
+        /// The import.
+        import: String,
+    },
+    /// The wiring names a system interface that nobody registered.
+    #[error(
+        "`{address}` imports `{import}` from the host, but no system interface of that name is registered: register one with `Runtime::provide`, or wire the import to an app"
+    )]
+    NoSystemInterface {
         /// The app being started.
         address: String,
         /// The import.

@@ -46,6 +46,8 @@ pub struct Request {
 pub struct Built {
     /// The compiled component, linked and ready to instantiate.
     pub app: Arc<App>,
+    /// The component's bytes (compiled already: the runtime finds it in the cache).
+    pub bytes: Vec<u8>,
     /// `cargo build`.
     pub cargo: Duration,
     /// Turning the core module into a component.
@@ -113,7 +115,7 @@ pub fn spawn_builder(
     pipeline: Pipeline,
     shell: Shell,
     engine: Arc<IsoEngine>,
-    cache: Arc<ComponentCache>,
+    cache: ComponentCache,
     requests: Receiver<Request>,
     events: Sender<Event>,
 ) -> Result<()> {
@@ -167,6 +169,7 @@ fn build(
     cargo.finish()?;
     Ok(Built {
         app: Arc::new(app),
+        bytes,
         cargo: component.cargo_time,
         componentize: component.componentize_time,
         compile,
