@@ -1414,3 +1414,35 @@ fn an_import_is_filled_by_a_system_interface_written_in_rust() {
         .to_string();
     assert!(err.contains("local:store/api@0.1.0"), "{err}");
 }
+
+#[test]
+fn a_typed_handle_survives_restarts_and_swaps_and_fails_once_stopped() {
+    let mut runtime = runtime();
+    start(
+        &mut runtime,
+        "m",
+        misbehave(),
+        Wiring::new(),
+        Budget::default(),
+    );
+    let add = runtime.typed::<(u64,), (u64,)>("m", "add").unwrap();
+    let call = |handle: &iso_host::runtime::TypedHandle<(u64,), (u64,)>, n| {
+        block_on(handle.call((n,))).map(|((total,), _)| total)
+    };
+    assert_eq!(call(&add, 2).unwrap(), 2);
+    let err = block_on(runtime.call_wave("m", "boom(\"no\")")).unwrap_err();
+    assert!(matches!(err, HostError::GuestPanic { .. }), "{err}");
+    assert_eq!(
+        call(&add.clone(), 3).unwrap(),
+        5,
+        "from the last good state"
+    );
+    let bytes = std::fs::read(misbehave()).unwrap();
+    assert_eq!(runtime.swap("m", &bytes, true).unwrap().version, 2);
+    assert_eq!(call(&add, 1).unwrap(), 6, "the new version, with the state");
+    let wrong = runtime.typed::<(u32,), (u64,)>("m", "add").err().unwrap();
+    assert!(matches!(wrong, HostError::BadArguments { .. }), "{wrong}");
+    runtime.stop(&["m"]).unwrap();
+    let err = call(&add, 1).unwrap_err().to_string();
+    assert_eq!(err, "nothing runs under `m`");
+}

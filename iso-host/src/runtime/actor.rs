@@ -98,6 +98,8 @@ impl Actor {
 pub(crate) struct Served {
     actors: Vec<Actor>,
     next: AtomicUsize,
+    /// Set when the address is stopped: typed handles still hold it.
+    stopped: AtomicBool,
 }
 
 impl Served {
@@ -105,7 +107,23 @@ impl Served {
         Served {
             actors,
             next: AtomicUsize::new(0),
+            stopped: AtomicBool::new(false),
         }
+    }
+
+    /// Marks the address stopped: calls through handles fail from now on.
+    pub(crate) fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
+    }
+
+    /// The address served.
+    pub(crate) fn address(&self) -> &str {
+        self.actors.first().map_or("", |actor| &actor.cell.address)
+    }
+
+    /// Whether the address was stopped.
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
     }
 
     /// Every actor, in order.
@@ -129,13 +147,7 @@ impl Served {
 
     /// The actor for the next call through its mailbox.
     pub(crate) fn pick(&self) -> &Actor {
-        self.pick_indexed().1
-    }
-
-    /// [`Served::pick`], with the actor's index.
-    pub(crate) fn pick_indexed(&self) -> (usize, &Actor) {
-        let index = self.turn(|actor| !actor.cell.scheduled.load(Ordering::Relaxed));
-        (index, &self.actors[index])
+        &self.actors[self.turn(|actor| !actor.cell.scheduled.load(Ordering::Relaxed))]
     }
 
     /// An instance for a wired call on this thread: a free one if any.

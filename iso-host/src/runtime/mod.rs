@@ -43,7 +43,9 @@ pub mod wiring;
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use iso_compat::{export_names, import_names};
@@ -59,8 +61,8 @@ use crate::budget::Budget;
 use crate::cache::ComponentCache;
 use crate::engine::IsoEngine;
 use crate::error::HostError;
-use crate::host::{Effect, HostState, LogSink, PROVIDED, Shared, lock};
-use crate::instance::{CallOutput, Instance, TypedExport, Usage};
+use crate::host::{Effect, HostState, LogSink, PROVIDED, Shared};
+use crate::instance::{CallOutput, Instance, Usage};
 use crate::session::{ExportChanges, Swapped, effects, successor};
 use actor::{Actor, Served};
 pub use call::block_on;
@@ -370,16 +372,20 @@ impl Runtime {
         R: ComponentNamedList + Lift + Send + 'static,
     {
         let served = self.served(address)?.clone();
-        let exports = served
-            .actors()
-            .iter()
-            .map(|actor| {
-                let name = name.to_owned();
-                let export = actor.ask_blocking(move |s| s.instance.typed::<P, R>(&name))??;
-                Ok(Arc::new(Mutex::new(export)))
-            })
-            .collect::<Result<_, HostError>>()?;
-        Ok(TypedHandle { served, exports })
+        let id = next_handle_id();
+        for actor in served.actors() {
+            let name = name.to_owned();
+            actor.ask_blocking(move |supervised| {
+                let export = supervised.instance.typed::<P, R>(&name)?;
+                supervised.keep_typed(id, export);
+                Ok::<_, HostError>(())
+            })??;
+        }
+        Ok(TypedHandle {
+            served,
+            id,
+            types: PhantomData,
+        })
     }
 
     /// A supervised call on the actor at `address`.
@@ -451,7 +457,6 @@ impl Runtime {
         let app = Arc::new(self.link(&component, &wires)?);
         let served = self.served(address)?.clone();
         check_pool(address, &app, served.actors().len())?;
-        let intensity = self.intensity;
         let mut swapped = Vec::new();
         // A pool's instances are stateless, so each swaps alone.
         for actor in served.actors() {
@@ -459,7 +464,7 @@ impl Runtime {
             swapped.push(actor.ask_blocking(move |supervised| {
                 let (next, state_kept) = successor(&mut supervised.instance, app, keep_state)?;
                 let exports = ExportChanges::between(supervised.instance.app(), next.app());
-                *supervised = Supervised::new(next, intensity);
+                supervised.replace(next);
                 Ok::<_, HostError>((state_kept, exports))
             })??);
         }
@@ -504,7 +509,9 @@ impl Runtime {
             }
         }
         for address in addresses {
-            self.actors.remove(*address);
+            if let Some(served) = self.actors.remove(*address) {
+                served.stop();
+            }
             self.running.remove(*address);
         }
         Ok(())
@@ -721,17 +728,17 @@ pub struct Start<'a> {
 /// Cheap to clone.
 pub struct TypedHandle<P, R> {
     served: Arc<Served>,
-    /// The export in each instance, in the order of `served`. Behind a
-    /// lock only to be looked up again after a restart: the instance takes
-    /// one call at a time, so it is never contended.
-    exports: Vec<Arc<Mutex<TypedExport<P, R>>>>,
+    /// The key of the export in each instance's cache of typed exports.
+    id: u64,
+    types: PhantomData<fn(P) -> R>,
 }
 
 impl<P, R> Clone for TypedHandle<P, R> {
     fn clone(&self) -> Self {
         TypedHandle {
             served: self.served.clone(),
-            exports: self.exports.clone(),
+            id: self.id,
+            types: PhantomData,
         }
     }
 }
@@ -747,13 +754,22 @@ where
         &self,
         params: P,
     ) -> impl Future<Output = Result<(R, Usage), HostError>> + Send + 'static + use<P, R> {
-        let (index, actor) = self.served.pick_indexed();
-        let export = self.exports[index].clone();
-        let answer = actor.ask(move |supervised| {
-            supervised.call(|instance| instance.call_typed(&mut lock(&export), params))
-        });
-        async move { answer.await? }
+        let id = self.id;
+        let answer = match self.served.is_stopped() {
+            true => Err(no_such_address(self.served.address())),
+            false => Ok(self
+                .served
+                .pick()
+                .ask(move |supervised| supervised.call_typed(id, params))),
+        };
+        async move { answer?.await? }
     }
+}
+
+/// A number no typed handle had before.
+fn next_handle_id() -> u64 {
+    static HANDLES: AtomicU64 = AtomicU64::new(0);
+    HANDLES.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Refuses a pool of more than one instance of an app that keeps state.

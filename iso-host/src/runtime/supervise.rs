@@ -3,11 +3,14 @@
 //! stops an instance that keeps failing. Calls to a stopped instance fail
 //! at once with [`HostError::Stopped`], which names the last failure.
 
+use std::any::Any;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use wasmtime::component::{ComponentNamedList, Lift, Lower};
+
 use crate::error::HostError;
-use crate::instance::Instance;
+use crate::instance::{Instance, TypedExport, Usage};
 
 /// How many restarts within how long stop an instance: more than
 /// `restarts` within `within`. The default is at most 5 in 10 s.
@@ -28,12 +31,18 @@ impl Default for RestartIntensity {
     }
 }
 
-/// An instance, the times of its recent restarts, and whether it was stopped.
+/// An instance, the times of its recent restarts, whether it was
+/// stopped, and the typed exports that typed handles call.
 pub(crate) struct Supervised {
     pub(crate) instance: Instance,
     intensity: RestartIntensity,
     recent: VecDeque<Instant>,
     stopped: Option<HostError>,
+    /// Typed exports by the id of their handle. Kept here, not in the
+    /// handle, so that a call carries no shared reference count: a count
+    /// touched by the caller and then by the worker cost a cache-line
+    /// transfer each way on every call.
+    typed: Vec<(u64, Box<dyn Any + Send>)>,
 }
 
 impl Supervised {
@@ -43,7 +52,53 @@ impl Supervised {
             intensity,
             recent: VecDeque::new(),
             stopped: None,
+            typed: Vec::new(),
         }
+    }
+
+    /// Runs `next` from now on, as a new version (no restarts counted,
+    /// not stopped); typed handles keep working (each looks its export
+    /// up again in the new store).
+    pub(crate) fn replace(&mut self, next: Instance) {
+        let typed = std::mem::take(&mut self.typed);
+        *self = Supervised::new(next, self.intensity);
+        self.typed = typed;
+    }
+
+    /// Keeps `export` for the typed handle `id`.
+    pub(crate) fn keep_typed<P, R>(&mut self, id: u64, export: TypedExport<P, R>)
+    where
+        P: Send + 'static,
+        R: Send + 'static,
+    {
+        self.typed.retain(|(kept, _)| *kept != id);
+        self.typed.push((id, Box::new(export)));
+    }
+
+    /// A supervised call of the typed export kept for handle `id`.
+    #[inline]
+    pub(crate) fn call_typed<P, R>(&mut self, id: u64, params: P) -> Result<(R, Usage), HostError>
+    where
+        P: ComponentNamedList + Lower + Send + 'static,
+        R: ComponentNamedList + Lift + Send + 'static,
+    {
+        let Some(export) = self
+            .typed
+            .iter_mut()
+            .find(|(kept, _)| *kept == id)
+            .and_then(|(_, export)| export.downcast_mut::<TypedExport<P, R>>())
+        else {
+            return Err(HostError::Invalid {
+                reason: "this typed handle was made for another instance".into(),
+            });
+        };
+        if let Some(stopped) = &self.stopped {
+            return Err(stopped.clone());
+        }
+        let before = self.instance.restarts();
+        let result = self.instance.call_typed(export, params);
+        self.count_restart(before, &result);
+        result
     }
 
     /// Makes a call with `call`, unless the instance was stopped; a call
@@ -58,13 +113,19 @@ impl Supervised {
         }
         let before = self.instance.restarts();
         let result = call(&mut self.instance);
+        self.count_restart(before, &result);
+        result
+    }
+
+    /// Counts a restart if the call that left `result` restarted the
+    /// instance (it had made `before` restarts), unless a callee failed.
+    fn count_restart<T>(&mut self, before: u64, result: &Result<T, HostError>) {
         if self.instance.restarts() > before
-            && let Err(err) = &result
+            && let Err(err) = result
             && !matches!(err, HostError::CalleeFailed { .. })
         {
             self.restarted(err);
         }
-        result
     }
 
     /// Counts a restart after `err`, and stops the instance past the intensity.
