@@ -59,6 +59,7 @@ impl Raw {
             let mut api = linker.instance("local:store/api@0.1.0")?;
             api.func_wrap("put", |_, (_key, _value): (String, u32)| Ok(()))?;
             api.func_wrap("get", |_, (_key,): (String,)| Ok((Some(2u32),)))?;
+            api.func_wrap("sum", |_, (_keys,): (Vec<String>,)| Ok((2u32,)))?;
         }
         Ok(Raw {
             engine: engine.clone(),
@@ -257,9 +258,9 @@ fn async_call(
 }
 
 /// 100,000 calls of `get()` spread over 100 counter instances through
-/// typed handles, all sent before any is awaited, against the raw loop:
-/// one thread calling the instances in turn. Two raw threads, and a tokio
-/// actor per instance, are printed beside it for scale.
+/// typed handles, all sent before any is awaited, against the raw loop
+/// doing the same work on 2 threads (the baseline). One raw
+/// thread, and a tokio actor per instance, are printed beside it for scale.
 fn throughput(engine: &Arc<IsoEngine>, counter: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
     let mut runtime = Runtime::new(engine.clone(), ComponentCache::new(None), Arc::new(NoLog))?;
     let mut handles = Vec::new();
@@ -291,14 +292,16 @@ fn throughput(engine: &Arc<IsoEngine>, counter: &[u8]) -> Result<(), Box<dyn std
         tokio.push(tokio_actors(&raw));
     }
     let (ours, raw_1, raw_2, tokio) = (median(ours), median(loop_1), median(loop_2), median(tokio));
-    let ratio = raw_1.as_secs_f64() / ours.as_secs_f64();
+    // The baseline: a raw loop doing the same work on 2 threads.
+    let ratio = raw_2.as_secs_f64() / ours.as_secs_f64();
     let verdict = if ratio >= 0.8 { "ok" } else { "UNDER" };
     println!(
-        "  throughput: {CALLS} calls over {INSTANCES} instances {ours:>10.2?} vs raw loop {raw_1:>10.2?} = {ratio:.2}x the raw rate  (target 0.8x) [{verdict}]"
+        "  throughput: {CALLS} calls over {INSTANCES} instances {ours:>10.2?} vs raw loop on 2 threads {raw_2:>10.2?} = {ratio:.2}x the raw rate  (target 0.8x) [{verdict}]"
     );
     println!(
-        "    for scale: raw on 2 threads {raw_2:.2?} ({:.2}x ours); a tokio actor per instance {tokio:.2?}",
-        raw_2.as_secs_f64() / ours.as_secs_f64()
+        "    for scale: raw on 1 thread {raw_1:.2?} ({:.2}x ours); a tokio actor per instance {tokio:.2?} ({:.2}x raw on 2 threads)",
+        raw_1.as_secs_f64() / ours.as_secs_f64(),
+        raw_2.as_secs_f64() / tokio.as_secs_f64()
     );
     Ok(())
 }
