@@ -9,6 +9,7 @@ pub mod cargo_build;
 pub mod cli;
 pub mod commands;
 pub mod componentize;
+pub mod links;
 pub mod manifest;
 pub mod project;
 pub mod scaffold;

@@ -5,6 +5,9 @@
 //! fuel = 1_000_000      # per call; 1e6 works too
 //! memory = "64MiB"      # linear memory cap per instance
 //! timeout = "500ms"     # wall clock per call
+//!
+//! [package.metadata.iso.imports]
+//! "local:store/api" = { guest = "store" }   # which guest provides an import
 //! ```
 //!
 //! Unknown keys and bad values are errors that name the key and the manifest.
@@ -24,6 +27,18 @@ pub struct IsoSettings {
     pub memory: Option<MemorySize>,
     /// Wall-clock time per call.
     pub timeout: Option<Timeout>,
+    /// Who provides an import, by interface (`"local:store/api"`), where
+    /// the WIT package alone does not say (two guests could).
+    #[serde(default)]
+    pub imports: std::collections::BTreeMap<String, ImportSource>,
+}
+
+/// The provider of one import, under `[package.metadata.iso.imports]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportSource {
+    /// The guest package of this project that exports the interface.
+    pub guest: String,
 }
 
 impl IsoSettings {
@@ -105,7 +120,7 @@ mod tests {
         assert!(text.contains("unknown field `fuell`"), "{text}");
         assert!(text.contains("/crate/Cargo.toml"), "{text}");
         assert!(
-            text.contains("expected one of `fuel`, `memory`, `timeout`"),
+            text.contains("expected one of `fuel`, `memory`, `timeout`, `imports`"),
             "{text}"
         );
     }

@@ -20,6 +20,9 @@ pub struct Project {
     pub default_target_dir: bool,
     /// The selected guest packages.
     pub guests: Vec<Guest>,
+    /// Every guest package of the workspace, selected or not: where the
+    /// providers of the selected guests' imports are looked for.
+    pub workspace_guests: Vec<Guest>,
 }
 
 /// One guest package.
@@ -70,19 +73,7 @@ pub fn discover(selection: &Selection) -> Result<Project> {
     let mut guests = Vec::new();
     for package in selected {
         match classify(package)? {
-            Kind::Guest(settings) => guests.push(Guest {
-                name: package.name.to_string(),
-                version: package.version.to_string(),
-                id: package.id.clone(),
-                manifest_path: package.manifest_path.clone(),
-                wasm_file: wasm_file(package),
-                settings,
-                path_deps: package
-                    .dependencies
-                    .iter()
-                    .filter_map(|dep| dep.path.clone())
-                    .collect(),
-            }),
+            Kind::Guest(settings) => guests.push(guest(package, settings)),
             Kind::NotCdylib if explicit || is_root_package(&metadata, package) => {
                 bail!(not_cdylib_message(package));
             }
@@ -102,7 +93,35 @@ pub fn discover(selection: &Selection) -> Result<Project> {
         default_target_dir: metadata.target_directory == metadata.workspace_root.join("target"),
         target_dir: metadata.target_directory.clone(),
         guests,
+        workspace_guests: workspace_guests(&metadata)?,
     })
+}
+
+fn guest(package: &Package, settings: IsoSettings) -> Guest {
+    Guest {
+        name: package.name.to_string(),
+        version: package.version.to_string(),
+        id: package.id.clone(),
+        manifest_path: package.manifest_path.clone(),
+        wasm_file: wasm_file(package),
+        settings,
+        path_deps: package
+            .dependencies
+            .iter()
+            .filter_map(|dep| dep.path.clone())
+            .collect(),
+    }
+}
+
+/// Every guest package among the workspace's members.
+fn workspace_guests(metadata: &Metadata) -> Result<Vec<Guest>> {
+    let mut guests = Vec::new();
+    for package in metadata.workspace_packages() {
+        if let Kind::Guest(settings) = classify(package)? {
+            guests.push(guest(package, settings));
+        }
+    }
+    Ok(guests)
 }
 
 fn read_metadata(manifest_path: Option<&std::path::Path>) -> Result<Metadata> {

@@ -13,6 +13,8 @@ pub struct Template {
     /// One line for `--list`.
     pub description: &'static str,
     files: &'static [(&'static str, &'static str)],
+    /// The folders of its guests (`""`: the template is one guest).
+    guests: &'static [&'static str],
 }
 
 macro_rules! template_files {
@@ -27,13 +29,29 @@ pub const TEMPLATES: &[Template] = &[
         name: "counter",
         description: "a #[derive(Schema)] state with increment, get, reset and run exports, and logging",
         files: template_files!("counter": "Cargo.toml", "src/lib.rs", "wit/world.wit"),
+        guests: &[""],
     },
     Template {
         name: "rate-limiter",
         description: "per-key token buckets in the host's key-value store, timed by the host clock",
         files: template_files!("rate-limiter": "Cargo.toml", "src/lib.rs", "wit/world.wit"),
+        guests: &[""],
+    },
+    Template {
+        name: "pair",
+        description: "a workspace of two wired guests: a store that keeps visits in its state, and a front that calls it",
+        files: template_files!("pair": "Cargo.toml", "store/Cargo.toml", "store/src/lib.rs",
+            "store/wit/world.wit", "front/Cargo.toml", "front/src/lib.rs", "front/wit/world.wit"),
+        guests: &["store", "front"],
     },
 ];
+
+impl Template {
+    /// The folders of its guests: `[""]` for a template that is one guest.
+    pub fn guests(&self) -> &'static [&'static str] {
+        self.guests
+    }
+}
 
 /// The template called `name`, or an error listing them.
 pub fn template(name: &str) -> Result<&'static Template> {
@@ -144,11 +162,13 @@ pub fn render(template: &Template, name: &str) -> Result<Vec<(PathBuf, String)>>
             (PathBuf::from(path), text)
         })
         .collect();
-    files.extend(
-        crate::wit_deps::PACKAGES
-            .iter()
-            .map(|(path, text)| (Path::new("wit").join(path), (*text).to_owned())),
-    );
+    for guest in template.guests {
+        files.extend(
+            crate::wit_deps::PACKAGES
+                .iter()
+                .map(|(path, text)| (Path::new(guest).join("wit").join(path), (*text).to_owned())),
+        );
+    }
     files.push((PathBuf::from(".gitignore"), "/target\n".to_owned()));
     Ok(files)
 }
@@ -226,6 +246,6 @@ mod tests {
     #[test]
     fn unknown_templates_list_the_known_ones() {
         let err = template("nope").err().unwrap().to_string();
-        assert!(err.contains("`counter`, `rate-limiter`"), "{err}");
+        assert!(err.contains("`counter`, `rate-limiter`, `pair`"), "{err}");
     }
 }

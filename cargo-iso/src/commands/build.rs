@@ -17,6 +17,7 @@ use crate::cargo_build::{CargoBuild, CoreModule, Finishing, PassThrough, Profile
 use crate::componentize::{
     WorldSummary, componentize, componentize_for_host, describe, guest_world, write_atomically,
 };
+use crate::links::{self, Link};
 use crate::project::{self, Guest, Project, Selection};
 use crate::term::Shell;
 use crate::toolchain::{self, StdSource, TOOLCHAIN_ENV, Toolchain};
@@ -170,6 +171,7 @@ pub fn build_guests(options: &BuildOptions, shell: &Shell) -> Result<Vec<BuiltCo
 /// so a host that rebuilds on every save pays only for cargo and componentizing.
 pub struct Pipeline {
     project: Project,
+    links: Vec<Link>,
     toolchain: Toolchain,
     cargo_target_dir: Utf8PathBuf,
     output_dir: Utf8PathBuf,
@@ -214,6 +216,17 @@ impl Pipeline {
                     .as_std_path(),
             )?;
         }
+        let links = links::resolve(&project.guests, &project.workspace_guests)?;
+        links::sync_deps(&links, &project.workspace_guests)?;
+        for link in &links {
+            shell.status(
+                "Wiring",
+                format_args!(
+                    "{}: {} from {}",
+                    link.importer, link.interface, link.provider
+                ),
+            );
+        }
         let (cargo_target_dir, output_dir) = target_dirs(options, &project)?;
         shell.verbose_status(
             "Target",
@@ -234,6 +247,7 @@ impl Pipeline {
         };
         Ok(Pipeline {
             project,
+            links,
             toolchain,
             cargo_target_dir,
             output_dir,
@@ -253,6 +267,11 @@ impl Pipeline {
             .join(crate::toolchain::WASM_TARGET)
             .join(&profile);
         (self.for_host && !dir.exists()).then_some(profile)
+    }
+
+    /// Which guest provides each import of the guests it builds.
+    pub fn links(&self) -> &[Link] {
+        &self.links
     }
 
     /// The guests it builds.

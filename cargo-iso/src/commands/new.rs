@@ -71,10 +71,14 @@ pub fn scaffold_into(
     let template = scaffold::template(&options.template)?;
     let files = scaffold::render(template, &name)?;
     scaffold::write(dir, &files)?;
+    let what = match template.guests() {
+        [""] => format!("guest `{name}`"),
+        guests => format!("workspace `{name}` of guests {}", guests.join(", ")),
+    };
     shell.status(
         "Created",
         format_args!(
-            "guest `{name}` from template `{}` in {}",
+            "{what} from template `{}` in {}",
             template.name,
             dir.display()
         ),

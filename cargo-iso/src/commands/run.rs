@@ -1,5 +1,7 @@
-//! `cargo iso run`: build a guest, run it in the embedded host under a budget,
-//! and call its `run` export or each `--invoke` in order on one instance.
+//! `cargo iso run`: build the guests, start them in the embedded host, each
+//! under its budget and wired to the guests that provide its imports, and
+//! call `run` or each `--invoke` in order. A call names its app
+//! (`store.get("a")`) unless only one app exports it.
 //!
 //! Exit codes: 0 success; 2 bad input (a bad call, an unknown export, a file
 //! that is not a component, an import the host lacks, a state the guest
@@ -12,7 +14,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use iso_host::runtime::{Runtime, Wiring, block_on};
+use iso_host::runtime::{Runtime, Start, Wiring, block_on};
 use iso_host::{
     Budget, BudgetKind, CallOutput, ComponentCache, EngineOptions, Fuel, HostError, IsoEngine,
     LogRecord, LogSink, MemorySize, Timeout,
@@ -21,6 +23,7 @@ use iso_host::{
 use crate::AlreadyReported;
 use crate::commands::build::{BuildOptions, Pipeline};
 use crate::componentize::write_atomically;
+use crate::links::Link;
 use crate::term::Shell;
 
 /// `cargo iso run`.
@@ -133,10 +136,10 @@ pub fn exit_code(err: &HostError) -> u8 {
 }
 
 impl RunArgs {
-    /// Builds (unless given a `.wasm`), starts it in a runtime and makes the calls.
+    /// Builds (unless given a `.wasm`), starts every guest wired in one
+    /// runtime, and makes the calls.
     pub fn exec(self, shell: &Shell) -> Result<()> {
-        let (bytes, name, manifest_budget) = self.component(shell)?;
-        let budget = self.budget.over(manifest_budget);
+        let apps = self.components(shell)?;
         let engine = Arc::new(IsoEngine::new(EngineOptions {
             precise_timing: true,
             ..EngineOptions::default()
@@ -144,20 +147,36 @@ impl RunArgs {
         let cache = ComponentCache::new(
             crate::shared_target::root().map(|root| root.with_file_name("compiled")),
         );
+        let names: Vec<String> = apps.iter().map(|app| app.name.clone()).collect();
         let log = Arc::new(StderrLog {
-            guest: name.clone(),
+            guest: names.join(","),
         });
         let mut runtime = Runtime::new(engine, cache, log)?;
-        runtime
-            .start(&name, &bytes, Wiring::new(), budget)
-            .map_err(|err| fail(shell, err))?;
-        if let Some(path) = &self.state
+        let starts = apps
+            .iter()
+            .map(|app| Start {
+                address: &app.name,
+                bytes: &app.bytes,
+                wiring: app.wiring.clone(),
+                budget: self.budget.over(app.budget),
+            })
+            .collect();
+        runtime.start_all(starts).map_err(|err| fail(shell, err))?;
+        let state_of = match (&self.state, names.as_slice()) {
+            (None, _) => None,
+            (Some(path), [name]) => Some((path, name.as_str())),
+            (Some(_), _) => bail!(
+                "`--state` works on one guest, but this runs {}\nhelp: choose one with `-p <name>`",
+                names.join(", ")
+            ),
+        };
+        if let Some((path, name)) = state_of
             && path.exists()
         {
             let saved = std::fs::read(path)
                 .with_context(|| format!("could not read state file `{}`", path.display()))?;
             runtime
-                .with_instance(&name, move |instance| instance.restore_state(&saved))
+                .with_instance(name, move |instance| instance.restore_state(&saved))
                 .and_then(|restored| restored)
                 .map_err(|err| fail(shell, err))?;
             shell.status("Restored", format_args!("state from {}", path.display()));
@@ -168,13 +187,17 @@ impl RunArgs {
             self.invokes.clone()
         };
         for call in &calls {
+            let (address, text) = address_call(&runtime, &names, call).map_err(|err| {
+                shell.report(&err);
+                AlreadyReported { code: 2 }
+            })?;
             let output =
-                block_on(runtime.call_wave(&name, call)).map_err(|err| fail(shell, err))?;
+                block_on(runtime.call_wave(address, text)).map_err(|err| fail(shell, err))?;
             self.report(shell, call, &output)?;
         }
-        if let Some(path) = &self.state {
+        if let Some((path, name)) = state_of {
             let saved = runtime
-                .with_instance(&name, |instance| instance.save_state())
+                .with_instance(name, |instance| instance.save_state())
                 .and_then(|saved| saved)
                 .map_err(|err| fail(shell, err))?;
             let Some(bytes) = saved else {
@@ -189,24 +212,40 @@ impl RunArgs {
         Ok(())
     }
 
-    /// The component's bytes, its name, and the budget its manifest sets.
-    fn component(&self, shell: &Shell) -> Result<(Vec<u8>, String, Budget)> {
+    /// The components to run: the given `.wasm`, or every selected guest,
+    /// built, each with its wiring and the budget its manifest sets.
+    fn components(&self, shell: &Shell) -> Result<Vec<RunApp>> {
         if let Some(path) = &self.wasm {
             let bytes = std::fs::read(path)
                 .with_context(|| format!("could not read `{}`", path.display()))?;
             let name = path
                 .file_stem()
                 .map_or_else(|| "guest".to_owned(), |s| s.to_string_lossy().into_owned());
-            return Ok((bytes, name, Budget::default()));
+            return Ok(vec![RunApp {
+                name,
+                bytes,
+                wiring: Wiring::new(),
+                budget: Budget::default(),
+            }]);
         }
         let pipeline = Pipeline::prepare(&self.build, shell)?;
-        pipeline.single_guest("run", "choose one with `-p <name>`")?;
-        let (component, bytes) = pipeline.build_single(shell)?;
-        Ok((
-            bytes,
-            component.guest.name.clone(),
-            component.guest.settings.budget(),
-        ))
+        let built = pipeline.build(shell)?;
+        let names: Vec<String> = built.iter().map(|c| c.guest.name.clone()).collect();
+        let selected: Vec<&str> = names.iter().map(String::as_str).collect();
+        built
+            .into_iter()
+            .map(|component| {
+                let bytes = std::fs::read(&component.path)
+                    .with_context(|| format!("could not read `{}`", component.path))?;
+                let guest = component.guest;
+                Ok(RunApp {
+                    wiring: wiring_of(&guest.name, pipeline.links(), &selected),
+                    budget: guest.settings.budget(),
+                    name: guest.name,
+                    bytes,
+                })
+            })
+            .collect()
     }
 
     fn report(&self, shell: &Shell, call: &str, output: &CallOutput) -> Result<()> {
@@ -236,6 +275,67 @@ impl RunArgs {
             ),
         );
         Ok(())
+    }
+}
+
+/// One app to start: its address, component, wiring and budget.
+struct RunApp {
+    name: String,
+    bytes: Vec<u8>,
+    wiring: Wiring,
+    budget: Budget,
+}
+
+/// The wiring of guest `name`: each of its links to a provider that runs
+/// too (one of `running`); any other import must be a system interface.
+pub fn wiring_of(name: &str, links: &[Link], running: &[&str]) -> Wiring {
+    links
+        .iter()
+        .filter(|link| link.importer == name && running.contains(&link.provider.as_str()))
+        .fold(Wiring::new(), |wiring, link| {
+            wiring.import(&link.interface, &link.provider)
+        })
+}
+
+/// The address a call goes to, and the call without its app prefix:
+/// `store.get("a")` goes to `store`; `get("a")` to the one app that
+/// exports `get`.
+pub fn address_call<'a>(
+    runtime: &Runtime,
+    apps: &'a [String],
+    call: &'a str,
+) -> Result<(&'a str, &'a str)> {
+    if let [app] = apps {
+        let text = call
+            .strip_prefix(app.as_str())
+            .and_then(|rest| rest.strip_prefix('.'))
+            .unwrap_or(call);
+        return Ok((app, text));
+    }
+    if let Some((prefix, rest)) = call.split_once('.')
+        && let Some(app) = apps.iter().find(|app| app.as_str() == prefix.trim())
+    {
+        return Ok((app, rest));
+    }
+    let name = call.split('(').next().unwrap_or(call).trim();
+    let exporters: Vec<&String> = apps
+        .iter()
+        .filter(|app| runtime.app(app).is_ok_and(|a| a.resolve(name).is_ok()))
+        .collect();
+    match exporters.as_slice() {
+        [app] => Ok((app, call)),
+        [] => bail!(
+            "no app exports `{name}`\nhelp: the apps are {}; address a call to one as `APP.{name}(...)`",
+            apps.join(", ")
+        ),
+        several => {
+            let options: Vec<String> = several.iter().map(|a| format!("`{a}.{name}`")).collect();
+            bail!(
+                "`{name}` is exported by {} apps\nhelp: say which: {}",
+                several.len(),
+                options.join(" or ")
+            )
+        }
     }
 }
 

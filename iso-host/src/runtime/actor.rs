@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crossbeam_deque::Injector;
+use crossbeam_utils::CachePadded;
 
 use crate::error::HostError;
 use crate::host::lock;
@@ -33,8 +34,11 @@ struct Cell {
     address: Arc<str>,
     /// Jobs in the order sent; lock-free, since every call sends one.
     mailbox: Injector<Job>,
-    /// Whether the actor is on the pool's queue, or running.
-    scheduled: AtomicBool,
+    /// Whether the actor is on the pool's queue, or running. On a cache
+    /// line of its own: every call reads it, and sharing a line with the
+    /// instance's lock, which the worker takes for every job, cost a
+    /// line transfer per call.
+    scheduled: CachePadded<AtomicBool>,
     instance: Mutex<Supervised>,
     pool: Arc<Pool>,
     /// The cell itself, which the pool queues.
@@ -48,7 +52,7 @@ impl Actor {
         let cell = Arc::new_cyclic(|this| Cell {
             address: address.into(),
             mailbox: Injector::new(),
-            scheduled: AtomicBool::new(false),
+            scheduled: CachePadded::new(AtomicBool::new(false)),
             instance: Mutex::new(supervised),
             pool,
             this: this.clone(),
@@ -177,7 +181,9 @@ impl Cell {
         // Pairs with the fence in `run`: either the runner sees this job,
         // or this sees that the actor is no longer scheduled.
         fence(Ordering::SeqCst);
-        if !self.scheduled.swap(true, Ordering::SeqCst) {
+        // A plain read first: while the actor is busy (the usual case under
+        // load), it leaves the line shared instead of taking it.
+        if !self.scheduled.load(Ordering::SeqCst) && !self.scheduled.swap(true, Ordering::SeqCst) {
             self.queue();
         }
     }

@@ -764,7 +764,33 @@ where
         };
         async move { answer?.await? }
     }
+
+    /// Makes one call per item of `params`, one after another on one
+    /// instance, each under its own budget and supervised on its own (a
+    /// failed call restarts the instance before the next). The calls cost
+    /// one hand-off to the instance's worker instead of one each: for bulk
+    /// work, this reaches the raw loop's throughput (see `scripts/bench`).
+    pub fn call_many(
+        &self,
+        params: Vec<P>,
+    ) -> impl Future<Output = Result<Vec<TypedOutcome<R>>, HostError>> + Send + 'static + use<P, R>
+    {
+        let id = self.id;
+        let answer = match self.served.is_stopped() {
+            true => Err(no_such_address(self.served.address())),
+            false => Ok(self.served.pick().ask(move |supervised| {
+                let calls = params.into_iter();
+                calls
+                    .map(|params| supervised.call_typed(id, params))
+                    .collect()
+            })),
+        };
+        async move { answer?.await }
+    }
 }
+
+/// What one typed call returned: its results and usage, or its error.
+pub type TypedOutcome<R> = Result<(R, Usage), HostError>;
 
 /// A number no typed handle had before.
 fn next_handle_id() -> u64 {

@@ -1,0 +1,235 @@
+//! Which guest of a project provides each import of the others.
+//!
+//! A guest imports another guest's interface by naming it in its world
+//! (`import local:store/api@0.1.0;`). The provider is the guest whose WIT
+//! package is `local:store`, or the one named under
+//! `[package.metadata.iso.imports]`, which must be used when two guests
+//! could provide it. Each provider's WIT package is copied into its
+//! importers' `wit/deps/` (kept current, like the iso packages), so an
+//! importer always builds against what its provider exports.
+//!
+//! An import of a package no guest provides builds only if the guest keeps
+//! a copy of that package in its own `wit/deps/`: something other than the
+//! project (an embedder, a test) must then wire it when it runs.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use wit_parser::{AstItem, PackageName, UnresolvedPackageGroup, WorldKey};
+
+use crate::componentize::write_atomically;
+use crate::project::Guest;
+
+/// One wired import: `importer` imports `interface` from `provider`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The importing guest's package name.
+    pub importer: String,
+    /// The interface, without its version: `local:store/api`.
+    pub interface: String,
+    /// The providing guest's package name.
+    pub provider: String,
+}
+
+/// What a guest's `wit/` folder says: its own package, its files, and the
+/// interfaces of other packages its worlds import.
+struct GuestWit {
+    package: PackageName,
+    files: Vec<PathBuf>,
+    imports: Vec<(PackageName, String)>,
+}
+
+/// The links of `importers`, whose providers are looked for among
+/// `guests` (every guest of the workspace); an import that no guest
+/// provides and that the importer has no copy of is an error.
+pub fn resolve(importers: &[Guest], guests: &[Guest]) -> Result<Vec<Link>> {
+    let wits: Vec<Option<GuestWit>> = guests.iter().map(read_wit).collect::<Result<_>>()?;
+    let mut links = Vec::new();
+    for importer in importers {
+        let Some(wit) = read_wit(importer)? else {
+            continue;
+        };
+        for (package, name) in &wit.imports {
+            let interface = format!("{}:{}/{name}", package.namespace, package.name);
+            let named = importer.settings.imports.get(&interface);
+            let provider = match named {
+                Some(source) => find_named(importer, &interface, &source.guest, guests)?,
+                None => match find_by_package(importer, package, &interface, guests, &wits)? {
+                    Some(provider) => provider,
+                    None => continue,
+                },
+            };
+            links.push(Link {
+                importer: importer.name.clone(),
+                interface,
+                provider: provider.name.clone(),
+            });
+        }
+    }
+    Ok(links)
+}
+
+/// The guest `name`, named as the provider of `interface` in `importer`'s manifest.
+fn find_named<'a>(
+    importer: &Guest,
+    interface: &str,
+    name: &str,
+    guests: &'a [Guest],
+) -> Result<&'a Guest> {
+    match guests.iter().find(|g| g.name == name) {
+        Some(guest) => Ok(guest),
+        None => bail!(
+            "`{interface}` under `[package.metadata.iso.imports]` in `{}` names guest `{name}`, which is not in this project\nhelp: the guests are {}",
+            importer.manifest_path,
+            names(guests)
+        ),
+    }
+}
+
+/// The one guest (not `importer`) whose WIT package is `package`; `None`
+/// when there is none but `importer` keeps a copy of the package.
+fn find_by_package<'a>(
+    importer: &Guest,
+    package: &PackageName,
+    interface: &str,
+    guests: &'a [Guest],
+    wits: &[Option<GuestWit>],
+) -> Result<Option<&'a Guest>> {
+    let same = |wit: &GuestWit| {
+        wit.package.namespace == package.namespace && wit.package.name == package.name
+    };
+    let candidates: Vec<&Guest> = guests
+        .iter()
+        .zip(wits)
+        .filter(|(guest, wit)| guest.name != importer.name && wit.as_ref().is_some_and(same))
+        .map(|(guest, _)| guest)
+        .collect();
+    match candidates.as_slice() {
+        [provider] => Ok(Some(provider)),
+        [] if kept_in_deps(importer, package) => Ok(None),
+        [] => bail!(
+            "import `{interface}` of guest `{}` is provided by no guest of this project and no system interface\nhelp: the guests looked at are {}; add the guest whose WIT package is `{}:{}` to the workspace, or name the provider under `[package.metadata.iso.imports]` in `{}`",
+            importer.name,
+            names(guests),
+            package.namespace,
+            package.name,
+            importer.manifest_path
+        ),
+        several => bail!(
+            "import `{interface}` of guest `{}` could be provided by {}\nhelp: name one in `{}`:\n\n[package.metadata.iso.imports]\n\"{interface}\" = {{ guest = \"{}\" }}",
+            importer.name,
+            names(several.iter().copied()),
+            importer.manifest_path,
+            several[0].name
+        ),
+    }
+}
+
+/// Copies each provider's WIT package into its importers' `wit/deps/`
+/// where it is missing or different.
+pub fn sync_deps(links: &[Link], guests: &[Guest]) -> Result<()> {
+    let by_name: HashMap<&str, &Guest> = guests.iter().map(|g| (g.name.as_str(), g)).collect();
+    for link in links {
+        let (Some(importer), Some(provider)) = (
+            by_name.get(link.importer.as_str()),
+            by_name.get(link.provider.as_str()),
+        ) else {
+            continue;
+        };
+        let Some(wit) = read_wit(provider)? else {
+            continue;
+        };
+        let deps = wit_dir(importer).join("deps");
+        let folder = folder_of(&deps, &wit.package).unwrap_or_else(|| {
+            deps.join(format!("{}-{}", wit.package.namespace, wit.package.name))
+        });
+        for file in &wit.files {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("could not read `{}`", file.display()))?;
+            let target = folder.join(file.file_name().unwrap_or_default());
+            if std::fs::read_to_string(&target).is_ok_and(|current| current == text) {
+                continue;
+            }
+            write_atomically(&target, text.as_bytes()).with_context(|| {
+                format!(
+                    "could not copy `{}`'s WIT to `{}`",
+                    provider.name,
+                    target.display()
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn wit_dir(guest: &Guest) -> PathBuf {
+    let dir = guest.manifest_path.parent().unwrap_or(&guest.manifest_path);
+    dir.as_std_path().join("wit")
+}
+
+/// Reads `guest`'s `wit/` folder without its dependencies (an importer's
+/// copy of its provider may be missing yet); `None` when it has none.
+fn read_wit(guest: &Guest) -> Result<Option<GuestWit>> {
+    let dir = wit_dir(guest);
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    let group = UnresolvedPackageGroup::parse_dir(&dir)
+        .with_context(|| format!("could not read the WIT of guest `{}`", guest.name))?;
+    let main = group.main;
+    let mut foreign = HashMap::new();
+    for (package, items) in &main.foreign_deps {
+        for (name, (item, _)) in items {
+            if let AstItem::Interface(id) = item {
+                foreign.insert(*id, (package.clone(), name.clone()));
+            }
+        }
+    }
+    let mut imports: Vec<(PackageName, String)> = Vec::new();
+    for (_, world) in main.worlds.iter() {
+        for key in world.imports.keys() {
+            if let WorldKey::Interface(id) = key
+                && let Some(import) = foreign.get(id)
+                && import.0.namespace != "iso"
+                && !imports.contains(import)
+            {
+                imports.push(import.clone());
+            }
+        }
+    }
+    Ok(Some(GuestWit {
+        package: main.name,
+        files: group
+            .source_map
+            .source_files()
+            .map(Path::to_path_buf)
+            .collect(),
+        imports,
+    }))
+}
+
+/// The folder of `deps` that holds `package`, if one does.
+fn folder_of(deps: &Path, package: &PackageName) -> Option<PathBuf> {
+    let entries = std::fs::read_dir(deps).ok()?;
+    entries.flatten().map(|e| e.path()).find(|path| {
+        path.is_dir()
+            && UnresolvedPackageGroup::parse_dir(path).is_ok_and(|group| {
+                group.main.name.namespace == package.namespace
+                    && group.main.name.name == package.name
+            })
+    })
+}
+
+/// Whether `guest` keeps a copy of `package` in its `wit/deps/`.
+fn kept_in_deps(guest: &Guest, package: &PackageName) -> bool {
+    folder_of(&wit_dir(guest).join("deps"), package).is_some()
+}
+
+fn names<'a>(guests: impl IntoIterator<Item = &'a Guest>) -> String {
+    let names: Vec<String> = guests
+        .into_iter()
+        .map(|g| format!("`{}`", g.name))
+        .collect();
+    names.join(", ")
+}
