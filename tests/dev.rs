@@ -302,10 +302,10 @@ fn replay_of_a_clock_reading_guest_is_deterministic() {
     runtime
         .start("replayer", &bytes, Wiring::new(), Budget::default())
         .unwrap();
-    let mut session = Session::new(runtime, "replayer").unwrap();
-    let app = session.app().unwrap();
+    let mut session = Session::new(runtime, &["replayer"]).unwrap();
+    let app = session.app("replayer").unwrap();
     for _ in 0..12 {
-        session.call("check(\"ada\")").unwrap();
+        session.call("replayer", "check(\"ada\")").unwrap();
     }
     assert!(
         session.history()[0]
@@ -316,10 +316,10 @@ fn replay_of_a_clock_reading_guest_is_deterministic() {
         session.history()[0]
     );
     for _ in 0..2 {
-        let (count, divergences) = session.replay(&app, None).unwrap();
+        let (count, divergences) = session.replay("replayer", &app, None).unwrap();
         assert_eq!((count, divergences), (12, vec![]));
     }
-    let (count, _) = session.replay(&app, Some(3)).unwrap();
+    let (count, _) = session.replay("replayer", &app, Some(3)).unwrap();
     assert_eq!(count, 3);
     assert_eq!(session.history().len(), 12, "replay records nothing");
 }
@@ -429,5 +429,125 @@ fn interface_functions_are_listed_under_their_interface_and_called_by_short_name
     host.stderr_line("Replayed 3 calls on v1: 0 divergences");
     host.send(":state");
     host.stderr_line("exports no iso:app/state");
+    host.finish();
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+/// Replaces `from` with `to` in `dir/file`.
+fn edit_file(dir: &Path, file: &str, from: &str, to: &str) {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} has no {from:?}");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// The pair template in `dev --watch`: an edit of the store reloads the
+/// store alone, with its state, and the front's next call reaches it; a
+/// broken edit and one that drops what the front imports leave both
+/// serving; an edit of a path dependency of both reloads both.
+#[test]
+fn a_pair_reloads_the_edited_guest_alone_with_its_state() {
+    let (_scratch, shop) = support::scaffold("shop", Some("pair"));
+    // A path dependency of both guests, for the last step.
+    let shared = shop.join("shared");
+    std::fs::create_dir_all(shared.join("src")).unwrap();
+    std::fs::write(
+        shared.join("Cargo.toml"),
+        "[package]\nname = \"shared\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+    )
+    .unwrap();
+    std::fs::write(shared.join("src/lib.rs"), "pub const STEP: u32 = 1;\n").unwrap();
+    for guest in ["store", "front"] {
+        edit_file(
+            &shop,
+            &format!("{guest}/Cargo.toml"),
+            "[dependencies]\n",
+            "[dependencies]\nshared = { path = \"../shared\" }\n",
+        );
+    }
+    edit_file(
+        &shop,
+        "store/src/lib.rs",
+        "*visits += 1;",
+        "*visits += shared::STEP;",
+    );
+    edit_file(
+        &shop,
+        "front/src/lib.rs",
+        "s.greetings += 1",
+        "s.greetings += u64::from(shared::STEP)",
+    );
+
+    let mut host = DevHost::start(&shop, &["--watch"]);
+    assert_eq!(host.call("front.greet(\"ada\")"), "\"hello ada, visit 1\"");
+    host.send(":apps");
+    let apps = [host.stdout_line(), host.stdout_line()];
+    assert_eq!(
+        apps,
+        [
+            "store v1  state 20 B  imports nothing from other apps",
+            "front v1  state 16 B  imports local:store/api from store",
+        ]
+    );
+
+    edit_file(
+        &shop,
+        "store/src/lib.rs",
+        "*visits += shared::STEP;",
+        "*visits += 10 * shared::STEP;",
+    );
+    let reloaded = host.stderr_line("Reloaded");
+    assert!(
+        reloaded.contains("Reloaded store (v2)")
+            && reloaded.ends_with("state kept; front unchanged"),
+        "{reloaded}"
+    );
+    assert_eq!(host.call("greet(\"ada\")"), "\"hello ada, visit 11\"");
+
+    edit_file(&shop, "store/src/lib.rs", "fn visit(", "fn visit(,");
+    let failed = host.stderr_line("the build failed");
+    assert!(
+        failed.ends_with("still serving store v2, front v1"),
+        "{failed}"
+    );
+    assert_eq!(host.call("greet(\"ada\")"), "\"hello ada, visit 21\"");
+
+    // The store drops `visit`, which the front imports: refused, and named.
+    edit_file(&shop, "store/src/lib.rs", "fn visit(,", "fn visit(");
+    host.stderr_line("Reloaded store (v3)");
+    let (lib, wit) = (
+        shop.join("store/src/lib.rs"),
+        shop.join("store/wit/world.wit"),
+    );
+    let (lib_text, wit_text) = (read(&lib), read(&wit));
+    let visit = &lib_text
+        [lib_text.find("    fn visit(").unwrap()..lib_text.find("    fn visits(").unwrap()];
+    std::fs::write(&lib, lib_text.replace(visit, "")).unwrap();
+    std::fs::write(
+        &wit,
+        wit_text.replace("    visit: func(name: string) -> u32;\n", ""),
+    )
+    .unwrap();
+    let refused = host.stderr_line("the new build did not start");
+    assert!(
+        refused.contains("still serving store v3")
+            && refused.contains("cannot fill `front`'s import `local:store/api"),
+        "{refused}"
+    );
+    assert_eq!(host.call("greet(\"ada\")"), "\"hello ada, visit 31\"");
+
+    // The shared dependency changes: both reload, providers first.
+    std::fs::write(&wit, wit_text).unwrap();
+    std::fs::write(&lib, lib_text).unwrap();
+    host.stderr_line("Reloaded store (v4)");
+    std::fs::write(shared.join("src/lib.rs"), "pub const STEP: u32 = 2;\n").unwrap();
+    let first = host.stderr_line("Reloaded");
+    let second = host.stderr_line("Reloaded");
+    assert!(first.contains("Reloaded store (v5)"), "{first}");
+    assert!(second.contains("Reloaded front (v2)"), "{second}");
+    assert_eq!(host.call("greet(\"ada\")"), "\"hello ada, visit 51\"");
     host.finish();
 }

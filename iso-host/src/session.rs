@@ -1,4 +1,4 @@
-//! A live session on one app of a [`Runtime`], as the dev host runs it:
+//! A live session on the apps of a [`Runtime`], as the dev host runs it:
 //! every call goes through the runtime (its actor, supervision and
 //! budget, as any call) and is recorded with the state before it and the
 //! effects it saw; the running version can be swapped for a new one that
@@ -15,16 +15,18 @@ use crate::host::{Effect, Effects, NoLog, Shared, lock};
 use crate::instance::{CallOutput, Instance};
 use crate::runtime::{Runtime, block_on};
 
-/// An app running in a runtime, and its recorded calls.
+/// Apps running in a runtime, and the calls made to them.
 pub struct Session {
     runtime: Runtime,
-    address: String,
+    addresses: Vec<String>,
     history: Vec<CallRecord>,
 }
 
 /// One call of the session, as it happened.
 #[derive(Debug, Clone)]
 pub struct CallRecord {
+    /// The app called.
+    pub address: String,
     /// The call, e.g. `increment(5)`.
     pub call: String,
     /// What it returned, or how it failed.
@@ -139,44 +141,48 @@ impl ExportChanges {
 }
 
 impl Session {
-    /// A session on the app running under `address` in `runtime`; its
-    /// calls and effects are recorded from now on.
-    pub fn new(runtime: Runtime, address: &str) -> Result<Session, HostError> {
-        runtime.with_instance(address, |instance| effects(instance.shared()).record())?;
+    /// A session on the apps running under `addresses` in `runtime`; the
+    /// calls made through it, and their effects, are recorded from now on.
+    pub fn new(runtime: Runtime, addresses: &[&str]) -> Result<Session, HostError> {
+        for address in addresses {
+            runtime.with_instance(address, |instance| effects(instance.shared()).record())?;
+        }
         Ok(Session {
             runtime,
-            address: address.to_owned(),
+            addresses: addresses.iter().map(|a| (*a).to_owned()).collect(),
             history: Vec::new(),
         })
     }
 
-    /// The runtime the app runs in.
+    /// The runtime the apps run in.
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
     }
 
-    /// The app's address.
-    pub fn address(&self) -> &str {
-        &self.address
+    /// The apps' addresses, in the order given.
+    pub fn addresses(&self) -> &[String] {
+        &self.addresses
     }
 
-    /// Runs `f` on the running instance, between its calls (to read its
-    /// state, or set its budget).
+    /// Runs `f` on the instance running under `address`, between its
+    /// calls (to read its state, or set its budget).
     pub fn with_instance<R: Send + 'static>(
         &self,
+        address: &str,
         f: impl FnOnce(&mut Instance) -> R + Send + 'static,
     ) -> Result<R, HostError> {
-        self.runtime.with_instance(&self.address, f)
+        self.runtime.with_instance(address, f)
     }
 
-    /// The running version.
-    pub fn app(&self) -> Result<Arc<App>, HostError> {
-        self.runtime.app(&self.address)
+    /// The version running under `address`.
+    pub fn app(&self, address: &str) -> Result<Arc<App>, HostError> {
+        self.runtime.app(address)
     }
 
-    /// The running version's number: 1, then one more per swap.
-    pub fn version(&self) -> u32 {
-        self.runtime.version(&self.address).unwrap_or(0)
+    /// The number of the version running under `address`: 1, then one
+    /// more per swap.
+    pub fn version(&self, address: &str) -> u32 {
+        self.runtime.version(address).unwrap_or(0)
     }
 
     /// The calls so far, oldest first.
@@ -184,14 +190,14 @@ impl Session {
         &self.history
     }
 
-    /// Calls the app from WAVE text, e.g. `increment(5)`, through the
-    /// runtime, and records the call. Calls that never reached the guest
-    /// (bad text, unknown export) are not recorded.
-    pub fn call(&mut self, call: &str) -> Result<CallOutput, HostError> {
+    /// Calls the app at `address` from WAVE text, e.g. `increment(5)`,
+    /// through the runtime, and records the call. Calls that never reached
+    /// the guest (bad text, unknown export) are not recorded.
+    pub fn call(&mut self, address: &str, call: &str) -> Result<CallOutput, HostError> {
         let text = call.to_owned();
         let recorded = self
             .runtime
-            .recorded(&self.address, move |instance| instance.call_wave(&text));
+            .recorded(address, move |instance| instance.call_wave(&text));
         let (state_before, result, effects) = block_on(recorded)?;
         if !matches!(
             result,
@@ -200,6 +206,7 @@ impl Session {
                 | HostError::AmbiguousExport { .. })
         ) {
             self.history.push(CallRecord {
+                address: address.to_owned(),
                 call: call.to_owned(),
                 outcome: Outcome::of(&result),
                 effects,
@@ -209,39 +216,53 @@ impl Session {
         result
     }
 
-    /// Makes the component `bytes` the running version, as
+    /// Makes the component `bytes` the version running at `address`, as
     /// [`Runtime::swap`] does: with `keep_state` the old version's state is
-    /// restored into the new one first; if that fails, the old version
-    /// keeps running and the error says why.
-    pub fn swap(&mut self, bytes: &[u8], keep_state: bool) -> Result<Swapped, HostError> {
-        self.runtime.swap(&self.address, bytes, keep_state)
+    /// restored into the new one first; if that fails, or the new version
+    /// drops what another app imports, the old version keeps running and
+    /// the error says why.
+    pub fn swap(
+        &mut self,
+        address: &str,
+        bytes: &[u8],
+        keep_state: bool,
+    ) -> Result<Swapped, HostError> {
+        self.runtime.swap(address, bytes, keep_state)
     }
 
-    /// Replays the last `last` calls (all when `None`) on `app`, from the
-    /// state before the first of them and with the effects they saw, in an
-    /// instance of its own: the session is not touched. Returns the calls
-    /// replayed and the divergences.
+    /// Replays the last `last` calls (all when `None`) made to `address`
+    /// on `app`, from the state before the first of them and with the
+    /// effects they saw, in an instance of its own: the session is not
+    /// touched. Returns the calls replayed and the divergences, each
+    /// numbered by its place in the history.
+    ///
+    /// Each call replays on the state the one before it left, so an app
+    /// that other apps called in between (its state changed meanwhile)
+    /// may diverge where it does not; and `app`'s imports reach the apps
+    /// they are wired to, so replay apps whose calls call no other app.
     pub fn replay(
         &self,
+        address: &str,
         app: &Arc<App>,
         last: Option<usize>,
     ) -> Result<(usize, Vec<Divergence>), HostError> {
-        let skip = self
-            .history
-            .len()
-            .saturating_sub(last.unwrap_or(usize::MAX));
-        let records = &self.history[skip..];
-        let Some(first) = records.first() else {
+        let mine: Vec<(usize, &CallRecord)> = (1..)
+            .zip(&self.history)
+            .filter(|(_, record)| record.address == address)
+            .collect();
+        let skip = mine.len().saturating_sub(last.unwrap_or(usize::MAX));
+        let records = &mine[skip..];
+        let Some((_, first)) = records.first() else {
             return Ok((0, Vec::new()));
         };
-        let budget = self.with_instance(|instance| instance.budget())?;
+        let budget = self.with_instance(address, |instance| instance.budget())?;
         let shared = Shared::new(Arc::new(NoLog));
         let mut instance = Instance::new(app.clone(), budget, shared.clone())?;
         if let Some(state) = &first.state_before {
             instance.restore_state(state)?;
         }
         let mut divergences = Vec::new();
-        for (number, record) in (skip + 1..).zip(records) {
+        for &(number, record) in records {
             effects(&shared).replay(record.effects.clone());
             let outcome = Outcome::of(&instance.call_wave(&record.call));
             if outcome != record.outcome {

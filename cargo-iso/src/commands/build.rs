@@ -321,15 +321,33 @@ impl Pipeline {
 
     /// Runs cargo and componentizes each guest's module as soon as cargo has written them all.
     fn start(&self, shell: &Shell) -> Result<(Vec<BuiltComponent>, Finishing)> {
+        self.start_some(shell, self.guests())
+    }
+
+    /// [`Pipeline::start`] for the guests called `names` only (a host
+    /// rebuilds only the guests a change touched).
+    pub fn start_named(
+        &self,
+        shell: &Shell,
+        names: &[String],
+    ) -> Result<(Vec<BuiltComponent>, Finishing)> {
+        let guests: Vec<Guest> = (self.guests().iter())
+            .filter(|guest| names.contains(&guest.name))
+            .cloned()
+            .collect();
+        self.start_some(shell, &guests)
+    }
+
+    fn start_some(
+        &self,
+        shell: &Shell,
+        guests: &[Guest],
+    ) -> Result<(Vec<BuiltComponent>, Finishing)> {
         let started = Instant::now();
         let (modules, cargo) = CargoBuild {
             toolchain: &self.toolchain,
             manifest_path: &self.project.manifest_path,
-            packages: self
-                .guests()
-                .iter()
-                .map(|g| (g.name.as_str(), &g.id))
-                .collect(),
+            packages: guests.iter().map(|g| (g.name.as_str(), &g.id)).collect(),
             profile: &self.profile,
             target_dir: &self.cargo_target_dir,
             pass_through: &self.pass_through,
@@ -339,8 +357,7 @@ impl Pipeline {
         }
         .start()?;
         let cargo_time = started.elapsed();
-        let built = self
-            .guests()
+        let built = guests
             .iter()
             .map(|guest| {
                 let Some(core) = modules.iter().find(|m| m.package_id == guest.id) else {

@@ -1,7 +1,10 @@
-//! `cargo iso dev`: a live dev host. It builds the guest, serves calls typed
-//! (or piped) one per line, and with `--watch` rebuilds and hot-reloads the
-//! guest on every save, keeping its state; calls are recorded so they can
-//! be replayed against a new version.
+//! `cargo iso dev`: a live dev host. It builds the project's guests, starts
+//! them wired together, serves calls typed (or piped) one per line
+//! (`app.export(args)`, or `export(args)` when one app has it), and with
+//! `--watch` rebuilds only the guests a save touched and hot-reloads each
+//! behind its address, providers first, keeping its state while the others
+//! keep running; calls are recorded so they can be replayed against a new
+//! version.
 //!
 //! Results go to stdout, one WAVE line per result; guest logs, usage and
 //! status go to stderr. The main loop owns the running guest and takes
@@ -16,16 +19,18 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Args;
-use iso_host::runtime::{Runtime, Wiring};
+use iso_host::runtime::{Runtime, Start};
 use iso_host::{
     App, Budget, Compiler, ComponentCache, EngineOptions, ExportFunc, HostError, IsoEngine,
     Session, Swapped,
 };
 
 use crate::commands::build::{BuildOptions, Pipeline};
-use crate::commands::run::{BudgetArgs, StderrLog, fail};
+use crate::commands::run::{BudgetArgs, StderrLog, address_call, fail, wiring_of};
+use crate::links::Link;
+use crate::project::Guest;
 use crate::term::Shell;
 use watch::{Built, Request};
 
@@ -65,22 +70,24 @@ pub enum Event {
     EndOfInput,
     /// Ctrl-C.
     Interrupted,
-    /// A source file changed, first at this time.
-    Changed(Instant),
+    /// Source files of these guests changed, first at this time.
+    Changed(Instant, Vec<String>),
     /// A build finished, answering this request and those before it.
-    Built(Request, Box<Result<Built>>),
+    Built(Request, Box<Result<Vec<Built>>>),
 }
 
 const HELP: &str = "\
 Calls, one per line, in WAVE syntax:  increment(5)   get()   greet(\"ada\")
   a function inside an exported interface: put(\"a\", 2), api.put(\"a\", 2) or local:store/api@0.1.0#put(\"a\", 2)
-  :state             the guest's state, as JSON
-  :exports           the exports, with their WIT signatures
-  :reload            rebuild now and reload, keeping the state
-  :reload --fresh    rebuild now and start the new version from default state
-  :budget [fuel=N] [memory=SIZE] [timeout=DURATION]   show or set the per-call budget (`none` lifts one)
+  with several apps, a call names its app unless only one exports it: store.api.put(\"a\", 2)
+  :apps              each app, its version, state size, and what it imports from whom
+  :state [APP]       the app's state, as JSON
+  :exports [APP]     the app's exports, with their WIT signatures
+  :reload            rebuild every app now and reload, keeping the state
+  :reload --fresh    rebuild now and start the new versions from default state
+  :budget [APP] [fuel=N] [memory=SIZE] [timeout=DURATION]   show or set the per-call budget (`none` lifts one)
   :history           the calls so far and what they returned
-  :replay            replay the session's calls on the running version and show what differs
+  :replay [APP]      replay the session's calls on the running versions and show what differs
   :help              this list
   :quit              leave (so do Ctrl-D and Ctrl-C)";
 
@@ -97,44 +104,52 @@ enum Flow {
 /// The running dev host.
 struct Dev {
     shell: Shell,
-    name: String,
+    /// The apps, providers before their importers.
+    names: Vec<String>,
+    /// Which app provides each import of the others.
+    links: Vec<Link>,
     session: Session,
     builds: Sender<Request>,
     /// How many builds have been asked for.
     requests: u64,
     shadow: Option<usize>,
-    /// The export spellings the line editor completes, kept to the running version's.
+    /// The export spellings the line editor completes, kept to the running versions'.
     completions: input::Exports,
 }
 
 impl DevArgs {
-    /// Builds the guest, serves it, and reloads it on change until input ends.
+    /// Builds the guests, serves them, and reloads them on change until input ends.
     pub fn exec(self, shell: &Shell) -> Result<()> {
         let mut pipeline = Pipeline::prepare(&self.build, shell)?;
         pipeline.for_host = true;
-        let guest = pipeline
-            .single_guest("dev", "choose one with `-p <name>`")?
-            .clone();
+        let guests = pipeline.guests().to_vec();
+        let links = pipeline.links().to_vec();
         // Winch compiles several times faster than Cranelift: the dev loop compiles on every save.
         let engine = Arc::new(IsoEngine::new(EngineOptions {
             compiler: Compiler::Baseline,
             precise_timing: true,
             ..EngineOptions::default()
         })?);
-        let cache = ComponentCache::new(None).keep_at_most(4);
-        let bytes = first_build(&pipeline, shell)?;
-        let budget = self.budget.over(guest.settings.budget());
+        let cache = ComponentCache::new(None).keep_at_most(4 * guests.len());
+        let components = first_build(&pipeline, shell)?;
+        let names: Vec<String> = guests.iter().map(|g| g.name.clone()).collect();
         let log = Arc::new(StderrLog {
-            guest: guest.name.clone(),
+            guest: names.join(","),
         });
         let mut runtime = Runtime::new(engine.clone(), cache.clone(), log)?;
-        runtime
-            .start(&guest.name, &bytes, Wiring::new(), budget)
-            .map_err(|e| fail(shell, e))?;
-        let session = Session::new(runtime, &guest.name).map_err(|e| fail(shell, e))?;
-        let completions = input::Exports::new();
-        let app = session.app()?;
-        completions.set(completion_entries(&app));
+        let running: Vec<&str> = names.iter().map(String::as_str).collect();
+        let starts = guests
+            .iter()
+            .zip(&components)
+            .map(|(guest, bytes)| Start {
+                address: &guest.name,
+                bytes,
+                wiring: wiring_of(&guest.name, &links, &running),
+                budget: self.budget.over(guest.settings.budget()),
+            })
+            .collect();
+        runtime.start_all(starts).map_err(|e| fail(shell, e))?;
+        let session = Session::new(runtime, &running).map_err(|e| fail(shell, e))?;
 
         let (events, inbox) = mpsc::channel();
         let (builds, requests) = mpsc::channel();
@@ -147,9 +162,10 @@ impl DevArgs {
             events.clone(),
         )?;
         let _watcher = match self.watch {
-            true => Some(watch::watch(&guest, events.clone())?),
+            true => Some(watch::watch(&guests, events.clone())?),
             false => None,
         };
+        let completions = input::Exports::new();
         let (done, lines_done) = mpsc::channel();
         input::spawn_reader(events.clone(), lines_done, completions.clone())?;
         let interrupts = events.clone();
@@ -160,22 +176,40 @@ impl DevArgs {
 
         let mut dev = Dev {
             shell: shell.clone(),
-            name: guest.name.clone(),
+            names: dependency_order(names, &links),
+            links,
             session,
             builds,
             requests: 0,
             shadow: self.shadow,
             completions,
         };
-        dev.greet(&guest.version, self.watch);
+        dev.complete();
+        dev.greet(&guests, self.watch);
         dev.serve(inbox, done);
         Ok(())
     }
 }
 
-/// The first build, saying first when it will rebuild the guest's
-/// dependencies for the lean profile; the component's bytes.
-fn first_build(pipeline: &Pipeline, shell: &Shell) -> Result<Vec<u8>> {
+/// `names` with each provider before the apps that import from it.
+fn dependency_order(mut names: Vec<String>, links: &[Link]) -> Vec<String> {
+    let mut ordered: Vec<String> = Vec::new();
+    while !names.is_empty() {
+        let ready = names.iter().position(|name| {
+            links
+                .iter()
+                .filter(|link| link.importer == *name)
+                .all(|link| !names.contains(&link.provider) || link.provider == *name)
+        });
+        // A cycle cannot start, so this only keeps the loop finite.
+        ordered.push(names.remove(ready.unwrap_or(0)));
+    }
+    ordered
+}
+
+/// The first build, saying first when it will rebuild the guests'
+/// dependencies for the lean profile; each guest's component, in order.
+fn first_build(pipeline: &Pipeline, shell: &Shell) -> Result<Vec<Vec<u8>>> {
     if let Some(profile) = pipeline.first_lean_build() {
         shell.status(
             "Building",
@@ -185,8 +219,14 @@ fn first_build(pipeline: &Pipeline, shell: &Shell) -> Result<Vec<u8>> {
             ),
         );
     }
-    let (_, bytes) = pipeline.build_single(shell)?;
-    Ok(bytes)
+    pipeline
+        .build(shell)?
+        .iter()
+        .map(|component| {
+            std::fs::read(&component.path)
+                .with_context(|| format!("could not read `{}`", component.path))
+        })
+        .collect()
 }
 
 impl Dev {
@@ -202,13 +242,14 @@ impl Dev {
                     Flow::AfterReload(number) => awaiting = Some(number),
                     Flow::Quit => break,
                 },
-                Event::Changed(since) => {
-                    self.request(since, false);
+                Event::Changed(since, guests) => {
+                    self.request(since, false, guests);
                 }
                 Event::Built(request, result) => {
+                    let number = request.number;
                     self.built(request, *result);
                     // A build that started before the `:reload` does not answer it.
-                    if awaiting.is_some_and(|number| request.number >= number) {
+                    if awaiting.is_some_and(|awaited| number >= awaited) {
                         awaiting = None;
                         done.send(()).unwrap_or_default();
                     }
@@ -218,32 +259,61 @@ impl Dev {
         }
     }
 
-    fn greet(&self, version: &str, watching: bool) {
+    /// Whether the project has one app (then nothing needs its name).
+    fn single(&self) -> bool {
+        self.names.len() == 1
+    }
+
+    fn greet(&self, guests: &[Guest], watching: bool) {
+        let serving: Vec<String> = guests
+            .iter()
+            .map(|guest| format!("{} v{} (v1)", guest.name, guest.version))
+            .collect();
         self.shell.status(
             "Serving",
             format_args!(
-                "{} v{version} (v1): type a call such as `{}`, or `:help`",
-                self.name,
-                self.session
-                    .app()
-                    .map_or_else(|_| "name(args)".to_owned(), |app| example_call(&app))
+                "{}: type a call such as `{}`, or `:help`",
+                serving.join(", "),
+                self.example_call()
             ),
         );
         if watching {
+            let whose = match self.single() {
+                true => "the guest",
+                false => "each guest",
+            };
             self.shell.status(
                 "Watching",
-                "src/, wit/, Cargo.toml and build.rs of the guest and its path dependencies",
+                format_args!(
+                    "src/, wit/, Cargo.toml and build.rs of {whose} and its path dependencies"
+                ),
             );
         }
     }
 
-    /// Asks for a build of the files as they are now and returns its number.
-    fn request(&mut self, since: Instant, fresh: bool) -> u64 {
+    /// A call to suggest: the first export that takes no arguments.
+    fn example_call(&self) -> String {
+        for name in self.names.iter().rev() {
+            if let Ok(app) = self.session.app(name)
+                && let Some(export) = user_exports(&app).find(|e| e.ty.starts_with("func()"))
+            {
+                return match self.single() {
+                    true => format!("{}()", export.short),
+                    false => format!("{name}.{}()", export.short),
+                };
+            }
+        }
+        "name(args)".to_owned()
+    }
+
+    /// Asks for a build of `guests` as they are now and returns its number.
+    fn request(&mut self, since: Instant, fresh: bool, guests: Vec<String>) -> u64 {
         self.requests += 1;
         let request = Request {
             number: self.requests,
             since,
             fresh,
+            guests,
         };
         // The builder lives as long as the loop; a send cannot fail before it ends.
         let _ = self.builds.send(request);
@@ -265,13 +335,16 @@ impl Dev {
         match (command, rest.as_slice()) {
             ("quit" | "q" | "exit", _) => return Flow::Quit,
             ("help" | "h", _) => println!("{HELP}"),
-            ("state", _) => self.show_state(),
-            ("exports", _) => self.show_exports(),
+            ("apps", []) => self.show_apps(),
+            ("state", app) => self.on_app(app, Dev::show_state),
+            ("exports", app) => self.on_app(app, Dev::show_exports),
             ("history", _) => self.show_history(),
-            ("replay", _) => self.replay(),
+            ("replay", []) => self.replay_all(),
+            ("replay", app) => self.on_app(app, Dev::replay),
             ("budget", settings) => self.budget(settings),
             ("reload", []) | ("reload", ["--fresh"]) => {
-                let number = self.request(Instant::now(), !rest.is_empty());
+                let everyone = self.names.clone();
+                let number = self.request(Instant::now(), !rest.is_empty(), everyone);
                 return Flow::AfterReload(number);
             }
             _ => {
@@ -284,8 +357,29 @@ impl Dev {
         Flow::Next
     }
 
+    /// Runs `f` on the app `words` names: the only app when it names none.
+    fn on_app(&mut self, words: &[&str], f: fn(&mut Dev, &str)) {
+        match (words, self.names.as_slice()) {
+            ([], [only]) => f(self, &only.clone()),
+            ([app], names) if names.iter().any(|name| name == app) => f(self, app),
+            _ => {
+                self.shell.report(&anyhow::anyhow!(
+                    "say which app: {}\nhelp: `:apps` lists them",
+                    self.names.join(", ")
+                ));
+            }
+        }
+    }
+
     fn call(&mut self, call: &str) {
-        match self.session.call(call) {
+        let (address, text) = match address_call(self.session.runtime(), &self.names, call) {
+            Ok((address, text)) => (address.to_owned(), text.to_owned()),
+            Err(err) => {
+                self.shell.report(&err);
+                return;
+            }
+        };
+        match self.session.call(&address, &text) {
             Ok(output) => {
                 let mut stdout = std::io::stdout().lock();
                 for result in output.results_wave() {
@@ -309,19 +403,45 @@ impl Dev {
         }
     }
 
-    fn show_state(&mut self) {
-        match self.session.with_instance(|instance| instance.state_json()) {
+    /// `:apps`: each app, its running version, the size of its state, and
+    /// what it imports from whom.
+    fn show_apps(&mut self) {
+        for name in self.names.clone() {
+            let state = self
+                .session
+                .with_instance(&name, |instance| instance.save_state());
+            let state = match state {
+                Ok(Ok(Some(bytes))) => format!("state {} B", bytes.len()),
+                Ok(Ok(None)) => "no state".to_owned(),
+                Ok(Err(err)) | Err(err) => format!("state unreadable: {err}"),
+            };
+            let imports: Vec<String> = (self.links.iter())
+                .filter(|link| link.importer == name)
+                .map(|link| format!("{} from {}", link.interface, link.provider))
+                .collect();
+            let imports = match imports.is_empty() {
+                true => "imports nothing from other apps".to_owned(),
+                false => format!("imports {}", imports.join(", ")),
+            };
+            println!(
+                "{name} v{}  {state}  {imports}",
+                self.session.version(&name)
+            );
+        }
+    }
+
+    fn show_state(&mut self, address: &str) {
+        match (self.session).with_instance(address, |instance| instance.state_json()) {
             Ok(Ok(Some(json))) => println!("{json}"),
             Ok(Ok(None)) => self.shell.warn(format_args!(
-                "`{}` exports no iso:app/state, so it has no state to show",
-                self.name
+                "`{address}` exports no iso:app/state, so it has no state to show"
             )),
             Ok(Err(err)) | Err(err) => self.report(err),
         }
     }
 
-    fn show_exports(&mut self) {
-        match self.session.app() {
+    fn show_exports(&mut self, address: &str) {
+        match self.session.app(address) {
             Ok(app) => print!("{}", exports_listing(&app)),
             Err(err) => self.report(err),
         }
@@ -329,31 +449,59 @@ impl Dev {
 
     fn show_history(&self) {
         for (number, record) in (1..).zip(self.session.history()) {
-            println!("{number:>4}  {} -> {}", record.call, record.outcome);
+            let app = match self.single() {
+                true => String::new(),
+                false => format!("{}.", record.address),
+            };
+            println!("{number:>4}  {app}{} -> {}", record.call, record.outcome);
         }
     }
 
-    fn replay(&mut self) {
-        match self.session.app() {
-            Ok(app) => self.replay_on(&app, None, "Replayed"),
+    /// `:replay` with no app: every app that was called.
+    fn replay_all(&mut self) {
+        let called: Vec<String> = (self.names.iter())
+            .filter(|name| self.session.history().iter().any(|r| r.address == **name))
+            .cloned()
+            .collect();
+        if called.is_empty() && self.single() {
+            // Says "0 calls", as a single app's replay always did.
+            return self.replay(&self.names[0].clone());
+        }
+        for name in called {
+            self.replay(&name);
+        }
+    }
+
+    fn replay(&mut self, address: &str) {
+        match self.session.app(address) {
+            Ok(app) => self.replay_on(address, &app, None, "Replayed"),
             Err(err) => self.report(err),
         }
     }
 
-    /// Replays the last `last` calls on `app` and prints each divergence.
-    fn replay_on(&mut self, app: &Arc<App>, last: Option<usize>, verb: &str) {
-        match self.session.replay(app, last) {
+    /// Replays the last `last` calls to `address` on `app` and prints each divergence.
+    fn replay_on(&mut self, address: &str, app: &Arc<App>, last: Option<usize>, verb: &str) {
+        if self.links.iter().any(|link| link.importer == address) {
+            return self.shell.warn(format_args!(
+                "`{address}` calls other apps: replaying its calls would call them again, so it is not replayed"
+            ));
+        }
+        match self.session.replay(address, app, last) {
             Ok((count, divergences)) => {
                 for d in &divergences {
                     println!("call {}: {} was {}, now {}", d.number, d.call, d.old, d.new);
                 }
                 let plural = |n: usize| if n == 1 { "" } else { "s" };
+                let whose = match self.single() {
+                    true => String::new(),
+                    false => format!("{address} "),
+                };
                 self.shell.status(
                     verb,
                     format_args!(
-                        "{count} call{} on v{}: {} divergence{}",
+                        "{count} call{} on {whose}v{}: {} divergence{}",
                         plural(count),
-                        self.session.version(),
+                        self.session.version(address),
                         divergences.len(),
                         plural(divergences.len())
                     ),
@@ -363,8 +511,22 @@ impl Dev {
         }
     }
 
-    fn budget(&mut self, settings: &[&str]) {
-        let mut budget = match self.session.with_instance(|instance| instance.budget()) {
+    /// `:budget [APP] [settings]`.
+    fn budget(&mut self, words: &[&str]) {
+        let (address, settings) = match (words, self.names.as_slice()) {
+            ([first, rest @ ..], names) if names.iter().any(|name| name == first) => {
+                ((*first).to_owned(), rest)
+            }
+            (settings, [only]) => (only.clone(), settings),
+            _ => {
+                self.shell.report(&anyhow::anyhow!(
+                    "say which app's budget: `:budget APP fuel=1e6`; the apps are {}",
+                    self.names.join(", ")
+                ));
+                return;
+            }
+        };
+        let mut budget = match (self.session).with_instance(&address, |i| i.budget()) {
             Ok(budget) => budget,
             Err(err) => return self.report(err),
         };
@@ -374,48 +536,76 @@ impl Dev {
                 return;
             }
         }
-        match self
-            .session
-            .with_instance(move |instance| instance.set_budget(budget))
-        {
+        match (self.session).with_instance(&address, move |i| i.set_budget(budget)) {
             Ok(()) => self.shell.status("Budget", describe_budget(budget)),
             Err(err) => self.report(err),
         }
     }
 
-    /// Swaps in a finished build, or says why the old version keeps serving.
-    fn built(&mut self, request: Request, result: Result<Built>) {
-        let running = self.session.version();
+    /// Swaps in finished builds, providers first, or says why the old
+    /// versions keep serving.
+    fn built(&mut self, request: Request, result: Result<Vec<Built>>) {
         let built = match result {
             Ok(built) => built,
             Err(err) => {
                 self.shell.report(&err);
+                let serving = self.serving(&self.names);
                 self.shell
-                    .warn(format_args!("the build failed; still serving v{running}"));
+                    .warn(format_args!("the build failed; still serving {serving}"));
                 return;
             }
         };
-        match self.session.swap(&built.bytes, !request.fresh) {
-            Ok(swapped) => self.reloaded(request, &built, &swapped),
-            Err(HostError::StateRejected { reason }) => self.shell.warn(format_args!(
-                "still serving v{running}: the new build cannot take its state: {reason}\n\
-                 help: `:reload --fresh` starts the new build from default state"
-            )),
-            Err(err) => self.shell.warn(format_args!(
-                "still serving v{running}: the new build did not start: {err}"
-            )),
+        for name in self.names.clone() {
+            if let Some(new) = built.iter().find(|b| b.name == name) {
+                self.swap(&request, new, &built);
+            }
         }
+        self.complete();
         flush();
     }
 
-    fn reloaded(&mut self, request: Request, built: &Built, swapped: &Swapped) {
-        self.completions.set(completion_entries(&built.app));
+    /// `v3`, for one app; `store v3, front v1` for several.
+    fn serving(&self, names: &[String]) -> String {
+        let versions: Vec<String> = names
+            .iter()
+            .map(|name| match self.single() {
+                true => format!("v{}", self.session.version(name)),
+                false => format!("{name} v{}", self.session.version(name)),
+            })
+            .collect();
+        versions.join(", ")
+    }
+
+    /// Swaps `new` in behind its address; `all` is every guest this build made.
+    fn swap(&mut self, request: &Request, new: &Built, all: &[Built]) {
+        let running = self.serving(std::slice::from_ref(&new.name));
+        match self.session.swap(&new.name, &new.bytes, !request.fresh) {
+            Ok(swapped) => self.reloaded(request, new, all, &swapped),
+            Err(HostError::StateRejected { reason }) => self.shell.warn(format_args!(
+                "still serving {running}: the new build cannot take its state: {reason}\n\
+                 help: `:reload --fresh` starts the new build from default state"
+            )),
+            Err(err) => self.shell.warn(format_args!(
+                "still serving {running}: the new build did not start: {err}"
+            )),
+        }
+    }
+
+    fn reloaded(&mut self, request: &Request, built: &Built, all: &[Built], swapped: &Swapped) {
         let ms = |d: std::time::Duration| d.as_millis();
+        let unchanged: Vec<&str> = (self.names.iter())
+            .filter(|name| all.iter().all(|b| b.name != **name))
+            .map(String::as_str)
+            .collect();
+        let others = match unchanged.is_empty() {
+            true => String::new(),
+            false => format!("; {} unchanged", unchanged.join(", ")),
+        };
         self.shell.status(
             "Reloaded",
             format_args!(
-                "{} (v{}) in {} ms: build {}, componentize {}, compile {}, swap {}; {}",
-                self.name,
+                "{} (v{}) in {} ms: build {}, componentize {}, compile {}, swap {}; {}{others}",
+                built.name,
                 swapped.version,
                 ms(request.since.elapsed()),
                 ms(built.cargo),
@@ -439,10 +629,29 @@ impl Dev {
                 .note(format_args!("exports changed: {}", parts.join("; ")));
         }
         if let Some(last) = self.shadow
-            && !self.session.history().is_empty()
+            && self
+                .session
+                .history()
+                .iter()
+                .any(|r| r.address == built.name)
         {
-            self.replay_on(&built.app, Some(last), "Shadowed");
+            match self.session.app(&built.name) {
+                Ok(app) => self.replay_on(&built.name, &app, Some(last), "Shadowed"),
+                Err(err) => self.report(err),
+            }
         }
+    }
+
+    /// Offers the running versions' exports to the line editor.
+    fn complete(&self) {
+        let mut entries = Vec::new();
+        for name in &self.names {
+            if let Ok(app) = self.session.app(name) {
+                let prefix = (!self.single()).then_some(name.as_str());
+                entries.extend(completion_entries(&app, prefix));
+            }
+        }
+        self.completions.set(entries);
     }
 
     fn report(&self, err: HostError) {
@@ -504,24 +713,22 @@ fn exports_listing(app: &App) -> String {
 }
 
 /// Every spelling of every export the user may type, for completion: the
-/// short name, `interface.function`, and the full name.
-fn completion_entries(app: &App) -> Vec<input::ExportEntry> {
+/// short name, `interface.function`, and the full name; each also after
+/// `APP.` when `prefix` names the app.
+fn completion_entries(app: &App, prefix: Option<&str>) -> Vec<input::ExportEntry> {
     user_exports(app)
         .flat_map(|export| {
             let spellings = iso_host::names::spellings(app.exports(), export);
-            spellings.into_iter().map(|spelling| input::ExportEntry {
+            let prefixed: Vec<String> = match prefix {
+                Some(app) => spellings.iter().map(|s| format!("{app}.{s}")).collect(),
+                None => Vec::new(),
+            };
+            (spellings.into_iter().chain(prefixed)).map(|spelling| input::ExportEntry {
                 spelling,
                 signature: export.ty.clone(),
             })
         })
         .collect()
-}
-
-/// A call to suggest in the greeting: the first export that takes no arguments.
-fn example_call(app: &App) -> String {
-    user_exports(app)
-        .find(|e| e.ty.starts_with("func()"))
-        .map_or_else(|| "name(args)".to_owned(), |e| format!("{}()", e.short))
 }
 
 fn flush() {

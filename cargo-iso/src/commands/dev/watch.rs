@@ -1,18 +1,20 @@
 //! Rebuilding on change: the file watcher and the builder thread.
 //!
 //! The watcher (notify-debouncer-full, so that editors that save by renaming
-//! a temporary file are seen) turns changes into [`Event::Changed`]. The
+//! a temporary file are seen) turns changes into [`Event::Changed`], naming
+//! the guests whose files (or path dependencies) changed; only those are
+//! rebuilt. The
 //! builder runs one build at a time; requests that arrive while it builds
 //! are merged into one more build of the files as they are then, and a
 //! result that a newer change has already made stale is dropped.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use iso_host::{App, ComponentCache, IsoEngine};
+use iso_host::{ComponentCache, IsoEngine};
 use notify_debouncer_full::notify::{RecommendedWatcher, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 
@@ -32,7 +34,7 @@ const DEBOUNCE: Duration = Duration::from_millis(2);
 const DEBOUNCE_TICK: Duration = Duration::from_millis(1);
 
 /// A build the main loop asks for.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Request {
     /// Requests are numbered in order; a build answers every request up to its number.
     pub number: u64,
@@ -40,13 +42,16 @@ pub struct Request {
     pub since: Instant,
     /// Start the new version from default state instead of the running one's.
     pub fresh: bool,
+    /// The guests to rebuild, by name, sorted.
+    pub guests: Vec<String>,
 }
 
-/// A built and compiled new version, with what each stage cost.
+/// A built and compiled new version of one guest, with what each stage cost.
 pub struct Built {
-    /// The compiled component, linked and ready to instantiate.
-    pub app: Arc<App>,
-    /// The component's bytes (compiled already: the runtime finds it in the cache).
+    /// The guest's name: the address it runs under.
+    pub name: String,
+    /// The component's bytes (compiled already: the runtime finds it in the
+    /// cache, and links it to the apps it imports from as it swaps it in).
     pub bytes: Vec<u8>,
     /// `cargo build`.
     pub cargo: Duration,
@@ -56,12 +61,14 @@ pub struct Built {
     pub compile: Duration,
 }
 
-/// Watches what the guest is built from: its `src/`, `wit/`, `Cargo.toml`
-/// and `build.rs`, and the same in each path dependency.
+/// Watches what each guest is built from: its `src/`, `wit/`,
+/// `Cargo.toml` and `build.rs`, and the same in each path dependency.
 pub fn watch(
-    guest: &Guest,
+    guests: &[Guest],
     events: Sender<Event>,
 ) -> Result<Debouncer<RecommendedWatcher, RecommendedCache>> {
+    let owners = owners(guests)?;
+    let owned = owners.clone();
     let mut debouncer = new_debouncer(
         DEBOUNCE,
         Some(DEBOUNCE_TICK),
@@ -71,19 +78,23 @@ pub fn watch(
                 .iter()
                 .filter(|e| !e.kind.is_access() && e.paths.iter().any(|p| is_source(p)))
                 .collect();
-            if let Some(first) = relevant.iter().map(|e| e.time).min() {
-                let _ = events.send(Event::Changed(first));
+            let Some(first) = relevant.iter().map(|e| e.time).min() else {
+                return;
+            };
+            let mut touched: Vec<String> = relevant
+                .iter()
+                .flat_map(|e| e.paths.iter())
+                .flat_map(|path| guests_of(&owned, path))
+                .collect();
+            touched.sort();
+            touched.dedup();
+            if !touched.is_empty() {
+                let _ = events.send(Event::Changed(first, touched));
             }
         },
     )
     .context("could not start the file watcher")?;
-    let crate_dir = guest
-        .manifest_path
-        .parent()
-        .context("the guest's manifest has no folder")?;
-    let dirs = std::iter::once(crate_dir.as_std_path())
-        .chain(guest.path_deps.iter().map(|d| d.as_std_path()));
-    for dir in dirs {
+    for (dir, _) in &owners {
         // The crate folder itself only for Cargo.toml and build.rs: its target/ must not count.
         debouncer
             .watch(dir, RecursiveMode::NonRecursive)
@@ -98,6 +109,38 @@ pub fn watch(
         }
     }
     Ok(debouncer)
+}
+
+/// Each folder a guest is built from (its crate, its path dependencies),
+/// and the guests built from it.
+fn owners(guests: &[Guest]) -> Result<Vec<(PathBuf, Vec<String>)>> {
+    let mut owners: Vec<(PathBuf, Vec<String>)> = Vec::new();
+    for guest in guests {
+        let crate_dir = guest
+            .manifest_path
+            .parent()
+            .context("the guest's manifest has no folder")?;
+        let dirs = std::iter::once(crate_dir).chain(guest.path_deps.iter().map(|d| d.as_path()));
+        for dir in dirs {
+            let dir = dir.as_std_path().to_path_buf();
+            match owners.iter_mut().find(|(known, _)| *known == dir) {
+                Some((_, names)) => names.push(guest.name.clone()),
+                None => owners.push((dir, vec![guest.name.clone()])),
+            }
+        }
+    }
+    Ok(owners)
+}
+
+/// The guests built from the file at `path`: those of the deepest folder
+/// that holds it (a guest's folder may hold another guest's).
+fn guests_of(owners: &[(PathBuf, Vec<String>)], path: &Path) -> Vec<String> {
+    owners
+        .iter()
+        .filter(|(dir, _)| path.starts_with(dir))
+        .max_by_key(|(dir, _)| dir.components().count())
+        .map(|(_, names)| names.clone())
+        .unwrap_or_default()
 }
 
 /// Whether a change to `path` can change the build.
@@ -125,7 +168,7 @@ pub fn spawn_builder(
             while let Ok(first) = requests.recv() {
                 let mut request = merge(first, &requests);
                 loop {
-                    let result = build(&pipeline, &shell, &engine, &cache);
+                    let result = build(&pipeline, &shell, &engine, &cache, &request.guests);
                     // Changes during the build: build again and drop this stale result.
                     match requests.try_recv() {
                         Ok(next) => request = merge(merged(request, next), &requests),
@@ -147,33 +190,45 @@ fn merge(first: Request, requests: &Receiver<Request>) -> Request {
 }
 
 fn merged(a: Request, b: Request) -> Request {
+    let mut guests = a.guests;
+    guests.extend(b.guests);
+    guests.sort();
+    guests.dedup();
     Request {
         number: a.number.max(b.number),
         since: a.since.min(b.since),
         fresh: a.fresh || b.fresh,
+        guests,
     }
 }
 
-/// Builds, componentizes and compiles the guest, timing each stage.
+/// Builds, componentizes and compiles the guests called `names`, timing
+/// each stage.
 fn build(
     pipeline: &Pipeline,
     shell: &Shell,
     engine: &Arc<IsoEngine>,
     cache: &ComponentCache,
-) -> Result<Built> {
-    let (component, bytes, cargo) = pipeline.start_single(shell)?;
-    // Compile while cargo finishes.
-    let started = Instant::now();
-    let (app, _) = App::load(engine.clone(), cache, &bytes)?;
-    let compile = started.elapsed();
+    names: &[String],
+) -> Result<Vec<Built>> {
+    let (components, cargo) = pipeline.start_named(shell, names)?;
+    let mut built = Vec::new();
+    for component in components {
+        let bytes = std::fs::read(&component.path)
+            .with_context(|| format!("could not read `{}`", component.path))?;
+        // Compile while cargo finishes.
+        let started = Instant::now();
+        cache.load(engine.engine(), &bytes)?;
+        built.push(Built {
+            name: component.guest.name,
+            bytes,
+            cargo: component.cargo_time,
+            componentize: component.componentize_time,
+            compile: started.elapsed(),
+        });
+    }
     cargo.finish()?;
-    Ok(Built {
-        app: Arc::new(app),
-        bytes,
-        cargo: component.cargo_time,
-        componentize: component.componentize_time,
-        compile,
-    })
+    Ok(built)
 }
 
 #[cfg(test)]
@@ -188,16 +243,36 @@ mod tests {
             number: 1,
             since: earlier,
             fresh: true,
+            guests: vec!["store".into()],
         };
         let second = Request {
             number: 2,
             since: later,
             fresh: false,
+            guests: vec!["front".into(), "store".into()],
         };
-        for merged in [merged(first, second), merged(second, first)] {
+        for merged in [merged(first.clone(), second.clone()), merged(second, first)] {
             assert_eq!(merged.number, 2);
             assert_eq!(merged.since, earlier);
             assert!(merged.fresh);
+            assert_eq!(merged.guests, ["front", "store"]);
         }
+    }
+
+    #[test]
+    fn a_change_belongs_to_the_guests_of_the_deepest_folder_holding_it() {
+        let owners = vec![
+            (PathBuf::from("/w"), vec!["root".to_owned()]),
+            (PathBuf::from("/w/store"), vec!["store".to_owned()]),
+            (
+                PathBuf::from("/w/shared"),
+                vec!["store".to_owned(), "front".to_owned()],
+            ),
+        ];
+        let of = |path: &str| guests_of(&owners, Path::new(path));
+        assert_eq!(of("/w/store/src/lib.rs"), ["store"]);
+        assert_eq!(of("/w/shared/src/lib.rs"), ["store", "front"]);
+        assert_eq!(of("/w/Cargo.toml"), ["root"]);
+        assert!(of("/elsewhere/x.rs").is_empty());
     }
 }
