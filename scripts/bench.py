@@ -216,6 +216,45 @@ def dev_reload():
         host.close()
 
 
+def pair_reload():
+    """Edit-to-live of the store in the `pair` template under `dev --watch`, next to the bare
+    incremental cargo build of the store alone; the front must not be rebuilt."""
+    edits = int(os.environ.get("BENCH_RELOADS", "20"))
+    env = dict(os.environ, CARGO_ISO_SHARED_TARGET_DIR=str(ROOT / "target" / "bench-shared"), CARGO_TERM_COLOR="never")
+    with tempfile.TemporaryDirectory() as parent:
+        subprocess.run(["cargo", "iso", "new", "-q", "shop", "--template", "pair"], cwd=parent, env=env, check=True)
+        shop = Path(parent) / "shop"
+        bare = Path(parent) / "bare"
+        shutil.copytree(shop, bare)
+        bare_build = ["cargo", "build", "-q", "--lib", "--target", "wasm32-unknown-unknown", "-p", "store"]
+        run(bare_build, bare)  # warm its own target dir
+        host = DevHost(shop, env)
+        lib, bare_lib = shop / "store" / "src" / "lib.rs", bare / "store" / "src" / "lib.rs"
+        original = lib.read_text()
+        step = lambda path, k: path.write_text(original.replace("*visits += 1;", f"*visits += {k};"))
+        live, raw = [], []
+        visits = int(re.search(r"visit (\d+)", host.call('greet("ada")')).group(1))
+        for k in range(1, edits + 1):  # interleaved, so load spikes hit both
+            start = time.perf_counter()
+            step(lib, k)
+            line = host.wait_for("Reloaded")
+            live.append(time.perf_counter() - start)
+            if "Reloaded store" not in line or "front unchanged" not in line:
+                sys.exit(f"bench: expected the store alone to reload: {line}")
+            visits += k
+            if host.call('greet("ada")') != f'"hello ada, visit {visits}"':
+                sys.exit(f"bench: version {k} of the store answered wrongly (or lost its state)")
+            step(bare_lib, k)
+            raw.append(run(bare_build, bare)[0])
+        live_med, raw_med = statistics.median(live), statistics.median(raw)
+        print(f"\ndev --watch on the pair template, edit to live ({edits} edits of the store)")
+        print(f"  bare incremental cargo build of the store   median {ms(raw_med)}, p95 {ms(percentile(raw, 0.95))}")
+        print(f"  edit to live (dev --watch)                  median {ms(live_med)}, p95 {ms(percentile(live, 0.95))}"
+              f"  = {live_med / raw_med:.2f}x bare  (target 1.15x) [{'ok' if live_med <= 1.15 * raw_med else 'OVER'}]")
+        print(f"  last status line: {line.strip()}")
+        host.close()
+
+
 def reload_memory(host, lib, original, count):
     """RSS after the 10th and the 100th reload in a row; every reload must keep the state."""
     rss = {}
@@ -283,6 +322,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["dev"]:
         dev_reload()
         sys.exit()
+    if sys.argv[1:] == ["pair"]:
+        pair_reload()
+        sys.exit()
     if sys.argv[1:] == ["host"]:
         host()
         sys.exit()
@@ -298,5 +340,6 @@ if __name__ == "__main__":
     host()
     runtime()
     dev_reload()
+    pair_reload()
     first_dev()
     check_compat()

@@ -112,6 +112,12 @@ impl Shell {
 }
 
 fn print_line(style: Style, label: &str, message: impl Display) {
-    let mut stderr = anstream::stderr().lock();
-    let _ = writeln!(stderr, "{style}{label}{style:#} {message}");
+    let line = format!("{style}{label}{style:#} {message}\n");
+    let line = match anstream::stderr().current_choice() {
+        anstream::ColorChoice::Never => anstream::adapter::strip_str(&line).to_string(),
+        _ => line,
+    };
+    // In one write: cargo, running beside us, writes to the same stderr,
+    // and a line written in pieces can be cut by one of its lines.
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }

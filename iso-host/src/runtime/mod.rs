@@ -447,8 +447,7 @@ impl Runtime {
     ) -> Result<Swapped, HostError> {
         let started = Instant::now();
         let Some(running) = self.running.get(address) else {
-            let address = address.to_owned();
-            return Err(WiringError::NoSuchAddress { address }.into());
+            return Err(no_such_address(address));
         };
         let (component, _) = self.cache.load(self.engine.engine(), bytes)?;
         let (resolve, world) = decode(bytes)?;
@@ -469,8 +468,7 @@ impl Runtime {
             })??);
         }
         let Some((state_kept, exports)) = swapped.pop() else {
-            let address = address.to_owned();
-            return Err(WiringError::NoSuchAddress { address }.into());
+            return Err(no_such_address(address));
         };
         let running = self.running.get_mut(address).expect("checked above");
         (running.resolve, running.world, running.app) = (resolve, world, app);
@@ -488,8 +486,7 @@ impl Runtime {
     pub fn stop(&mut self, addresses: &[&str]) -> Result<(), HostError> {
         for address in addresses {
             if !self.running.contains_key(*address) {
-                let address = (*address).to_owned();
-                return Err(WiringError::NoSuchAddress { address }.into());
+                return Err(no_such_address(address));
             }
             let dependents: Vec<String> = self
                 .running
@@ -518,10 +515,9 @@ impl Runtime {
     }
 
     fn served(&self, address: &str) -> Result<&Arc<Served>, HostError> {
-        self.actors.get(address).ok_or_else(|| {
-            let address = address.to_owned();
-            WiringError::NoSuchAddress { address }.into()
-        })
+        self.actors
+            .get(address)
+            .ok_or_else(|| no_such_address(address))
     }
 
     /// The provider of each import of `world` that the iso host does not
