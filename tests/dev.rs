@@ -452,33 +452,33 @@ fn edit_file(dir: &Path, file: &str, from: &str, to: &str) {
 fn a_pair_reloads_the_edited_guest_alone_with_its_state() {
     let (_scratch, shop) = support::scaffold("shop", Some("pair"));
     // A path dependency of both guests, for the last step.
-    let shared = shop.join("shared");
-    std::fs::create_dir_all(shared.join("src")).unwrap();
+    let common = shop.join("common");
+    std::fs::create_dir_all(common.join("src")).unwrap();
     std::fs::write(
-        shared.join("Cargo.toml"),
-        "[package]\nname = \"shared\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+        common.join("Cargo.toml"),
+        "[package]\nname = \"common\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
     )
     .unwrap();
-    std::fs::write(shared.join("src/lib.rs"), "pub const STEP: u32 = 1;\n").unwrap();
+    std::fs::write(common.join("src/lib.rs"), "pub const STEP: u32 = 1;\n").unwrap();
     for guest in ["store", "front"] {
         edit_file(
             &shop,
             &format!("{guest}/Cargo.toml"),
             "[dependencies]\n",
-            "[dependencies]\nshared = { path = \"../shared\" }\n",
+            "[dependencies]\ncommon = { path = \"../common\" }\n",
         );
     }
     edit_file(
         &shop,
         "store/src/lib.rs",
         "*visits += 1;",
-        "*visits += shared::STEP;",
+        "*visits += common::STEP;",
     );
     edit_file(
         &shop,
         "front/src/lib.rs",
         "s.greetings += 1",
-        "s.greetings += u64::from(shared::STEP)",
+        "s.greetings += u64::from(common::STEP)",
     );
 
     let mut host = DevHost::start(&shop, &["--watch"]);
@@ -496,8 +496,8 @@ fn a_pair_reloads_the_edited_guest_alone_with_its_state() {
     edit_file(
         &shop,
         "store/src/lib.rs",
-        "*visits += shared::STEP;",
-        "*visits += 10 * shared::STEP;",
+        "*visits += common::STEP;",
+        "*visits += 10 * common::STEP;",
     );
     let reloaded = host.stderr_line("Reloaded");
     assert!(
@@ -539,11 +539,11 @@ fn a_pair_reloads_the_edited_guest_alone_with_its_state() {
     );
     assert_eq!(host.call("greet(\"ada\")"), "\"hello ada, visit 31\"");
 
-    // The shared dependency changes: both reload, providers first.
+    // The common dependency changes: both reload, providers first.
     std::fs::write(&wit, wit_text).unwrap();
     std::fs::write(&lib, lib_text).unwrap();
     host.stderr_line("Reloaded store (v4)");
-    std::fs::write(shared.join("src/lib.rs"), "pub const STEP: u32 = 2;\n").unwrap();
+    std::fs::write(common.join("src/lib.rs"), "pub const STEP: u32 = 2;\n").unwrap();
     let first = host.stderr_line("Reloaded");
     let second = host.stderr_line("Reloaded");
     assert!(first.contains("Reloaded store (v5)"), "{first}");
