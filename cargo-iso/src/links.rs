@@ -47,7 +47,17 @@ pub fn resolve(importers: &[Guest], guests: &[Guest]) -> Result<Vec<Link>> {
     let wits: Vec<Option<GuestWit>> = guests.iter().map(read_wit).collect::<Result<_>>()?;
     let mut links = Vec::new();
     for importer in importers {
-        let Some(wit) = read_wit(importer)? else {
+        // Importers are among `guests` (the workspace's), whose WIT is read already.
+        let known = guests.iter().position(|g| g.name == importer.name);
+        let read;
+        let wit = match known {
+            Some(i) => wits[i].as_ref(),
+            None => {
+                read = read_wit(importer)?;
+                read.as_ref()
+            }
+        };
+        let Some(wit) = wit else {
             continue;
         };
         for (package, name) in &wit.imports {

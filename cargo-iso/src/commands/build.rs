@@ -106,6 +106,13 @@ pub struct BuiltComponent {
     pub componentize_time: Duration,
 }
 
+impl BuiltComponent {
+    /// The component's bytes, read from its file.
+    pub fn read(&self) -> Result<Vec<u8>> {
+        std::fs::read(&self.path).with_context(|| format!("could not read `{}`", self.path))
+    }
+}
+
 /// One line of `--message-format json`.
 #[derive(serde::Serialize)]
 struct ComponentMessage<'a> {
@@ -307,8 +314,7 @@ impl Pipeline {
     pub fn start_single(&self, shell: &Shell) -> Result<(BuiltComponent, Vec<u8>, Finishing)> {
         let (mut built, cargo) = self.start(shell)?;
         let component = built.remove(0);
-        let bytes = std::fs::read(&component.path)
-            .with_context(|| format!("could not read `{}`", component.path))?;
+        let bytes = component.read()?;
         Ok((component, bytes, cargo))
     }
 

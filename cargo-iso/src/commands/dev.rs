@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use iso_host::runtime::{Runtime, Start};
 use iso_host::{
@@ -27,7 +27,7 @@ use iso_host::{
     Session, Swapped,
 };
 
-use crate::commands::build::{BuildOptions, Pipeline};
+use crate::commands::build::{BuildOptions, BuiltComponent, Pipeline};
 use crate::commands::run::{BudgetArgs, StderrLog, address_call, fail, wiring_of};
 use crate::links::Link;
 use crate::project::Guest;
@@ -222,10 +222,7 @@ fn first_build(pipeline: &Pipeline, shell: &Shell) -> Result<Vec<Vec<u8>>> {
     pipeline
         .build(shell)?
         .iter()
-        .map(|component| {
-            std::fs::read(&component.path)
-                .with_context(|| format!("could not read `{}`", component.path))
-        })
+        .map(BuiltComponent::read)
         .collect()
 }
 

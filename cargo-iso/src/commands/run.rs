@@ -235,8 +235,7 @@ impl RunArgs {
         built
             .into_iter()
             .map(|component| {
-                let bytes = std::fs::read(&component.path)
-                    .with_context(|| format!("could not read `{}`", component.path))?;
+                let bytes = component.read()?;
                 let guest = component.guest;
                 Ok(RunApp {
                     wiring: wiring_of(&guest.name, pipeline.links(), &selected),

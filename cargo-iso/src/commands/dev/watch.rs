@@ -214,8 +214,7 @@ fn build(
     let (components, cargo) = pipeline.start_named(shell, names)?;
     let mut built = Vec::new();
     for component in components {
-        let bytes = std::fs::read(&component.path)
-            .with_context(|| format!("could not read `{}`", component.path))?;
+        let bytes = component.read()?;
         // Compile while cargo finishes.
         let started = Instant::now();
         cache.load(engine.engine(), &bytes)?;
