@@ -147,6 +147,89 @@ fn two_guests_that_could_provide_an_import_must_be_chosen_between() {
         ));
 }
 
+#[test]
+fn check_compat_checks_each_guest_and_each_wiring_against_a_revision() {
+    let (_scratch, shop) = support::scaffold("shop", Some("pair"));
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .current_dir(&shop)
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "v1"]);
+    iso_in(&shop, &["check-compat", "-q", "--baseline-rev", "HEAD"])
+        .success()
+        .stdout(predicate::str::starts_with(
+            "Checking HEAD: store v0.1.0 (./store) -> store v0.1.0 (./store)\n",
+        ))
+        .stdout(predicate::str::contains(
+            "  front (old) imports local:store/api@0.1.0 from store: ok\n",
+        ))
+        .stdout(predicate::str::ends_with(
+            "\ncompatible: 2 guests and 2 wirings checked\n",
+        ));
+
+    // The store drops `visit`; the new front calls `visits` instead, but
+    // the front that runs today calls `visit`.
+    edit(
+        &shop,
+        "store/wit/world.wit",
+        "    visit: func(name: string) -> u32;\n",
+        "",
+    );
+    let lib = std::fs::read_to_string(shop.join("store/src/lib.rs")).unwrap();
+    let visit = &lib[lib.find("    fn visit(").unwrap()..lib.find("    fn visits(").unwrap()];
+    edit(&shop, "store/src/lib.rs", visit, "");
+    edit(
+        &shop,
+        "front/src/lib.rs",
+        "api::visit(&name)",
+        "api::visits(&name)",
+    );
+    iso_in(&shop, &["check-compat", "-q", "--baseline-rev", "HEAD"])
+        .code(1)
+        .stdout(predicate::str::contains(
+            "  front (old) imports local:store/api@0.1.0 from store: BREAKS\n    breaking: export local:store/api@0.1.0: func visit: removed [function-removed]\n  front (new) imports local:store/api@0.1.0 from store: ok\n",
+        ))
+        .stdout(predicate::str::ends_with(
+            "\nNOT compatible: 2 guests and 2 wirings checked; breaks: store, front, wiring front (old) <- store\n",
+        ));
+    let json = iso_in(
+        &shop,
+        &[
+            "check-compat",
+            "-q",
+            "--baseline-rev",
+            "HEAD",
+            "--format",
+            "json",
+        ],
+    )
+    .code(1);
+    let report: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    assert_eq!(report["compatible"], false);
+    assert_eq!(report["guests"][0]["name"], "store");
+    assert_eq!(report["wirings"][0]["importer_version"], "old");
+    assert_eq!(report["wirings"][0]["compatible"], false);
+
+    // A project is compared with a project, not with one component.
+    let store = shop.join("target/iso/debug/store.wasm");
+    iso_in(&shop, &["check-compat", "-q", store.to_str().unwrap(), "."])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: OLD is one component or WIT world, but the other side is a project of several guests",
+        ));
+}
+
 /// Every file under `dir`, `target/` left out.
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();

@@ -23,7 +23,10 @@ use crate::AlreadyReported;
 use crate::commands::build::{BuildOptions, Pipeline};
 use crate::compat::{Finding, Side, compare_worlds};
 use crate::componentize::wasm_encoding;
+use crate::links::Link;
 use crate::term::Shell;
+
+mod workspace;
 
 /// `cargo iso check-compat`.
 #[derive(Args, Debug)]
@@ -80,9 +83,27 @@ pub enum Deny {
     Warnings,
 }
 
-/// One side, loaded.
+/// One side: a component or WIT text (one world), or a project's guests,
+/// built, with which guest provides each import of the others.
+struct Snapshot {
+    guests: Vec<Loaded>,
+    links: Vec<Link>,
+}
+
+impl From<Loaded> for Snapshot {
+    fn from(loaded: Loaded) -> Snapshot {
+        Snapshot {
+            guests: vec![loaded],
+            links: Vec::new(),
+        }
+    }
+}
+
+/// One world, loaded.
 struct Loaded {
     label: String,
+    /// The guest's package name, when built from a crate.
+    guest: Option<String>,
     resolve: Resolve,
     world: WorldId,
     /// The component's bytes, when the side is one (not WIT text).
@@ -149,19 +170,31 @@ impl CheckCompatArgs {
                 return Err(AlreadyReported { code: 2 }.into());
             }
         };
-        let report = self.compare(&old, &new);
-        match self.format {
-            Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-            Format::Human => print_human(&report),
-        }
-        if report.compatible {
+        let compatible = match (&old.guests[..], &new.guests[..]) {
+            ([old], [new]) => {
+                let report = self.compare(old, new);
+                match self.format {
+                    Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                    Format::Human => print_human(&report),
+                }
+                report.compatible
+            }
+            _ => match workspace::check(&self, &old, &new) {
+                Ok(compatible) => compatible,
+                Err(err) => {
+                    shell.report(&err);
+                    return Err(AlreadyReported { code: 2 }.into());
+                }
+            },
+        };
+        if compatible {
             Ok(())
         } else {
             Err(AlreadyReported { code: 1 }.into())
         }
     }
 
-    fn load_sides(&self, shell: &Shell) -> Result<(Loaded, Loaded)> {
+    fn load_sides(&self, shell: &Shell) -> Result<(Snapshot, Snapshot)> {
         let here = PathBuf::from(".");
         let new_path = self.new.as_ref().unwrap_or(&here);
         // NEW first: a baseline worktree built before it could leave a shared
@@ -175,7 +208,7 @@ impl CheckCompatArgs {
         Ok((old, new))
     }
 
-    fn load(&self, path: &Path, shell: &Shell) -> Result<Loaded> {
+    fn load(&self, path: &Path, shell: &Shell) -> Result<Snapshot> {
         let label = path.display().to_string();
         if !path.exists() {
             bail!(
@@ -183,14 +216,14 @@ impl CheckCompatArgs {
             );
         }
         if path.is_dir() && path.join("Cargo.toml").is_file() {
-            return load_crate(path, shell);
+            return load_crate(path, path, shell);
         }
         let is_wit = path.is_dir() || path.extension().is_some_and(|e| e == "wit");
         if is_wit {
-            return self.load_wit(path);
+            return self.load_wit(path).map(Snapshot::from);
         }
         let bytes = std::fs::read(path).with_context(|| format!("could not read `{label}`"))?;
-        load_component(label, bytes, None)
+        load_component(label, bytes, None).map(Snapshot::from)
     }
 
     fn load_wit(&self, path: &Path) -> Result<Loaded> {
@@ -205,11 +238,24 @@ impl CheckCompatArgs {
         let version = resolve.packages[package].name.version.clone();
         Ok(Loaded {
             label,
+            guest: None,
             resolve,
             world,
             component: None,
             version,
         })
+    }
+
+    /// With `--deny warnings`, warnings become breaking.
+    fn deny_warnings(&self, findings: &mut [Finding]) {
+        if self.deny != Some(Deny::Warnings) {
+            return;
+        }
+        for finding in findings {
+            if finding.severity == Severity::Warning {
+                finding.severity = Severity::Breaking;
+            }
+        }
     }
 
     fn compare(&self, old: &Loaded, new: &Loaded) -> Report {
@@ -223,13 +269,7 @@ impl CheckCompatArgs {
                 world: new.world,
             },
         );
-        if self.deny == Some(Deny::Warnings) {
-            for finding in &mut findings {
-                if finding.severity == Severity::Warning {
-                    finding.severity = Severity::Breaking;
-                }
-            }
-        }
+        self.deny_warnings(&mut findings);
         let state = state_check(old, new);
         if let Some(state) = &state {
             findings.extend(state_findings(state));
@@ -273,6 +313,7 @@ fn load_component(
     let version = version.or_else(|| exported_package_version(&resolve, world));
     Ok(Loaded {
         label,
+        guest: None,
         resolve,
         world,
         component: Some(bytes),
@@ -302,28 +343,39 @@ fn exported_package_version(resolve: &Resolve, world: WorldId) -> Option<semver:
     }
 }
 
-/// Builds the guest crate in `dir` and loads its component.
-fn load_crate(dir: &Path, shell: &Shell) -> Result<Loaded> {
+/// Builds the guests of the crate or workspace in `dir` and loads their
+/// components, labelled with their folders under `shown` (where the user
+/// sees `dir`: a revision's worktree is shown as the folder it was made from).
+fn load_crate(dir: &Path, shown: &Path, shell: &Shell) -> Result<Snapshot> {
     let mut options = BuildOptions::default();
     options.manifest.manifest_path = Some(dir.join("Cargo.toml"));
     let pipeline = Pipeline::prepare(&options, shell)?;
-    pipeline.single_guest(
-        "check-compat",
-        "give the component (.wasm) of the one to check",
-    )?;
-    let (component, bytes) = pipeline.build_single(shell)?;
-    let version = semver::Version::parse(&component.guest.version).ok();
-    let label = format!(
-        "{} v{} ({})",
-        component.guest.name,
-        component.guest.version,
-        dir.display()
-    );
-    load_component(label, bytes, version)
+    let root = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
+    let guests = (pipeline.build(shell)?.into_iter())
+        .map(|component| {
+            let guest = &component.guest;
+            let version = semver::Version::parse(&guest.version).ok();
+            let folder = guest.manifest_path.parent().unwrap_or(&guest.manifest_path);
+            let folder = match folder.as_std_path().strip_prefix(&root) {
+                Ok(inside) if inside.as_os_str().is_empty() => shown.to_owned(),
+                Ok(inside) => shown.join(inside),
+                Err(_) => folder.as_std_path().to_owned(),
+            };
+            let label = format!("{} v{} ({})", guest.name, guest.version, folder.display());
+            let mut loaded = load_component(label, component.read()?, version)?;
+            loaded.guest = Some(guest.name.clone());
+            Ok(loaded)
+        })
+        .collect::<Result<_>>()?;
+    Ok(Snapshot {
+        guests,
+        links: pipeline.links().to_vec(),
+    })
 }
 
-/// Builds the crate at `new_dir` as of git revision `rev`, in a temporary worktree.
-fn load_revision(rev: &str, new_dir: &Path, shell: &Shell) -> Result<Loaded> {
+/// Builds the crate or workspace at `new_dir` as of git revision `rev`, in a temporary worktree.
+fn load_revision(rev: &str, new_dir: &Path, shell: &Shell) -> Result<Snapshot> {
+    let shown = new_dir;
     let git = |dir: &Path, args: &[&str]| -> Result<String> {
         let out = std::process::Command::new("git")
             .current_dir(dir)
@@ -352,10 +404,12 @@ fn load_revision(rev: &str, new_dir: &Path, shell: &Shell) -> Result<Loaded> {
         &["worktree", "add", "--detach", "--quiet", &worktree_str, rev],
     )?;
     let relative = new_dir.strip_prefix(&top).unwrap_or(Path::new(""));
-    let loaded = load_crate(&worktree.join(relative), shell);
+    let loaded = load_crate(&worktree.join(relative), shown, shell);
     let _ = git(&top, &["worktree", "remove", "--force", &worktree_str]);
     let mut loaded = loaded?;
-    loaded.label = format!("{rev}: {}", loaded.label);
+    for guest in &mut loaded.guests {
+        guest.label = format!("{rev}: {}", guest.label);
+    }
     Ok(loaded)
 }
 
