@@ -121,3 +121,94 @@ fn print_line(style: Style, label: &str, message: impl Display) {
     // and a line written in pieces can be cut by one of its lines.
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
+
+/// A one-line progress bar, as cargo's: shown on a terminal once the work
+/// has taken a second, and cleared when dropped; never shown without a
+/// terminal or with `-q`.
+pub struct Progress {
+    bar: indicatif::ProgressBar,
+    /// Set when dropped, so the bar is not shown after it is cleared.
+    done: std::sync::Arc<std::sync::Mutex<bool>>,
+    /// Whether it will be shown (after a second).
+    shown: bool,
+}
+
+impl Shell {
+    /// A progress bar for `len` steps of work, labelled `verb` like a status line.
+    pub fn progress(&self, verb: &str, len: u64) -> Progress {
+        use std::io::IsTerminal;
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(len),
+            indicatif::ProgressDrawTarget::hidden(),
+        );
+        let done = std::sync::Arc::new(std::sync::Mutex::new(false));
+        let shown = self.verbosity != Verbosity::Quiet && std::io::stderr().is_terminal();
+        if shown {
+            let style = indicatif::ProgressStyle::with_template(
+                "{prefix:>12.cyan.bold} [{bar:27}] {pos}/{len}: {wide_msg}",
+            )
+            .expect("the template is valid")
+            .progress_chars("=> ");
+            bar.set_style(style);
+            bar.set_prefix(verb.to_owned());
+            let (later, finished) = (bar.clone(), done.clone());
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                let finished = finished.lock().unwrap_or_else(|e| e.into_inner());
+                if !*finished {
+                    later.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                    later.enable_steady_tick(std::time::Duration::from_millis(100));
+                }
+            });
+        }
+        Progress { bar, done, shown }
+    }
+}
+
+impl Progress {
+    /// Says which step runs now.
+    pub fn step(&self, name: &str) {
+        self.bar.set_message(name.to_owned());
+    }
+
+    /// One step is done.
+    pub fn advance(&self) {
+        self.bar.inc(1);
+    }
+
+    /// Whether the bar is drawn once the work takes a second (on a terminal, without `-q`).
+    pub fn is_shown(&self) -> bool {
+        self.shown
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        *self.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_progress_bar_without_a_terminal_or_with_quiet() {
+        let quiet = Shell {
+            verbosity: Verbosity::Quiet,
+            color: ColorWhen::Never,
+        };
+        assert!(!quiet.progress("Compiling", 2).is_shown());
+        // `cargo test` captures stderr: it is not a terminal.
+        let normal = Shell {
+            verbosity: Verbosity::Normal,
+            color: ColorWhen::Never,
+        };
+        let progress = normal.progress("Compiling", 2);
+        assert_eq!(
+            progress.is_shown(),
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+        );
+    }
+}

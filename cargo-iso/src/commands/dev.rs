@@ -136,6 +136,10 @@ impl DevArgs {
         let log = Arc::new(StderrLog {
             guest: names.join(","),
         });
+        let compiling: Vec<(&str, &[u8])> = (guests.iter().zip(&components))
+            .map(|(guest, bytes)| (guest.name.as_str(), bytes.as_slice()))
+            .collect();
+        super::run::compile_all(shell, &engine, &cache, &compiling);
         let mut runtime = Runtime::new(engine.clone(), cache.clone(), log)?;
         let running: Vec<&str> = names.iter().map(String::as_str).collect();
         let starts = guests

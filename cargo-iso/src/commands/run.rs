@@ -112,6 +112,27 @@ impl LogSink for StderrLog {
     }
 }
 
+/// Compiles each app's component into `cache` ahead of starting them, with
+/// a progress bar when there are several: starting then finds them
+/// compiled. A component that does not compile is left for the start to report.
+pub fn compile_all(
+    shell: &Shell,
+    engine: &IsoEngine,
+    cache: &ComponentCache,
+    apps: &[(&str, &[u8])],
+) {
+    let progress = (apps.len() > 1).then(|| shell.progress("Compiling", apps.len() as u64));
+    for (name, bytes) in apps {
+        if let Some(progress) = &progress {
+            progress.step(name);
+        }
+        let _ = cache.load(engine.engine(), bytes);
+        if let Some(progress) = &progress {
+            progress.advance();
+        }
+    }
+}
+
 /// The process exit code for a host error.
 pub fn exit_code(err: &HostError) -> u8 {
     match err {
@@ -151,6 +172,10 @@ impl RunArgs {
         let log = Arc::new(StderrLog {
             guest: names.join(","),
         });
+        let compiling: Vec<(&str, &[u8])> = (apps.iter())
+            .map(|app| (app.name.as_str(), app.bytes.as_slice()))
+            .collect();
+        compile_all(shell, &engine, &cache, &compiling);
         let mut runtime = Runtime::new(engine, cache, log)?;
         let starts = apps
             .iter()
