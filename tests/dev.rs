@@ -492,6 +492,15 @@ fn a_pair_reloads_the_edited_guest_alone_with_its_state() {
             "front v1  state 16 B  imports local:store/api from store",
         ]
     );
+    host.send(":history");
+    let history = [host.stdout_line(), host.stdout_line()];
+    assert_eq!(
+        history,
+        [
+            "   1  front.greet(\"ada\") -> \"hello ada, visit 1\"",
+            "          store.visit(\"ada\") -> 1",
+        ]
+    );
 
     edit_file(
         &shop,
@@ -504,6 +513,14 @@ fn a_pair_reloads_the_edited_guest_alone_with_its_state() {
         reloaded.contains("Reloaded store (v2)")
             && reloaded.ends_with("state kept; front unchanged"),
         "{reloaded}"
+    );
+    // The front replays with the store's recorded answers: the new store
+    // is not called (the next visit below is 11, not 21).
+    host.send(":replay front");
+    let replayed = host.stderr_line("Replayed");
+    assert!(
+        replayed.ends_with("Replayed 1 call on front v1: 0 divergences"),
+        "{replayed}"
     );
     assert_eq!(host.call("greet(\"ada\")"), "\"hello ada, visit 11\"");
 

@@ -683,6 +683,39 @@ fn a_wired_call_reaches_the_provider_and_comes_back() {
 }
 
 #[test]
+fn a_session_records_calls_between_apps_and_replays_them_without_the_callee() {
+    let mut session = iso_host::Session::new(wired_runtime(), &["store", "front"]).unwrap();
+    let call = |session: &mut iso_host::Session, call: &str| {
+        let output = session.call("front", call).unwrap();
+        output.results_wave().join(",")
+    };
+    assert_eq!(call(&mut session, "remember(\"a\", 2)"), "1");
+    assert_eq!(call(&mut session, "recall(\"a\")"), "some(2)");
+    assert_eq!(call(&mut session, "total([\"a\", \"b\"])"), "2");
+    let nested: Vec<Vec<String>> = (session.history().iter())
+        .map(|record| record.nested_calls().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(
+        nested,
+        [
+            vec!["store.put(\"a\", 2) -> ()"],
+            vec!["store.get(\"a\") -> some(2)"],
+            vec!["store.sum([\"a\", \"b\"]) -> 2"],
+        ],
+        "typed and dynamic forwarders both record"
+    );
+
+    // The store changes under the front; a replay of the front still sees
+    // the recorded answers, and does not call the store.
+    session.call("store", "put(\"a\", 7)").unwrap();
+    let front = session.app("front").unwrap();
+    let (count, divergences) = session.replay("front", &front, None).unwrap();
+    assert_eq!((count, divergences), (3, Vec::new()));
+    let store_calls = session.call("store", "get(\"a\")").unwrap();
+    assert_eq!(store_calls.results_wave(), ["some(7)"]);
+}
+
+#[test]
 fn a_pool_of_stateless_instances_shares_calls_and_kv_and_serves_a_wired_caller() {
     let mut runtime = runtime();
     let bytes = std::fs::read(store()).unwrap();

@@ -112,6 +112,13 @@ pub enum HostError {
         /// How it failed.
         error: Box<HostError>,
     },
+    /// A wired call answered from a recording, in a replay: how it failed
+    /// when it was recorded, or that the recording has no such call.
+    #[error("{failure}")]
+    Recorded {
+        /// The failure, as it was recorded.
+        failure: String,
+    },
     /// The instance failed too often and was stopped (see
     /// [`RestartIntensity`](crate::runtime::RestartIntensity)); start it again to use it.
     #[error("stopped after {restarts} restarts in {within:.1?}: {last}")]

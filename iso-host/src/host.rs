@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -55,6 +56,32 @@ pub enum Effect {
     RandomBytes(Vec<u8>),
     /// `kv.get`
     KvGet(String, Option<Vec<u8>>),
+    /// A call to another app through a wired import.
+    Call(NestedCall),
+}
+
+/// A call one app made to another through a wired import, as WAVE text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NestedCall {
+    /// The app called.
+    pub address: String,
+    /// The function called, e.g. `visit` (of `local:store/api@0.1.0`).
+    pub function: String,
+    /// The arguments, e.g. `"ada", 3`.
+    pub args: String,
+    /// What it returned (`None` for nothing), or how it failed.
+    pub result: Result<Option<String>, String>,
+}
+
+impl std::fmt::Display for NestedCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}({}) -> ", self.address, self.function, self.args)?;
+        match &self.result {
+            Ok(Some(result)) => f.write_str(result),
+            Ok(None) => f.write_str("()"),
+            Err(failure) => write!(f, "error: {failure}"),
+        }
+    }
 }
 
 /// Clock, random and kv reads: recorded when asked, and answered from a
@@ -63,6 +90,8 @@ pub struct Effects {
     started: Instant,
     recording: Option<Vec<Effect>>,
     replaying: Option<VecDeque<Effect>>,
+    /// Set once recording or replaying starts, for [`Shared::watched`].
+    watched: Arc<AtomicBool>,
 }
 
 impl Default for Effects {
@@ -71,6 +100,7 @@ impl Default for Effects {
             started: Instant::now(),
             recording: None,
             replaying: None,
+            watched: Arc::default(),
         }
     }
 }
@@ -79,6 +109,7 @@ impl Effects {
     /// Starts recording every effect (clearing an earlier recording).
     pub fn record(&mut self) {
         self.recording = Some(Vec::new());
+        self.watched.store(true, Ordering::Relaxed);
     }
 
     /// The effects recorded so far, and recording goes on.
@@ -94,6 +125,47 @@ impl Effects {
     /// (zero, or the kv store's own), so replay is deterministic.
     pub fn replay(&mut self, effects: Vec<Effect>) {
         self.replaying = Some(effects.into());
+        self.watched.store(true, Ordering::Relaxed);
+    }
+
+    /// The recorded answer of the next call to `function` of `address`,
+    /// when replaying (`Some(None)` when the recording has no such call
+    /// left); `None` when live. Noted as the call's effect either way.
+    pub(crate) fn replayed_call(
+        &mut self,
+        address: &str,
+        function: &str,
+        args: &str,
+    ) -> Option<Result<Option<String>, String>> {
+        let replayed = self.replayed(|effect| match effect {
+            Effect::Call(call) if call.address == address && call.function == function => {
+                Some(call.result.clone())
+            }
+            _ => None,
+        })?;
+        let result = replayed.unwrap_or_else(|| {
+            Err(format!(
+                "the recording has no call to `{address}.{function}` here"
+            ))
+        });
+        self.note_call(address, function, args, result.clone());
+        Some(result)
+    }
+
+    /// Notes a call to another app, when recording.
+    pub(crate) fn note_call(
+        &mut self,
+        address: &str,
+        function: &str,
+        args: &str,
+        result: Result<Option<String>, String>,
+    ) {
+        self.note(Effect::Call(NestedCall {
+            address: address.to_owned(),
+            function: function.to_owned(),
+            args: args.to_owned(),
+            result,
+        }));
     }
 
     /// The recorded answer `pick` accepts, when replaying; `None` when live.
@@ -172,16 +244,26 @@ pub struct Shared {
     pub effects: Arc<Mutex<Effects>>,
     /// The app's key-value store.
     pub kv: Arc<Mutex<KvStore>>,
+    /// The effects' flag: whether they record or replay.
+    watched: Arc<AtomicBool>,
 }
 
 impl Shared {
     /// Logs to `log`, with fresh effects and an in-memory kv store.
     pub fn new(log: Arc<dyn LogSink>) -> Shared {
+        let effects = Effects::default();
         Shared {
             log,
-            effects: Arc::default(),
+            watched: effects.watched.clone(),
+            effects: Arc::new(Mutex::new(effects)),
             kv: Arc::default(),
         }
+    }
+
+    /// Whether the effects record or replay, read without locking them:
+    /// a wired call takes its slower, recorded path only then.
+    pub(crate) fn watched(&self) -> bool {
+        self.watched.load(Ordering::Relaxed)
     }
 }
 

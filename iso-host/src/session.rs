@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::app::App;
 use crate::error::HostError;
-use crate::host::{Effect, Effects, NoLog, Shared, lock};
+use crate::host::{Effect, Effects, NestedCall, NoLog, Shared, lock};
 use crate::instance::{CallOutput, Instance};
 use crate::runtime::{Runtime, block_on};
 
@@ -35,6 +35,16 @@ pub struct CallRecord {
     pub effects: Vec<Effect>,
     /// The guest's state just before the call, when it has state.
     state_before: Option<Vec<u8>>,
+}
+
+impl CallRecord {
+    /// The calls it made to other apps, in order.
+    pub fn nested_calls(&self) -> impl Iterator<Item = &NestedCall> {
+        self.effects.iter().filter_map(|effect| match effect {
+            Effect::Call(call) => Some(call),
+            _ => None,
+        })
+    }
 }
 
 /// What a call came to, in a form that compares across versions.
@@ -238,8 +248,9 @@ impl Session {
     ///
     /// Each call replays on the state the one before it left, so an app
     /// that other apps called in between (its state changed meanwhile)
-    /// may diverge where it does not; and `app`'s imports reach the apps
-    /// they are wired to, so replay apps whose calls call no other app.
+    /// may diverge where it does not. The calls `app` makes to other apps
+    /// are answered from the recording, as its clock and kv reads are: the
+    /// other apps are not called.
     pub fn replay(
         &self,
         address: &str,

@@ -455,6 +455,9 @@ impl Dev {
                 false => format!("{}.", record.address),
             };
             println!("{number:>4}  {app}{} -> {}", record.call, record.outcome);
+            for nested in record.nested_calls() {
+                println!("          {nested}");
+            }
         }
     }
 
@@ -482,11 +485,6 @@ impl Dev {
 
     /// Replays the last `last` calls to `address` on `app` and prints each divergence.
     fn replay_on(&mut self, address: &str, app: &Arc<App>, last: Option<usize>, verb: &str) {
-        if self.links.iter().any(|link| link.importer == address) {
-            return self.shell.warn(format_args!(
-                "`{address}` calls other apps: replaying its calls would call them again, so it is not replayed"
-            ));
-        }
         match self.session.replay(address, app, last) {
             Ok((count, divergences)) => {
                 for d in &divergences {

@@ -19,6 +19,7 @@ use wasmtime::component::{Type, Val, types::ComponentFunc};
 use crate::error::HostError;
 use crate::host::HostState;
 use crate::runtime::actor::Served;
+use crate::runtime::nested;
 
 /// A callee's failure, on its way back through the caller's store.
 #[derive(Debug, thiserror::Error)]
@@ -40,35 +41,48 @@ pub(crate) fn forwarder(
 + Sync
 + 'static {
     move |mut caller, ty, params, results| {
-        let failed = |error| CalleeFailed {
-            address: provider.clone(),
-            export: export.clone(),
-            error,
+        let result = match caller.data().shared.watched() {
+            true => nested::call(&mut caller, &callee, &provider, &export, &ty, params),
+            false => direct(&mut caller, &callee, &provider, &export, params),
         };
-        // On this thread: cycles are refused, so the locks taken along a
-        // chain of wired calls never wait on each other in a circle.
-        let output = match callee
-            .lock_any()
-            .call(|instance| instance.call(&export, params))
-        {
-            Ok(output) => output,
-            Err(error) => {
-                let failure = failed(error);
-                return match failure_as_result(&ty, &failure) {
-                    Some(value) => {
-                        results[0] = value;
-                        Ok(())
-                    }
-                    None => Err(failure.into()),
-                };
+        match result {
+            Ok(value) => {
+                if let (Some(slot), Some(value)) = (results.first_mut(), value) {
+                    *slot = value;
+                }
+                Ok(())
             }
-        };
-        caller.data_mut().callees.add(&output.usage);
-        if let (Some(slot), Some(value)) = (results.first_mut(), output.into_result()) {
-            *slot = value;
+            Err(failure) => match failure_as_result(&ty, &failure) {
+                Some(value) => {
+                    results[0] = value;
+                    Ok(())
+                }
+                None => Err(failure.into()),
+            },
         }
-        Ok(())
     }
+}
+
+/// Calls `export` on the callee, and counts what it used as the caller's.
+fn direct(
+    caller: &mut StoreContextMut<'_, HostState>,
+    callee: &Served,
+    provider: &str,
+    export: &str,
+    params: &[Val],
+) -> Result<Option<Val>, CalleeFailed> {
+    // On this thread: cycles are refused, so the locks taken along a
+    // chain of wired calls never wait on each other in a circle.
+    let output = callee
+        .lock_any()
+        .call(|instance| instance.call(export, params))
+        .map_err(|error| CalleeFailed {
+            address: provider.to_owned(),
+            export: export.to_owned(),
+            error,
+        })?;
+    caller.data_mut().callees.add(&output.usage);
+    Ok(output.into_result())
 }
 
 /// The callee's failure as the guest's own error value, when the function

@@ -36,6 +36,7 @@
 mod actor;
 mod call;
 mod forward;
+mod nested;
 mod pool;
 pub mod supervise;
 mod typed_forward;

@@ -11,16 +11,20 @@ use std::sync::{Arc, Mutex};
 
 use wasmtime::StoreContextMut;
 use wasmtime::component::types::ComponentFunc;
-use wasmtime::component::{ComponentNamedList, Lift, LinkerInstance, Lower, Type};
+use wasmtime::component::{ComponentNamedList, Lift, LinkerInstance, Lower, Type, Val};
 
 use crate::host::{HostState, lock};
 use crate::instance::TypedExport;
 use crate::runtime::actor::Served;
 use crate::runtime::forward::CalleeFailed;
+use crate::runtime::nested;
 
-/// A Rust type the fast path passes, and the WIT type it stands for.
-trait Wire {
+/// A Rust type the fast path passes, the WIT type it stands for, and its
+/// [`Val`] (for a call that is recorded or replayed; see the nested module).
+trait Wire: Sized {
     fn is(ty: &Type) -> bool;
+    fn to_val(&self) -> Val;
+    fn from_val(val: Val) -> Option<Self>;
 }
 
 /// Implements [`Wire`] for Rust types that stand for a WIT type without parameters.
@@ -29,6 +33,15 @@ macro_rules! wire {
         $(impl Wire for $rust {
             fn is(ty: &Type) -> bool {
                 matches!(ty, Type::$wit)
+            }
+            fn to_val(&self) -> Val {
+                Val::$wit(self.clone())
+            }
+            fn from_val(val: Val) -> Option<Self> {
+                match val {
+                    Val::$wit(value) => Some(value),
+                    _ => None,
+                }
             }
         })*
     };
@@ -40,16 +53,35 @@ impl<T: Wire> Wire for Option<T> {
     fn is(ty: &Type) -> bool {
         matches!(ty, Type::Option(option) if T::is(&option.ty()))
     }
+    fn to_val(&self) -> Val {
+        Val::Option(self.as_ref().map(|value| Box::new(value.to_val())))
+    }
+    fn from_val(val: Val) -> Option<Self> {
+        match val {
+            Val::Option(None) => Some(None),
+            Val::Option(Some(value)) => T::from_val(*value).map(Some),
+            _ => None,
+        }
+    }
 }
 
 /// A parameter or result list of [`Wire`] types.
-trait WireList {
+trait WireList: Sized {
     fn are(types: &[Type]) -> bool;
+    fn to_vals(&self) -> Vec<Val>;
+    /// The list from a function's one result (or none).
+    fn from_result(result: Option<Val>) -> Option<Self>;
 }
 
 impl WireList for () {
     fn are(types: &[Type]) -> bool {
         types.is_empty()
+    }
+    fn to_vals(&self) -> Vec<Val> {
+        Vec::new()
+    }
+    fn from_result(_: Option<Val>) -> Option<Self> {
+        Some(())
     }
 }
 
@@ -57,11 +89,23 @@ impl<A: Wire> WireList for (A,) {
     fn are(types: &[Type]) -> bool {
         matches!(types, [a] if A::is(a))
     }
+    fn to_vals(&self) -> Vec<Val> {
+        vec![self.0.to_val()]
+    }
+    fn from_result(result: Option<Val>) -> Option<Self> {
+        A::from_val(result?).map(|a| (a,))
+    }
 }
 
 impl<A: Wire, B: Wire> WireList for (A, B) {
     fn are(types: &[Type]) -> bool {
         matches!(types, [a, b] if A::is(a) && B::is(b))
+    }
+    fn to_vals(&self) -> Vec<Val> {
+        vec![self.0.to_val(), self.1.to_val()]
+    }
+    fn from_result(_: Option<Val>) -> Option<Self> {
+        None
     }
 }
 
@@ -81,7 +125,7 @@ macro_rules! covered {
             let results: Vec<Type> = ty.results().collect();
             $(
                 if <$params as WireList>::are(&params) && <$results as WireList>::are(&results) {
-                    let forward = forwarder::<$params, $results>(callee.clone(), provider, export);
+                    let forward = forwarder::<$params, $results>(callee.clone(), ty, provider, export);
                     linker.func_wrap(func, forward)?;
                     return Ok(true);
                 }
@@ -117,18 +161,25 @@ covered!(
 /// caller's parameters.
 fn forwarder<P, R>(
     callee: Arc<Served>,
+    ty: &ComponentFunc,
     provider: &str,
     export: &str,
 ) -> impl Fn(StoreContextMut<'_, HostState>, P) -> wasmtime::Result<R> + Send + Sync + 'static
 where
-    P: ComponentNamedList + Lift + Lower + Send + Sync + 'static,
-    R: ComponentNamedList + Lift + Lower + Send + Sync + 'static,
+    P: ComponentNamedList + Lift + Lower + WireList + Send + Sync + 'static,
+    R: ComponentNamedList + Lift + Lower + WireList + Send + Sync + 'static,
 {
-    let (provider, export) = (provider.to_owned(), export.to_owned());
+    let (provider, export, ty) = (provider.to_owned(), export.to_owned(), ty.clone());
     // Looked up on the first call, and again whenever the callee's store
     // changed (a restart, a swap, another instance of a pool).
     let handle: Mutex<Option<TypedExport<P, R>>> = Mutex::new(None);
     move |mut caller, params: P| {
+        if caller.data().shared.watched() {
+            let vals = params.to_vals();
+            let result = nested::call(&mut caller, &callee, &provider, &export, &ty, &vals)?;
+            return R::from_result(result)
+                .ok_or_else(|| wasmtime::format_err!("`{export}` answered with another type"));
+        }
         let (results, usage) = callee
             .lock_any()
             .call(|instance| {
