@@ -557,7 +557,7 @@ fn a_pair_reloads_the_edited_guest_alone_with_its_state() {
     assert_eq!(host.call("greet(\"ada\")"), "\"hello ada, visit 31\"");
 
     // The common dependency changes: both reload, providers first.
-    std::fs::write(&wit, wit_text).unwrap();
+    std::fs::write(&wit, &wit_text).unwrap();
     std::fs::write(&lib, lib_text).unwrap();
     host.stderr_line("Reloaded store (v4)");
     std::fs::write(common.join("src/lib.rs"), "pub const STEP: u32 = 2;\n").unwrap();
@@ -566,5 +566,28 @@ fn a_pair_reloads_the_edited_guest_alone_with_its_state() {
     assert!(first.contains("Reloaded store (v5)"), "{first}");
     assert!(second.contains("Reloaded front (v2)"), "{second}");
     assert_eq!(host.call("greet(\"ada\")"), "\"hello ada, visit 51\"");
+
+    // The store's WIT grows: once the store is reloaded, the front's copy
+    // follows, and the front is rebuilt against it.
+    std::fs::write(
+        &wit,
+        wit_text.replace(
+            "    visits: func(name: string) -> u32;",
+            "    visits: func(name: string) -> u32;\n    total: func() -> u32;",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        &lib,
+        read(&lib).replace(
+            "    fn visits(",
+            "    fn total() -> u32 {\n        state().visits.values().sum()\n    }\n\n    fn visits(",
+        ),
+    )
+    .unwrap();
+    host.stderr_line("Reloaded store (v6)");
+    host.stderr_line("Reloaded front (v3)");
+    assert!(read(&shop.join("front/wit/deps/local-store/world.wit")).contains("total: func()"));
+    assert_eq!(host.call("store.total()"), "51");
     host.finish();
 }

@@ -108,6 +108,8 @@ struct Dev {
     names: Vec<String>,
     /// Which app provides each import of the others.
     links: Vec<Link>,
+    /// The guests served, to copy a reloaded provider's WIT to its importers.
+    guests: Vec<Guest>,
     session: Session,
     builds: Sender<Request>,
     /// How many builds have been asked for.
@@ -182,6 +184,7 @@ impl DevArgs {
             shell: shell.clone(),
             names: dependency_order(names, &links),
             links,
+            guests: guests.clone(),
             session,
             builds,
             requests: 0,
@@ -591,6 +594,7 @@ impl Dev {
     }
 
     fn reloaded(&mut self, request: &Request, built: &Built, all: &[Built], swapped: &Swapped) {
+        self.share_wit(&built.name);
         let ms = |d: std::time::Duration| d.as_millis();
         let unchanged: Vec<&str> = (self.names.iter())
             .filter(|name| all.iter().all(|b| b.name != **name))
@@ -638,6 +642,19 @@ impl Dev {
                 Ok(app) => self.replay_on(&built.name, &app, Some(last), "Shadowed"),
                 Err(err) => self.report(err),
             }
+        }
+    }
+
+    /// Copies the WIT of `provider`, now running, to its importers'
+    /// `wit/deps/`: they build against what runs. The watcher sees an
+    /// importer's copy change, and rebuilds it.
+    fn share_wit(&self, provider: &str) {
+        let provided: Vec<Link> = (self.links.iter())
+            .filter(|link| link.provider == provider)
+            .cloned()
+            .collect();
+        if let Err(err) = crate::links::sync_deps(&provided, &self.guests) {
+            self.shell.warn(format_args!("{err:#}"));
         }
     }
 
