@@ -594,7 +594,6 @@ impl Dev {
     }
 
     fn reloaded(&mut self, request: &Request, built: &Built, all: &[Built], swapped: &Swapped) {
-        self.share_wit(&built.name);
         let ms = |d: std::time::Duration| d.as_millis();
         let unchanged: Vec<&str> = (self.names.iter())
             .filter(|name| all.iter().all(|b| b.name != **name))
@@ -643,6 +642,7 @@ impl Dev {
                 Err(err) => self.report(err),
             }
         }
+        self.share_wit(&built.name);
     }
 
     /// Copies the WIT of `provider`, now running, to its importers'
