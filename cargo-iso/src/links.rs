@@ -139,38 +139,79 @@ fn find_by_package<'a>(
 /// Copies each provider's WIT package into its importers' `wit/deps/`
 /// where it is missing or different.
 pub fn sync_deps(links: &[Link], guests: &[Guest]) -> Result<()> {
-    let by_name: HashMap<&str, &Guest> = guests.iter().map(|g| (g.name.as_str(), g)).collect();
     for link in links {
-        let (Some(importer), Some(provider)) = (
-            by_name.get(link.importer.as_str()),
-            by_name.get(link.provider.as_str()),
-        ) else {
+        let Some(provider) = guests.iter().find(|g| g.name == link.provider) else {
             continue;
         };
-        let Some(wit) = read_wit(provider)? else {
-            continue;
-        };
-        let deps = wit_dir(importer).join("deps");
-        let folder = folder_of(&deps, &wit.package).unwrap_or_else(|| {
-            deps.join(format!("{}-{}", wit.package.namespace, wit.package.name))
-        });
-        for file in &wit.files {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("could not read `{}`", file.display()))?;
-            let target = folder.join(file.file_name().unwrap_or_default());
-            if std::fs::read_to_string(&target).is_ok_and(|current| current == text) {
-                continue;
-            }
-            write_atomically(&target, text.as_bytes()).with_context(|| {
-                format!(
-                    "could not copy `{}`'s WIT to `{}`",
-                    provider.name,
-                    target.display()
-                )
-            })?;
+        if let Some(wit) = ProviderWit::read(provider)? {
+            wit.copy_to_importers(std::slice::from_ref(link), guests)?;
         }
     }
     Ok(())
+}
+
+/// A provider's WIT package as read at one moment: a host that builds it
+/// shares with its importers what it built, not what is on disk later.
+#[derive(Debug, Clone)]
+pub struct ProviderWit {
+    provider: String,
+    package: PackageName,
+    /// Each file's name and text.
+    files: Vec<(std::ffi::OsString, String)>,
+}
+
+impl ProviderWit {
+    /// Reads `provider`'s WIT files; `None` when it has no `wit/` folder.
+    pub fn read(provider: &Guest) -> Result<Option<ProviderWit>> {
+        let Some(wit) = read_wit(provider)? else {
+            return Ok(None);
+        };
+        let files = (wit.files.iter())
+            .map(|file| {
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("could not read `{}`", file.display()))?;
+                Ok((file.file_name().unwrap_or_default().to_owned(), text))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Some(ProviderWit {
+            provider: provider.name.clone(),
+            package: wit.package,
+            files,
+        }))
+    }
+
+    /// The providing guest's name.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// Writes the files into the `wit/deps/` of each importer `links` name
+    /// for this provider, where they are missing or different.
+    pub fn copy_to_importers(&self, links: &[Link], guests: &[Guest]) -> Result<()> {
+        let importers = (links.iter())
+            .filter(|link| link.provider == self.provider)
+            .filter_map(|link| guests.iter().find(|g| g.name == link.importer));
+        for importer in importers {
+            let deps = wit_dir(importer).join("deps");
+            let folder = folder_of(&deps, &self.package).unwrap_or_else(|| {
+                deps.join(format!("{}-{}", self.package.namespace, self.package.name))
+            });
+            for (name, text) in &self.files {
+                let target = folder.join(name);
+                if std::fs::read_to_string(&target).is_ok_and(|current| current == *text) {
+                    continue;
+                }
+                write_atomically(&target, text.as_bytes()).with_context(|| {
+                    format!(
+                        "could not copy `{}`'s WIT to `{}`",
+                        self.provider,
+                        target.display()
+                    )
+                })?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn wit_dir(guest: &Guest) -> PathBuf {

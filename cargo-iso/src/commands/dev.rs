@@ -642,18 +642,17 @@ impl Dev {
                 Err(err) => self.report(err),
             }
         }
-        self.share_wit(&built.name);
+        self.share_wit(built);
     }
 
-    /// Copies the WIT of `provider`, now running, to its importers'
-    /// `wit/deps/`: they build against what runs. The watcher sees an
-    /// importer's copy change, and rebuilds it.
-    fn share_wit(&self, provider: &str) {
-        let provided: Vec<Link> = (self.links.iter())
-            .filter(|link| link.provider == provider)
-            .cloned()
-            .collect();
-        if let Err(err) = crate::links::sync_deps(&provided, &self.guests) {
+    /// Copies the WIT of a provider now running, as it was built, to its
+    /// importers' `wit/deps/`: they build against what runs. The watcher
+    /// sees an importer's copy change, and rebuilds it.
+    fn share_wit(&self, built: &Built) {
+        let Some(wit) = &built.wit else {
+            return;
+        };
+        if let Err(err) = wit.copy_to_importers(&self.links, &self.guests) {
             self.shell.warn(format_args!("{err:#}"));
         }
     }

@@ -20,6 +20,7 @@ use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, ne
 
 use super::Event;
 use crate::commands::build::Pipeline;
+use crate::links::ProviderWit;
 use crate::project::Guest;
 use crate::term::Shell;
 
@@ -59,6 +60,8 @@ pub struct Built {
     pub componentize: Duration,
     /// Cranelift/Winch, or the compiled-component cache.
     pub compile: Duration,
+    /// Its WIT as it was built, for its importers, when it provides to any.
+    pub wit: Option<ProviderWit>,
 }
 
 /// Watches what each guest is built from: its `src/`, `wit/`,
@@ -211,9 +214,22 @@ fn build(
     cache: &ComponentCache,
     names: &[String],
 ) -> Result<Vec<Built>> {
+    let mut wits = Vec::new();
+    for guest in (pipeline.guests().iter()).filter(|g| names.contains(&g.name)) {
+        if pipeline
+            .links()
+            .iter()
+            .any(|link| link.provider == guest.name)
+        {
+            wits.push(ProviderWit::read(guest)?);
+        }
+    }
     let (components, cargo) = pipeline.start_named(shell, names)?;
     let mut built = Vec::new();
     for component in components {
+        let wit = (wits.iter().flatten())
+            .find(|wit| wit.provider() == component.guest.name)
+            .cloned();
         let bytes = component.read()?;
         // Compile while cargo finishes.
         let started = Instant::now();
@@ -224,6 +240,7 @@ fn build(
             cargo: component.cargo_time,
             componentize: component.componentize_time,
             compile: started.elapsed(),
+            wit,
         });
     }
     cargo.finish()?;
