@@ -131,6 +131,21 @@ def runtime():
                         *paths], cwd=ROOT, check=True)
 
 
+def storage():
+    """Durable kv: a committed call against the same call in memory and against a bare fsync."""
+    env = dict(os.environ, CARGO_ISO_SHARED_TARGET_DIR=str(ROOT / "target" / "bench-shared"))
+    with tempfile.TemporaryDirectory() as parent:
+        guest = fixture(parent, "misbehave")
+        subprocess.run(["cargo", "iso", "build", "-q", "--release"], cwd=guest, env=env, check=True)
+        wasm = guest / "target" / "iso" / "release" / "bench_misbehave.wasm"
+        # On the disk the data folder would be on (target/), not a tmpfs.
+        scratch = ROOT / "target" / "bench-storage"
+        shutil.rmtree(scratch, ignore_errors=True)
+        subprocess.run(["cargo", "run", "--quiet", "--release", "--locked", "-p", "iso-host", "--example", "storage_bench", "--",
+                        str(wasm), str(scratch)], cwd=ROOT, check=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def state_save_restore():
     print()
     subprocess.run(["cargo", "run", "--quiet", "--release", "--locked", "-p", "iso-schema", "--example", "state_bench"], cwd=ROOT, check=True)
@@ -334,11 +349,15 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["runtime"]:
         runtime()
         sys.exit()
+    if sys.argv[1:] == ["storage"]:
+        storage()
+        sys.exit()
     main()
     second_guest_first_build()
     state_save_restore()
     host()
     runtime()
+    storage()
     dev_reload()
     pair_reload()
     first_dev()

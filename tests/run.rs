@@ -97,6 +97,7 @@ fn the_host_keeps_serving_with_the_last_good_state_after_every_failure() {
         fuel: Some(Fuel(50_000_000)),
         memory: Some(MemorySize(8 << 20)),
         timeout: Some(Timeout(Duration::from_secs(5))),
+        storage: None,
     });
     assert_eq!(guest.call_wave("add(5)").unwrap().results_wave(), ["5"]);
 
@@ -415,19 +416,23 @@ fn state_shows_as_json_through_the_schema() {
 }
 
 #[test]
-fn kv_persists_to_a_file_and_effects_are_recorded() {
-    use iso_host::Effect;
+fn kv_persists_in_the_database_and_effects_are_recorded() {
     use iso_host::host::KvStore;
+    use iso_host::{Durability, Effect, Storage};
 
     let (scratch, dir) = support::scaffold("limiter", Some("rate-limiter"));
     let bytes = support::build_component(&dir);
     let app = support::load_app(EngineOptions::default(), &bytes);
-    let kv_file = scratch.path().join("limiter.kv");
+    let data = scratch.path().join("data");
+    let kept = |storage: &Storage| {
+        let mut shared = Shared::new(Arc::new(NoLog));
+        let kv = KvStore::open(storage, "limiter").unwrap();
+        shared.kv = Arc::new(std::sync::Mutex::new(kv));
+        shared
+    };
 
-    let mut shared = Shared::new(Arc::new(NoLog));
-    shared.kv = Arc::new(std::sync::Mutex::new(
-        KvStore::open(Some(kv_file.clone())).unwrap(),
-    ));
+    let storage = Storage::open(&data, Durability::EveryCall).unwrap();
+    let shared = kept(&storage);
     shared.effects.lock().unwrap().record();
     let mut first = Instance::new(app.clone(), Budget::default(), shared.clone()).unwrap();
     assert_eq!(
@@ -445,15 +450,14 @@ fn kv_persists_to_a_file_and_effects_are_recorded() {
             .any(|e| matches!(e, Effect::KvGet(key, None) if key == "bucket/ada")),
         "{effects:?}"
     );
-    assert!(kv_file.is_file(), "kv writes go to the file");
+    drop((first, shared, storage));
 
-    let mut reopened = Shared::new(Arc::new(NoLog));
-    reopened.kv = Arc::new(std::sync::Mutex::new(KvStore::open(Some(kv_file)).unwrap()));
-    let mut second = Instance::new(app, Budget::default(), reopened).unwrap();
+    let storage = Storage::open(&data, Durability::EveryCall).unwrap();
+    let mut second = Instance::new(app, Budget::default(), kept(&storage)).unwrap();
     assert_eq!(
         second.call_wave("tokens(\"ada\")").unwrap().results_wave(),
         ["9"],
-        "the bucket came back from the file"
+        "the bucket came back from the database"
     );
 }
 
@@ -1250,7 +1254,7 @@ fn a_callee_that_traps_panics_or_exceeds_a_budget_fails_only_the_callers_call() 
     let tight = Budget {
         fuel: Some(Fuel(50_000_000)),
         memory: Some(MemorySize(16 << 20)),
-        timeout: None,
+        ..Budget::default()
     };
     start(
         &mut runtime,

@@ -5,6 +5,7 @@
 //! fuel = 1_000_000      # per call; 1e6 works too
 //! memory = "64MiB"      # linear memory cap per instance
 //! timeout = "500ms"     # wall clock per call
+//! storage = "64MiB"     # kv key and value bytes the app keeps
 //!
 //! [package.metadata.iso.imports]
 //! "local:store/api" = { guest = "store" }   # which guest provides an import
@@ -27,6 +28,8 @@ pub struct IsoSettings {
     pub memory: Option<MemorySize>,
     /// Wall-clock time per call.
     pub timeout: Option<Timeout>,
+    /// kv key and value bytes the app keeps.
+    pub storage: Option<MemorySize>,
     /// Who provides an import, by interface (`"local:store/api"`), where
     /// the WIT package alone does not say (two guests could).
     #[serde(default)]
@@ -77,6 +80,7 @@ impl IsoSettings {
             fuel: self.fuel,
             memory: self.memory,
             timeout: self.timeout,
+            storage: self.storage,
         }
     }
 }

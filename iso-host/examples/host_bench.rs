@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use iso_host::bindings::Guest;
-use iso_host::host::{HostState, MemoryLimiter};
+use iso_host::host::HostState;
 use iso_host::*;
 use wasmtime::component::{Component, HasSelf, Linker};
 
@@ -125,12 +125,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Guest::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
     let pre = linker.instantiate_pre(&component)?;
     let new_store = || {
-        let state = HostState {
-            shared: shared.clone(),
-            limiter: MemoryLimiter::default(),
-            last_panic: None,
-            callees: Default::default(),
-        };
+        let state = HostState::new(shared.clone());
         let mut store = wasmtime::Store::new(engine.engine(), state);
         store.limiter(|s| &mut s.limiter);
         store.set_fuel(u64::MAX).unwrap();
@@ -161,6 +156,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         fuel: Some(Fuel(1_000_000)),
         memory: Some(MemorySize(64 << 20)),
         timeout: Some(Timeout(Duration::from_millis(500))),
+        storage: None,
     };
     ours.set_budget(budget);
     let pair = paired(50_000, &mut raw, || {

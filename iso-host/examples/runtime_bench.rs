@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use iso_host::bindings::Guest;
-use iso_host::host::{HostState, MemoryLimiter};
+use iso_host::host::HostState;
 use iso_host::runtime::{Runtime, Wiring, block_on};
 use iso_host::*;
 use wasmtime::component::{Component, HasSelf, Linker, TypedFunc};
@@ -69,12 +69,7 @@ impl Raw {
     }
 
     fn store(&self) -> (wasmtime::Store<HostState>, wasmtime::component::Instance) {
-        let state = HostState {
-            shared: self.shared.clone(),
-            limiter: MemoryLimiter::default(),
-            last_panic: None,
-            callees: Default::default(),
-        };
+        let state = HostState::new(self.shared.clone());
         let mut store = wasmtime::Store::new(self.engine.engine(), state);
         store.limiter(|s| &mut s.limiter);
         store.set_fuel(u64::MAX).unwrap();

@@ -1,4 +1,5 @@
-//! Per-call budgets: fuel, linear memory and wall-clock time.
+//! Budgets: fuel, linear memory and wall-clock time per call, and the
+//! bytes an app keeps in kv.
 //!
 //! ```
 //! use iso_host::{Fuel, MemorySize, Timeout};
@@ -26,6 +27,8 @@ pub struct Budget {
     pub memory: Option<MemorySize>,
     /// Wall-clock time per call.
     pub timeout: Option<Timeout>,
+    /// Key and value bytes the app may keep in kv, over all its calls.
+    pub storage: Option<MemorySize>,
 }
 
 impl Budget {
@@ -37,6 +40,7 @@ impl Budget {
             fuel: other.fuel.or(self.fuel),
             memory: other.memory.or(self.memory),
             timeout: other.timeout.or(self.timeout),
+            storage: other.storage.or(self.storage),
         }
     }
 }
@@ -346,14 +350,17 @@ mod tests {
             fuel: Some(Fuel(1)),
             memory: Some(MemorySize(2)),
             timeout: None,
+            storage: Some(MemorySize(3)),
         };
         let flags = Budget {
             fuel: Some(Fuel(9)),
+            storage: Some(MemorySize(4)),
             ..Budget::default()
         };
         let merged = manifest.overridden_by(flags);
         assert_eq!(merged.fuel, Some(Fuel(9)));
         assert_eq!(merged.memory, Some(MemorySize(2)));
         assert_eq!(merged.timeout, None);
+        assert_eq!(merged.storage, Some(MemorySize(4)));
     }
 }

@@ -13,6 +13,8 @@ pub enum BudgetKind {
     Memory,
     /// Wall-clock time per call.
     Time,
+    /// Key and value bytes an app keeps in kv.
+    Storage,
 }
 
 impl fmt::Display for BudgetKind {
@@ -21,6 +23,7 @@ impl fmt::Display for BudgetKind {
             BudgetKind::Fuel => "fuel",
             BudgetKind::Memory => "memory",
             BudgetKind::Time => "time",
+            BudgetKind::Storage => "storage",
         })
     }
 }
@@ -34,13 +37,15 @@ pub enum Amount {
     Memory(MemorySize),
     /// Wall-clock time.
     Time(Timeout),
+    /// Bytes of kv keys and values.
+    Storage(MemorySize),
 }
 
 impl fmt::Display for Amount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Amount::Fuel(fuel) => fuel.fmt(f),
-            Amount::Memory(size) => size.fmt(f),
+            Amount::Memory(size) | Amount::Storage(size) => size.fmt(f),
             Amount::Time(time) => write!(f, "{:.1?}", time.0),
         }
     }
@@ -111,6 +116,21 @@ pub enum HostError {
         export: String,
         /// How it failed.
         error: Box<HostError>,
+    },
+    /// The database that keeps kv and state failed: it is held by another
+    /// process, corrupt, or its disk is full. The call's writes are not kept.
+    #[error("storage `{}`: {reason}", .path.display())]
+    Storage {
+        /// The database file.
+        path: std::path::PathBuf,
+        /// What went wrong, and what to do.
+        reason: String,
+    },
+    /// A kv write the host refuses (a key or value too large); the call fails.
+    #[error("kv write refused: {reason}")]
+    KvRefused {
+        /// Why.
+        reason: String,
     },
     /// A wired call answered from a recording, in a replay: how it failed
     /// when it was recorded, or that the recording has no such call.

@@ -1,15 +1,19 @@
 //! The host side of the iso interfaces: log to a sink, clock and random
-//! through one recordable effect layer, and a key-value store in memory with
-//! optional file persistence. Also the store's resource limiter.
+//! through one recordable effect layer, and a key-value store whose writes
+//! wait in the call's overlay until the call commits (to a [`Storage`],
+//! or in memory only), under the storage budget. Also the store's
+//! resource limiter.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::bindings::iso::host::{clock, kv, log, random};
+use crate::budget::MemorySize;
+use crate::error::{Amount, BudgetKind, HostError};
 use crate::instance::Callees;
+use crate::storage::Storage;
 
 /// The interfaces the iso host gives guests.
 pub const PROVIDED: [&str; 4] = [
@@ -197,43 +201,107 @@ impl Effects {
     }
 }
 
-/// A key-value store, one per app; persisted to a file when one is given.
+/// The longest kv key, in bytes.
+pub const MAX_KEY: usize = 1 << 10;
+/// The largest kv value, in bytes (the storage budget may allow less).
+pub const MAX_VALUE: usize = 16 << 20;
+
+/// An app's committed kv entries, in memory, and the [`Storage`] that
+/// keeps them (none: in memory only). One per app, shared by its instances.
 #[derive(Default)]
 pub struct KvStore {
     entries: BTreeMap<String, Vec<u8>>,
-    file: Option<PathBuf>,
+    /// Key and value bytes of `entries`: what counts against the storage budget.
+    used: u64,
+    kept: Option<(Storage, String)>,
 }
 
 impl KvStore {
-    /// A store kept in `file` (read now if it exists), or in memory only.
-    pub fn open(file: Option<PathBuf>) -> Result<KvStore, String> {
-        let entries = match &file {
-            Some(path) if path.exists() => {
-                let bytes = std::fs::read(path)
-                    .map_err(|err| format!("could not read kv file {}: {err}", path.display()))?;
-                iso_schema::restore(&bytes)
-                    .map_err(|err| format!("kv file {} is corrupt: {err}", path.display()))?
-                    .value
-            }
-            _ => BTreeMap::new(),
-        };
-        Ok(KvStore { entries, file })
+    /// `app`'s entries in `storage`, read now; calls commit to it.
+    pub fn open(storage: &Storage, app: &str) -> Result<KvStore, HostError> {
+        let entries = storage.entries(app)?;
+        let used = entries.iter().map(|(k, v)| entry_size(k, v)).sum();
+        Ok(KvStore {
+            entries,
+            used,
+            kept: Some((storage.clone(), app.to_owned())),
+        })
     }
 
-    /// The value at `key`.
+    /// The committed value at `key`.
     pub fn get(&self, key: &str) -> Option<Vec<u8>> {
         self.entries.get(key).cloned()
     }
 
-    fn persist(&self) {
-        if let Some(path) = &self.file {
-            let temp = path.with_extension("tmp");
-            // The store stays usable in memory if the disk is not.
-            let _ = std::fs::write(&temp, iso_schema::save(&self.entries))
-                .and_then(|()| std::fs::rename(&temp, path));
+    /// Key and value bytes committed.
+    pub fn used(&self) -> u64 {
+        self.used
+    }
+
+    /// The app's state as last committed, when its storage keeps one.
+    pub fn saved_state(&self) -> Result<Option<Vec<u8>>, HostError> {
+        match &self.kept {
+            Some((storage, app)) => storage.state(app),
+            None => Ok(None),
         }
     }
+
+    /// Whether commits go to a [`Storage`].
+    pub fn is_kept(&self) -> bool {
+        self.kept.is_some()
+    }
+
+    /// Commits a call's `writes`, and `state` when given, in one
+    /// transaction; on an error nothing of them is kept.
+    pub(crate) fn commit(
+        &mut self,
+        writes: KvWrites,
+        state: Option<&[u8]>,
+    ) -> Result<(), HostError> {
+        if let Some((storage, app)) = &self.kept
+            && (!writes.changes.is_empty() || state.is_some())
+        {
+            storage.commit(app, &writes.changes, state)?;
+        }
+        for (key, value) in writes.changes {
+            let old = match value {
+                Some(value) => self.entries.insert(key.clone(), value),
+                None => self.entries.remove(&key),
+            };
+            let new = self.entries.get(&key);
+            self.used = self.used + new.map_or(0, |v| entry_size(&key, v))
+                - old.map_or(0, |v| entry_size(&key, &v));
+        }
+        Ok(())
+    }
 }
+
+fn entry_size(key: &str, value: &[u8]) -> u64 {
+    (key.len() + value.len()) as u64
+}
+
+/// One call's kv writes, not yet committed: the call reads them back, and
+/// they are committed when it succeeds or dropped when it fails.
+#[derive(Debug, Default)]
+pub struct KvWrites {
+    /// Each key written, to its value, or `None` when deleted.
+    changes: BTreeMap<String, Option<Vec<u8>>>,
+    /// What the writes add to the committed bytes (negative: free).
+    delta: i64,
+}
+
+impl KvWrites {
+    /// Whether the call wrote nothing.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+/// A host function's refusal that fails the call with this error (a
+/// storage budget exceeded, a key too long).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Refused(pub(crate) HostError);
 
 /// What outlives a store: instances restart after traps, but logs, effects and kv go on.
 #[derive(Clone)]
@@ -323,6 +391,10 @@ pub struct HostState {
     pub last_panic: Option<(String, String)>,
     /// What the current call's wired calls used so far.
     pub callees: Callees,
+    /// The current call's kv writes, not yet committed.
+    pub kv_writes: KvWrites,
+    /// The storage budget: key and value bytes the app may keep.
+    pub storage_limit: Option<u64>,
 }
 
 impl log::Host for HostState {
@@ -416,6 +488,72 @@ impl random::Host for HostState {
     }
 }
 
+impl HostState {
+    /// The state of a store whose logs, effects and kv go through `shared`,
+    /// with no limits: set them on its fields.
+    pub fn new(shared: Shared) -> HostState {
+        HostState {
+            shared,
+            limiter: MemoryLimiter::default(),
+            last_panic: None,
+            callees: Callees::default(),
+            kv_writes: KvWrites::default(),
+            storage_limit: None,
+        }
+    }
+
+    /// The value `key` has for this call: its own write, else the committed one.
+    fn kv_value(&self, key: &str) -> Option<Vec<u8>> {
+        match self.kv_writes.changes.get(key) {
+            Some(written) => written.clone(),
+            None => lock(&self.shared.kv).get(key),
+        }
+    }
+
+    /// Records that the call sets `key` to `value` (`None`: deletes it), if
+    /// the storage budget allows.
+    fn kv_write(&mut self, key: String, value: Option<Vec<u8>>) -> wasmtime::Result<()> {
+        if key.len() > MAX_KEY {
+            return Err(Refused(HostError::KvRefused {
+                reason: format!(
+                    "a key of {} bytes is longer than {MAX_KEY} bytes",
+                    key.len()
+                ),
+            })
+            .into());
+        }
+        let new = value.as_ref().map_or(0, |v| entry_size(&key, v));
+        if value.as_ref().is_some_and(|v| v.len() > MAX_VALUE) {
+            return Err(Refused(HostError::KvRefused {
+                reason: format!(
+                    "a value of {} for `{key}` is larger than {}",
+                    MemorySize(new),
+                    MemorySize(MAX_VALUE as u64)
+                ),
+            })
+            .into());
+        }
+        let old = self.kv_value(&key).map_or(0, |v| entry_size(&key, &v));
+        let committed = lock(&self.shared.kv).used();
+        let used =
+            (committed as i64 + self.kv_writes.delta + new as i64 - old as i64).max(0) as u64;
+        if let Some(limit) = self.storage_limit
+            && new > old
+            && used > limit
+        {
+            return Err(Refused(HostError::BudgetExceeded {
+                kind: BudgetKind::Storage,
+                limit: Amount::Storage(MemorySize(limit)),
+                used: Amount::Storage(MemorySize(used)),
+            })
+            .into());
+        }
+        self.kv_writes.delta += new as i64 - old as i64;
+        self.kv_writes.changes.insert(key, value);
+        Ok(())
+    }
+}
+
 impl kv::Host for HostState {
     fn get(&mut self, key: String) -> Option<Vec<u8>> {
         let mut effects = lock(&self.shared.effects);
@@ -426,33 +564,40 @@ impl kv::Host for HostState {
         // A read the recording lacks is answered by the store (the replay's own, when replaying).
         let value = match replayed.flatten() {
             Some(value) => value,
-            None => lock(&self.shared.kv).get(&key),
+            None => self.kv_value(&key),
         };
         effects.note(Effect::KvGet(key, value.clone()));
         value
     }
 
-    fn set(&mut self, key: String, value: Vec<u8>) {
-        let mut kv = lock(&self.shared.kv);
-        kv.entries.insert(key, value);
-        kv.persist();
+    fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<()> {
+        self.kv_write(key, Some(value))
     }
 
-    fn delete(&mut self, key: String) -> bool {
-        let mut kv = lock(&self.shared.kv);
-        let removed = kv.entries.remove(&key).is_some();
-        if removed {
-            kv.persist();
+    fn delete(&mut self, key: String) -> wasmtime::Result<bool> {
+        let present = self.kv_value(&key).is_some();
+        if present {
+            self.kv_write(key, None)?;
         }
-        removed
+        Ok(present)
     }
 
     fn list_keys(&mut self, prefix: String) -> Vec<String> {
-        lock(&self.shared.kv)
+        let committed: Vec<String> = lock(&self.shared.kv)
             .entries
             .range(prefix.clone()..)
             .take_while(|(k, _)| k.starts_with(&prefix))
             .map(|(k, _)| k.clone())
-            .collect()
+            .collect();
+        let mut keys: std::collections::BTreeSet<String> = committed.into_iter().collect();
+        let written = (self.kv_writes.changes.range(prefix.clone()..))
+            .take_while(|(k, _)| k.starts_with(&prefix));
+        for (key, value) in written {
+            match value {
+                Some(_) => keys.insert(key.clone()),
+                None => keys.remove(key),
+            };
+        }
+        keys.into_iter().collect()
     }
 }

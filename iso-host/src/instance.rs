@@ -23,7 +23,7 @@ use crate::budget::{Budget, Fuel, MemorySize, Timeout};
 use crate::engine::{CallClock, TICK};
 use crate::error::{Amount, BudgetKind, HostError};
 use crate::fast::{self, Scalar, TypedCall};
-use crate::host::{HostState, MemoryLimiter, Shared};
+use crate::host::{HostState, MemoryLimiter, Refused, Shared, lock};
 use crate::names;
 use crate::runtime::CalleeFailed;
 
@@ -170,6 +170,9 @@ pub struct Instance {
     clock: CallClock,
     /// The budget's timeout in epoch ticks.
     ticks: u64,
+    /// Whether the app's kv commits to a [`Storage`](crate::Storage) (so
+    /// the state is committed with it).
+    kv_kept: bool,
     /// Fuel left after the last call while the store stays armed for a
     /// budget with neither fuel nor time limits; `None` when the next call
     /// must set its fuel and deadline.
@@ -181,6 +184,7 @@ impl Instance {
     pub fn new(app: Arc<App>, budget: Budget, shared: Shared) -> Result<Instance, HostError> {
         let (store, instance) = start(&app, budget, shared.clone())?;
         let clock = app.engine.clock().clone();
+        let kv_kept = lock(&shared.kv).is_kept();
         // No snapshot yet: restarting before the first call gives the same default state.
         Ok(Instance {
             app,
@@ -196,6 +200,7 @@ impl Instance {
             store_id: next_store_id(),
             clock,
             ticks: ticks(budget.timeout.map(|t| t.0)),
+            kv_kept,
             armed_unlimited: None,
         })
     }
@@ -226,6 +231,7 @@ impl Instance {
         self.ticks = ticks(budget.timeout.map(|t| t.0));
         self.armed_unlimited = None;
         self.store.data_mut().limiter.limit = budget.memory.map(|m| m.0 as usize);
+        self.store.data_mut().storage_limit = budget.storage.map(|s| s.0);
     }
 
     /// How many times the instance started again after a trap.
@@ -233,10 +239,66 @@ impl Instance {
         self.restarts
     }
 
-    /// Saves the state now as the one to restart from.
+    /// Saves the state now as the one to restart from (and, when its kv
+    /// is kept in a [`Storage`](crate::Storage), commits it there).
     pub fn checkpoint(&mut self) -> Result<(), HostError> {
-        self.snapshot = self.save_state()?;
-        Ok(())
+        let state = self.save_state()?;
+        self.commit(Some(state))
+    }
+
+    /// Restores the state last committed to the app's
+    /// [`Storage`](crate::Storage), if there is one; whether there was.
+    pub fn restore_saved(&mut self) -> Result<bool, HostError> {
+        let saved = lock(&self.shared.kv).saved_state()?;
+        match saved {
+            Some(state) if self.app.has_state() => self.restore_state(&state).map(|()| true),
+            _ => Ok(false),
+        }
+    }
+
+    /// Ends a successful call: commits its kv writes and, under
+    /// [`SnapshotPolicy::EveryCall`], the state after it, together.
+    #[inline]
+    fn finish_call(&mut self) -> Result<(), HostError> {
+        let snapshot = self.policy == SnapshotPolicy::EveryCall;
+        if !snapshot && self.store.data().kv_writes.is_empty() {
+            return Ok(());
+        }
+        let state = match snapshot {
+            true => Some(self.save_state()?),
+            false => None,
+        };
+        self.commit(state)
+    }
+
+    /// Commits the call's kv writes with the `state` just taken (`None`:
+    /// none was), which becomes the state to restart from; if the commit
+    /// fails, the instance goes back to the last committed state and
+    /// nothing of the call is kept.
+    fn commit(&mut self, state: Option<Option<Vec<u8>>>) -> Result<(), HostError> {
+        let writes = std::mem::take(&mut self.store.data_mut().kv_writes);
+        let result = if writes.is_empty() && !self.kv_kept {
+            Ok(())
+        } else {
+            let mut kv = lock(&self.shared.kv);
+            let durable = state
+                .as_ref()
+                .filter(|_| kv.is_kept())
+                .and_then(Option::as_deref);
+            kv.commit(writes, durable)
+        };
+        match result {
+            Ok(()) => {
+                if let Some(state) = state {
+                    self.snapshot = state;
+                }
+                Ok(())
+            }
+            Err(err) => {
+                self.restart()?;
+                Err(err)
+            }
+        }
     }
 
     /// Calls export `name` (`increment`, or `iso:app/state@0.1.0#save`) with `args`.
@@ -428,9 +490,7 @@ impl Instance {
                     elapsed,
                     callees: data.callees,
                 };
-                if self.policy == SnapshotPolicy::EveryCall {
-                    self.checkpoint()?;
-                }
+                self.finish_call()?;
                 Ok((value, usage))
             }
             Err(err) => Err(self.recover(name, err, elapsed)),
@@ -483,6 +543,10 @@ impl Instance {
     }
 
     fn classify(&mut self, name: &str, err: wasmtime::Error, elapsed: Duration) -> HostError {
+        let err = match err.downcast::<Refused>() {
+            Ok(Refused(error)) => return error,
+            Err(err) => err,
+        };
         let err = match err.downcast::<CalleeFailed>() {
             Ok(failed) => {
                 return HostError::CalleeFailed {
@@ -644,10 +708,9 @@ fn start(
     let mut store = Store::new(
         app.engine.engine(),
         HostState {
-            shared,
             limiter,
-            last_panic: None,
-            callees: Default::default(),
+            storage_limit: budget.storage.map(|s| s.0),
+            ..HostState::new(shared)
         },
     );
     store.limiter(|state| &mut state.limiter);

@@ -41,6 +41,7 @@ pub mod instance;
 pub mod names;
 pub mod runtime;
 pub mod session;
+pub mod storage;
 
 pub use app::{App, ExportFunc};
 pub use budget::{Budget, BudgetParseError, Fuel, MemorySize, Timeout};
@@ -50,10 +51,16 @@ pub use error::{Amount, BudgetKind, HostError};
 pub use host::{Effect, LogRecord, LogSink, NestedCall, NoLog, Shared};
 pub use instance::{CallOutput, Callees, Instance, SnapshotPolicy, TypedExport, Usage};
 pub use session::{CallRecord, Divergence, ExportChanges, Outcome, Session, Swapped};
+pub use storage::{Durability, Storage};
 pub use wasmtime::component::Val;
 
 /// Host bindings for the iso WIT packages (`iso:app/guest`).
 #[allow(missing_docs)]
 pub mod bindings {
-    wasmtime::component::bindgen!({ path: "../wit/app", world: "iso:app/guest" });
+    wasmtime::component::bindgen!({
+        path: "../wit/app",
+        world: "iso:app/guest",
+        // A write past the storage budget fails the call.
+        imports: { "iso:host/kv.set": trappable, "iso:host/kv.delete": trappable },
+    });
 }

@@ -23,8 +23,8 @@ use anyhow::{Result, bail};
 use clap::Args;
 use iso_host::runtime::{Runtime, Start};
 use iso_host::{
-    App, Budget, Compiler, ComponentCache, EngineOptions, ExportFunc, HostError, IsoEngine,
-    Session, Swapped,
+    App, Budget, Compiler, ComponentCache, Durability, EngineOptions, ExportFunc, HostError,
+    IsoEngine, Session, Swapped,
 };
 
 use crate::commands::build::{BuildOptions, BuiltComponent, Pipeline};
@@ -143,6 +143,14 @@ impl DevArgs {
             .collect();
         super::run::compile_all(shell, &engine, &cache, &compiling);
         let mut runtime = Runtime::new(engine.clone(), cache.clone(), log)?;
+        // Commits reach the disk when the session ends: a crash loses the last calls.
+        if let Some(storage) = self
+            .budget
+            .storage(Durability::Batched)
+            .map_err(|e| fail(shell, e))?
+        {
+            runtime.set_storage(storage);
+        }
         let running: Vec<&str> = names.iter().map(String::as_str).collect();
         let starts = guests
             .iter()

@@ -16,8 +16,8 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use iso_host::runtime::{Runtime, Start, Wiring, block_on};
 use iso_host::{
-    Budget, BudgetKind, CallOutput, ComponentCache, EngineOptions, Fuel, HostError, IsoEngine,
-    LogRecord, LogSink, MemorySize, Timeout,
+    Budget, BudgetKind, CallOutput, ComponentCache, Durability, EngineOptions, Fuel, HostError,
+    IsoEngine, LogRecord, LogSink, MemorySize, Storage, Timeout,
 };
 
 use crate::AlreadyReported;
@@ -61,7 +61,8 @@ pub struct RunArgs {
     pub build: BuildOptions,
 }
 
-/// The budget flags of the commands that run guests; each overrides `[package.metadata.iso]`.
+/// The budget and storage flags of the commands that run guests; each
+/// budget overrides `[package.metadata.iso]`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct BudgetArgs {
     /// Fuel per call, e.g. 1e6 or 1_000_000 [default: from [package.metadata.iso], else unlimited]
@@ -75,15 +76,31 @@ pub struct BudgetArgs {
     /// Wall-clock time per call, e.g. 500ms [default: from [package.metadata.iso], else unlimited]
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<Timeout>,
+
+    /// kv key and value bytes each app keeps, e.g. 64MiB [default: from [package.metadata.iso], else unlimited]
+    #[arg(long, value_name = "SIZE")]
+    pub storage: Option<MemorySize>,
+
+    /// Keep each app's kv and state in the database in DIR, across runs [default: in memory]
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
 }
 
 impl BudgetArgs {
+    /// The storage `--data` names, opened with `durability`; `None` without `--data`.
+    pub fn storage(&self, durability: Durability) -> Result<Option<Storage>, HostError> {
+        (self.data.as_deref())
+            .map(|dir| Storage::open(dir, durability))
+            .transpose()
+    }
+
     /// `manifest`'s budget with these flags over it.
     pub fn over(&self, manifest: Budget) -> Budget {
         manifest.overridden_by(Budget {
             fuel: self.fuel,
             memory: self.memory,
             timeout: self.timeout,
+            storage: self.storage,
         })
     }
 }
@@ -149,6 +166,10 @@ pub fn exit_code(err: &HostError) -> u8 {
             kind: BudgetKind::Time,
             ..
         } => 12,
+        HostError::BudgetExceeded {
+            kind: BudgetKind::Storage,
+            ..
+        } => 13,
         HostError::Trap { .. } => 20,
         HostError::GuestPanic { .. } => 21,
         HostError::CalleeFailed { error, .. } => exit_code(error),
@@ -177,6 +198,14 @@ impl RunArgs {
             .collect();
         compile_all(shell, &engine, &cache, &compiling);
         let mut runtime = Runtime::new(engine, cache, log)?;
+        // Each call's writes are on disk before its result is printed.
+        if let Some(storage) = self
+            .budget
+            .storage(Durability::EveryCall)
+            .map_err(|e| fail(shell, e))?
+        {
+            runtime.set_storage(storage);
+        }
         let starts = apps
             .iter()
             .map(|app| Start {
@@ -388,6 +417,9 @@ fn raise_hint(kind: BudgetKind) -> &'static str {
         }
         BudgetKind::Time => {
             "raise it with `--timeout DUR`, or `timeout = \"DUR\"` under `[package.metadata.iso]`"
+        }
+        BudgetKind::Storage => {
+            "nothing of the call was kept; raise it with `--storage SIZE`, or `storage = \"SIZE\"` under `[package.metadata.iso]`"
         }
     }
 }

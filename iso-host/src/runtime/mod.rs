@@ -45,8 +45,8 @@ pub mod wiring;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use iso_compat::{export_names, import_names};
@@ -62,9 +62,10 @@ use crate::budget::Budget;
 use crate::cache::ComponentCache;
 use crate::engine::IsoEngine;
 use crate::error::HostError;
-use crate::host::{Effect, HostState, LogSink, PROVIDED, Shared};
+use crate::host::{Effect, HostState, KvStore, LogSink, PROVIDED, Shared};
 use crate::instance::{CallOutput, Instance, Usage};
 use crate::session::{ExportChanges, Swapped, effects, successor};
+use crate::storage::Storage;
 use actor::{Actor, Served};
 pub use call::block_on;
 use forward::forwarder;
@@ -88,6 +89,8 @@ pub struct Runtime {
     pool: Arc<Pool>,
     /// System interfaces by the name they fill (with or without a version).
     systems: Vec<(String, SystemInterface)>,
+    /// Where apps keep kv and state; in memory when `None`.
+    storage: Option<Storage>,
 }
 
 /// What the runtime keeps of an instance besides the instance itself.
@@ -150,7 +153,15 @@ impl Runtime {
             actors: FxHashMap::default(),
             pool: Arc::new(pool),
             systems: Vec::new(),
+            storage: None,
         })
+    }
+
+    /// Keeps the kv entries and state of the apps started from now on in
+    /// `storage`, each app under its address: an app started again under
+    /// the same address finds them. Without it they live in memory.
+    pub fn set_storage(&mut self, storage: Storage) {
+        self.storage = Some(storage);
     }
 
     /// The restart intensity of instances started from now on.
@@ -264,10 +275,14 @@ impl Runtime {
         let app = Arc::new(self.link(&component, &wires)?);
         check_pool(address, &app, size)?;
         // One kv and one log for the address, however many instances serve it.
-        let shared = Shared::new(self.log.clone());
+        let mut shared = Shared::new(self.log.clone());
+        if let Some(storage) = &self.storage {
+            shared.kv = Arc::new(Mutex::new(KvStore::open(storage, address)?));
+        }
         let actors = (0..size)
             .map(|_| {
-                let instance = Instance::new(app.clone(), budget, shared.clone())?;
+                let mut instance = Instance::new(app.clone(), budget, shared.clone())?;
+                instance.restore_saved()?;
                 let supervised = Supervised::new(instance, self.intensity);
                 Ok(Actor::new(address, supervised, self.pool.clone()))
             })
