@@ -5,30 +5,47 @@
 //!
 //! A call's kv writes wait in the call's own overlay (see
 //! [`KvWrites`](crate::host::KvWrites)); when the call succeeds they are
-//! committed in one transaction together with the state snapshot after
-//! it, and when it fails they are dropped. Reads go to an in-memory copy
-//! of the committed entries, which the storage budget bounds.
+//! committed together with the state snapshot after it, and when it fails
+//! they are dropped. Reads go to an in-memory copy of the committed
+//! entries, which the storage budget bounds.
+//!
+//! A commit of a whole B-tree transaction costs several scattered page
+//! writes and an fsync, about three times a bare fsync of the call's
+//! bytes; so a durable commit goes to a commit log first (one append and
+//! one fsync; see the `wal` module) and to the database without a sync,
+//! and the database is synced every few hundred commits.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use std::sync::Mutex;
+
 use redb::{Database, ReadableDatabase, TableDefinition};
 
 use crate::error::HostError;
+use crate::host::lock;
+use wal::{CHECKPOINT_RECORDS, Record, Wal};
 
-/// kv entries of every app: (app, key) to value.
+mod wal;
+
+/// kv entries of every app, (app, key) to value, and each app's saved
+/// state at (STATE_OWNER, app): one table, so a commit touches one B-tree.
 const KV: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("kv");
-/// Each app's saved state.
-const STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("state");
+/// The owner of the saved states in [`KV`]: no address starts with NUL.
+const STATE_OWNER: &str = "\0state";
 
 /// The file a host folder's database is kept in.
 pub const DATABASE_FILE: &str = "iso.redb";
+/// Its commit log, beside it.
+pub const WAL_FILE: &str = "iso.wal";
 
 /// When a commit reaches the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
-    /// Each commit is on disk (fsync) before the call's answer is given.
+    /// Each commit is on disk before the call's answer is given: appended
+    /// to the commit log and synced (one fsync of the call's bytes); the
+    /// database itself is synced every few hundred calls.
     #[default]
     EveryCall,
     /// Commits reach the disk at [`Storage::flush`] and when the storage
@@ -39,15 +56,21 @@ pub enum Durability {
 /// One host folder's database. Cheap to clone: clones share it.
 #[derive(Clone)]
 pub struct Storage {
-    db: Arc<Database>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Database,
     path: PathBuf,
-    durability: Durability,
+    /// The commit log of [`Durability::EveryCall`] (see the `wal` module).
+    wal: Option<Mutex<Wal>>,
 }
 
 impl Storage {
-    /// Opens (or creates) the database in `dir`, creating `dir` if needed.
-    /// A database another process holds, a corrupt one, or a folder that
-    /// cannot be written is an error naming the path.
+    /// Opens (or creates) the database in `dir`, creating `dir` if needed,
+    /// and applies what its commit log holds. A database another process
+    /// holds, a corrupt one, or a folder that cannot be written is an
+    /// error naming the path.
     pub fn open(dir: &Path, durability: Durability) -> Result<Storage, HostError> {
         let path = dir.join(DATABASE_FILE);
         let failed = |reason: String| HostError::Storage {
@@ -61,11 +84,25 @@ impl Storage {
             .set_cache_size(4 << 20)
             .create(&path)
             .map_err(|err| failed(open_error(err)))?;
-        Ok(Storage {
-            db: Arc::new(db),
-            path,
-            durability,
-        })
+        let mut storage = Storage {
+            inner: Arc::new(Inner {
+                db,
+                path: path.clone(),
+                wal: None,
+            }),
+        };
+        // Opened only once the database's lock is held: no other host writes the log.
+        let wal_path = dir.join(WAL_FILE);
+        let (mut wal, records) = Wal::open(&wal_path).map_err(|e| storage.failed(e))?;
+        if !records.is_empty() {
+            storage.apply(&records, redb::Durability::Immediate)?;
+            wal.clear().map_err(|e| storage.failed(e))?;
+        }
+        if durability == Durability::EveryCall {
+            let inner = Arc::get_mut(&mut storage.inner).expect("not shared yet");
+            inner.wal = Some(Mutex::new(wal));
+        }
+        Ok(storage)
     }
 
     /// A database in memory only, gone with the process: for tests and
@@ -75,26 +112,34 @@ impl Storage {
             .create_with_backend(redb::backends::InMemoryBackend::new())
             .expect("an in-memory database opens");
         Storage {
-            db: Arc::new(db),
-            path: PathBuf::from("<memory>"),
-            durability: Durability::Batched,
+            inner: Arc::new(Inner {
+                db,
+                path: PathBuf::from("<memory>"),
+                wal: None,
+            }),
         }
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.inner.path
     }
 
-    /// Puts every batched commit on disk.
+    /// Puts every commit on disk in the database itself, and empties the
+    /// commit log.
     pub fn flush(&self) -> Result<(), HostError> {
-        let txn = self.db.begin_write().map_err(|e| self.failed(e))?;
-        txn.commit().map_err(|e| self.failed(e))
+        let mut wal = self.inner.wal.as_ref().map(lock);
+        let txn = self.inner.db.begin_write().map_err(|e| self.failed(e))?;
+        txn.commit().map_err(|e| self.failed(e))?;
+        if let Some(wal) = &mut wal {
+            wal.clear().map_err(|e| self.failed(e))?;
+        }
+        Ok(())
     }
 
     /// `app`'s committed kv entries.
     pub(crate) fn entries(&self, app: &str) -> Result<BTreeMap<String, Vec<u8>>, HostError> {
-        let txn = self.db.begin_read().map_err(|e| self.failed(e))?;
+        let txn = self.inner.db.begin_read().map_err(|e| self.failed(e))?;
         let table = match txn.open_table(KV) {
             Ok(table) => table,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(BTreeMap::new()),
@@ -115,44 +160,73 @@ impl Storage {
 
     /// `app`'s saved state, if it has one.
     pub fn state(&self, app: &str) -> Result<Option<Vec<u8>>, HostError> {
-        let txn = self.db.begin_read().map_err(|e| self.failed(e))?;
-        let table = match txn.open_table(STATE) {
+        let txn = self.inner.db.begin_read().map_err(|e| self.failed(e))?;
+        let table = match txn.open_table(KV) {
             Ok(table) => table,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
             Err(err) => return Err(self.failed(err)),
         };
-        let state = table.get(app).map_err(|e| self.failed(e))?;
+        let state = table.get((STATE_OWNER, app)).map_err(|e| self.failed(e))?;
         Ok(state.map(|value| value.value().to_vec()))
     }
 
     /// Commits `writes` (a key to its new value, or `None` to delete it)
-    /// and `state` for `app` in one transaction.
+    /// and `state` for `app`, together: under [`Durability::EveryCall`]
+    /// they are on disk (in the commit log) when this returns.
     pub(crate) fn commit(
         &self,
         app: &str,
         writes: &BTreeMap<String, Option<Vec<u8>>>,
         state: Option<&[u8]>,
     ) -> Result<(), HostError> {
-        let mut txn = self.db.begin_write().map_err(|e| self.failed(e))?;
-        if self.durability == Durability::Batched {
-            txn.set_durability(redb::Durability::None)
-                .map_err(|e| self.failed(e))?;
+        let record = Record {
+            app: app.to_owned(),
+            state: state.map(<[u8]>::to_vec),
+            writes: (writes.iter())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        let Some(wal) = &self.inner.wal else {
+            return self.apply(std::slice::from_ref(&record), redb::Durability::None);
+        };
+        let mut wal = lock(wal);
+        wal.append(&record).map_err(|e| self.failed(e))?;
+        if let Err(err) = self.apply(std::slice::from_ref(&record), redb::Durability::None) {
+            wal.undo_last(&record);
+            return Err(err);
         }
+        if wal.records >= CHECKPOINT_RECORDS {
+            drop(wal);
+            // The call is committed (in the log) whatever the checkpoint does.
+            let _ = self.flush();
+        }
+        Ok(())
+    }
+
+    /// Writes `records` to the database in one transaction of `durability`.
+    fn apply(&self, records: &[Record], durability: redb::Durability) -> Result<(), HostError> {
+        let mut txn = self.inner.db.begin_write().map_err(|e| self.failed(e))?;
+        txn.set_durability(durability).map_err(|e| self.failed(e))?;
         {
             let mut kv = txn.open_table(KV).map_err(|e| self.failed(e))?;
-            for (key, value) in writes {
-                let key = (app, key.as_str());
-                match value {
-                    Some(value) => drop(
-                        kv.insert(key, value.as_slice())
-                            .map_err(|e| self.failed(e))?,
-                    ),
-                    None => drop(kv.remove(key).map_err(|e| self.failed(e))?),
+            for record in records {
+                let app = record.app.as_str();
+                for (key, value) in &record.writes {
+                    let key = (app, key.as_str());
+                    match value {
+                        Some(value) => drop(
+                            kv.insert(key, value.as_slice())
+                                .map_err(|e| self.failed(e))?,
+                        ),
+                        None => drop(kv.remove(key).map_err(|e| self.failed(e))?),
+                    }
                 }
-            }
-            if let Some(state) = state {
-                let mut table = txn.open_table(STATE).map_err(|e| self.failed(e))?;
-                table.insert(app, state).map_err(|e| self.failed(e))?;
+                if let Some(state) = &record.state {
+                    drop(
+                        kv.insert((STATE_OWNER, app), state.as_slice())
+                            .map_err(|e| self.failed(e))?,
+                    );
+                }
             }
         }
         txn.commit().map_err(|e| self.failed(e))
@@ -160,17 +234,22 @@ impl Storage {
 
     fn failed(&self, err: impl std::fmt::Display) -> HostError {
         HostError::Storage {
-            path: self.path.clone(),
+            path: self.inner.path.clone(),
             reason: err.to_string(),
         }
     }
 }
 
-impl Drop for Storage {
+impl Drop for Inner {
     fn drop(&mut self) {
-        // The last clone puts batched commits on disk; a failure here has no one to tell.
-        if self.durability == Durability::Batched && Arc::strong_count(&self.db) == 1 {
-            let _ = self.flush();
+        // Batched commits and the log's records go into the database
+        // itself; a failure here has no one to tell, and loses nothing
+        // the log holds.
+        if let Ok(txn) = self.db.begin_write()
+            && txn.commit().is_ok()
+            && let Some(wal) = &self.wal
+        {
+            let _ = lock(wal).clear();
         }
     }
 }

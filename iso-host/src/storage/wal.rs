@@ -1,0 +1,250 @@
+//! The commit log in front of the database: a durable call appends one
+//! record (its app, kv writes and state) and syncs it, which costs about
+//! one fsync of those bytes; the database takes the same writes without
+//! syncing, and is synced (checkpointed) every [`CHECKPOINT_RECORDS`]
+//! records, after which the log starts over. On open, the records of a
+//! log that was not checkpointed are applied to the database again (they
+//! set whole values, so applying one twice is harmless); a torn last
+//! record (the host died while writing it: its call was never answered)
+//! is dropped.
+//!
+//! A record: payload length (u32 LE), CRC-32 of the payload (u32 LE), and
+//! the payload: the app, a state flag and state, then each write as key,
+//! a flag and value; strings and bytes as u32 LE length and bytes.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+/// Records between two checkpoints of the database.
+pub(crate) const CHECKPOINT_RECORDS: usize = 512;
+
+/// One call's commit, as logged.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Record {
+    pub(crate) app: String,
+    pub(crate) state: Option<Vec<u8>>,
+    pub(crate) writes: Vec<(String, Option<Vec<u8>>)>,
+}
+
+/// The open log file.
+pub(crate) struct Wal {
+    file: File,
+    /// Its length: where the next record goes.
+    len: u64,
+    /// Records since the last checkpoint.
+    pub(crate) records: usize,
+}
+
+impl Wal {
+    /// Opens the log at `path` and returns the whole records it holds.
+    pub(crate) fn open(path: &Path) -> std::io::Result<(Wal, Vec<Record>)> {
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        let (records, whole) = decode_all(&bytes);
+        if whole < bytes.len() {
+            // New records go right after the whole ones.
+            file.set_len(whole as u64)?;
+        }
+        let wal = Wal {
+            file,
+            len: whole as u64,
+            records: records.len(),
+        };
+        Ok((wal, records))
+    }
+
+    /// Appends `record` and syncs it to disk; on an error the log is cut
+    /// back to where it was, so the record does not count.
+    pub(crate) fn append(&mut self, record: &Record) -> std::io::Result<()> {
+        let frame = encode(record);
+        let written = self
+            .file
+            .seek(SeekFrom::Start(self.len))
+            .and_then(|_| self.file.write_all(&frame))
+            .and_then(|()| self.file.sync_data());
+        match written {
+            Ok(()) => {
+                self.len += frame.len() as u64;
+                self.records += 1;
+                Ok(())
+            }
+            Err(err) => {
+                let _ = self.file.set_len(self.len);
+                Err(err)
+            }
+        }
+    }
+
+    /// Cuts back the last record appended (its database commit failed).
+    pub(crate) fn undo_last(&mut self, record: &Record) {
+        self.len -= encode(record).len() as u64;
+        self.records -= 1;
+        let _ = self
+            .file
+            .set_len(self.len)
+            .and_then(|()| self.file.sync_data());
+    }
+
+    /// Empties the log, once the database holds every record durably.
+    pub(crate) fn clear(&mut self) -> std::io::Result<()> {
+        self.file.set_len(0)?;
+        self.file.sync_data()?;
+        self.len = 0;
+        self.records = 0;
+        Ok(())
+    }
+}
+
+fn encode(record: &Record) -> Vec<u8> {
+    let mut payload = Vec::new();
+    put(&mut payload, record.app.as_bytes());
+    put_option(&mut payload, record.state.as_deref());
+    payload.extend_from_slice(&(record.writes.len() as u32).to_le_bytes());
+    for (key, value) in &record.writes {
+        put(&mut payload, key.as_bytes());
+        put_option(&mut payload, value.as_deref());
+    }
+    let mut frame = Vec::with_capacity(payload.len() + 8);
+    frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    frame.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    frame.extend_from_slice(&payload);
+    frame
+}
+
+fn put(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn put_option(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
+    match bytes {
+        Some(bytes) => {
+            out.push(1);
+            put(out, bytes);
+        }
+        None => out.push(0),
+    }
+}
+
+/// The whole records at the start of `bytes`, up to the first torn or
+/// corrupt one, and how many bytes they take.
+fn decode_all(all: &[u8]) -> (Vec<Record>, usize) {
+    let mut records = Vec::new();
+    let mut bytes = all;
+    while let Some((record, rest)) = decode(bytes) {
+        records.push(record);
+        bytes = rest;
+    }
+    (records, all.len() - bytes.len())
+}
+
+fn decode(bytes: &[u8]) -> Option<(Record, &[u8])> {
+    let mut reader = Reader(bytes);
+    let len = reader.u32()? as usize;
+    let crc = reader.u32()?;
+    let payload = reader.take(len)?;
+    if crc32fast::hash(payload) != crc {
+        return None;
+    }
+    let rest = reader.0;
+    let mut reader = Reader(payload);
+    let app = reader.string()?;
+    let state = reader.option()?;
+    let count = reader.u32()?;
+    let mut writes = Vec::new();
+    for _ in 0..count {
+        writes.push((reader.string()?, reader.option()?));
+    }
+    Some((Record { app, state, writes }, rest))
+}
+
+/// Reads a payload front to back; `None` when it runs out.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, len: usize) -> Option<&'a [u8]> {
+        let taken = self.0.get(..len)?;
+        self.0 = &self.0[len..];
+        Some(taken)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    fn bytes(&mut self) -> Option<Vec<u8>> {
+        let len = self.u32()? as usize;
+        Some(self.take(len)?.to_vec())
+    }
+
+    fn string(&mut self) -> Option<String> {
+        String::from_utf8(self.bytes()?).ok()
+    }
+
+    fn option(&mut self) -> Option<Option<Vec<u8>>> {
+        match self.take(1)?[0] {
+            0 => Some(None),
+            1 => Some(Some(self.bytes()?)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(n: u8) -> Record {
+        Record {
+            app: format!("app{n}"),
+            state: (n % 2 == 0).then(|| vec![n; 3]),
+            writes: vec![("a".into(), Some(vec![n])), ("b".into(), None)],
+        }
+    }
+
+    #[test]
+    fn records_come_back_and_a_torn_or_corrupt_tail_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let (mut wal, none) = Wal::open(&path).unwrap();
+        assert!(none.is_empty());
+        for n in 0..3 {
+            wal.append(&record(n)).unwrap();
+        }
+        drop(wal);
+        let (_, back) = Wal::open(&path).unwrap();
+        assert_eq!(back, vec![record(0), record(1), record(2)]);
+
+        // Torn: the last record lost its end.
+        let len = std::fs::metadata(&path).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(len - 2)
+            .unwrap();
+        let (mut wal, back) = Wal::open(&path).unwrap();
+        assert_eq!(back, vec![record(0), record(1)]);
+        // A record appended after a torn one comes back.
+        wal.append(&record(3)).unwrap();
+        drop(wal);
+        let (mut wal, back) = Wal::open(&path).unwrap();
+        assert_eq!(back, vec![record(0), record(1), record(3)]);
+        // Garbage after the whole records is ignored too.
+        wal.clear().unwrap();
+        wal.append(&record(4)).unwrap();
+        drop(wal);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(&[9, 0, 0, 0, 1, 2, 3, 4, 5]);
+        std::fs::write(&path, bytes).unwrap();
+        let (_, back) = Wal::open(&path).unwrap();
+        assert_eq!(back, vec![record(4)]);
+    }
+}
