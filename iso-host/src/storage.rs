@@ -25,7 +25,7 @@ use redb::{Database, ReadableDatabase, TableDefinition};
 
 use crate::error::HostError;
 use crate::host::lock;
-use wal::{CHECKPOINT_RECORDS, Record, Wal};
+use wal::{Record, Wal};
 
 mod wal;
 
@@ -84,25 +84,20 @@ impl Storage {
             .set_cache_size(4 << 20)
             .create(&path)
             .map_err(|err| failed(open_error(err)))?;
-        let mut storage = Storage {
-            inner: Arc::new(Inner {
-                db,
-                path: path.clone(),
-                wal: None,
-            }),
-        };
         // Opened only once the database's lock is held: no other host writes the log.
-        let wal_path = dir.join(WAL_FILE);
-        let (mut wal, records) = Wal::open(&wal_path).map_err(|e| storage.failed(e))?;
-        if !records.is_empty() {
-            storage.apply(&records, redb::Durability::Immediate)?;
-            wal.clear().map_err(|e| storage.failed(e))?;
+        let wal = Wal::open(&dir.join(WAL_FILE)).map_err(|e| failed(e.to_string()))?;
+        let mut inner = Inner {
+            db,
+            path,
+            wal: Some(Mutex::new(wal)),
+        };
+        inner.flush()?;
+        if durability != Durability::EveryCall {
+            inner.wal = None;
         }
-        if durability == Durability::EveryCall {
-            let inner = Arc::get_mut(&mut storage.inner).expect("not shared yet");
-            inner.wal = Some(Mutex::new(wal));
-        }
-        Ok(storage)
+        Ok(Storage {
+            inner: Arc::new(inner),
+        })
     }
 
     /// A database in memory only, gone with the process: for tests and
@@ -125,30 +120,26 @@ impl Storage {
         &self.inner.path
     }
 
-    /// Puts every commit on disk in the database itself, and empties the
-    /// commit log.
+    /// Puts every commit into the database itself, synced, and empties
+    /// the commit log.
     pub fn flush(&self) -> Result<(), HostError> {
-        let mut wal = self.inner.wal.as_ref().map(lock);
-        let txn = self.inner.db.begin_write().map_err(|e| self.failed(e))?;
-        txn.commit().map_err(|e| self.failed(e))?;
-        if let Some(wal) = &mut wal {
-            wal.clear().map_err(|e| self.failed(e))?;
-        }
-        Ok(())
+        self.inner.flush()
     }
 
     /// `app`'s committed kv entries.
     pub(crate) fn entries(&self, app: &str) -> Result<BTreeMap<String, Vec<u8>>, HostError> {
-        let txn = self.inner.db.begin_read().map_err(|e| self.failed(e))?;
+        let inner = &self.inner;
+        inner.catch_up()?;
+        let txn = inner.db.begin_read().map_err(|e| inner.failed(e))?;
         let table = match txn.open_table(KV) {
             Ok(table) => table,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(BTreeMap::new()),
-            Err(err) => return Err(self.failed(err)),
+            Err(err) => return Err(inner.failed(err)),
         };
-        let range = table.range((app, "")..).map_err(|e| self.failed(e))?;
+        let range = table.range((app, "")..).map_err(|e| inner.failed(e))?;
         let mut entries = BTreeMap::new();
         for entry in range {
-            let (key, value) = entry.map_err(|e| self.failed(e))?;
+            let (key, value) = entry.map_err(|e| inner.failed(e))?;
             let (owner, key) = key.value();
             if owner != app {
                 break;
@@ -160,13 +151,15 @@ impl Storage {
 
     /// `app`'s saved state, if it has one.
     pub fn state(&self, app: &str) -> Result<Option<Vec<u8>>, HostError> {
-        let txn = self.inner.db.begin_read().map_err(|e| self.failed(e))?;
+        let inner = &self.inner;
+        inner.catch_up()?;
+        let txn = inner.db.begin_read().map_err(|e| inner.failed(e))?;
         let table = match txn.open_table(KV) {
             Ok(table) => table,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(err) => return Err(self.failed(err)),
+            Err(err) => return Err(inner.failed(err)),
         };
-        let state = table.get((STATE_OWNER, app)).map_err(|e| self.failed(e))?;
+        let state = table.get((STATE_OWNER, app)).map_err(|e| inner.failed(e))?;
         Ok(state.map(|value| value.value().to_vec()))
     }
 
@@ -179,6 +172,7 @@ impl Storage {
         writes: &BTreeMap<String, Option<Vec<u8>>>,
         state: Option<&[u8]>,
     ) -> Result<(), HostError> {
+        let inner = &self.inner;
         let record = Record {
             app: app.to_owned(),
             state: state.map(<[u8]>::to_vec),
@@ -186,26 +180,48 @@ impl Storage {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         };
-        let Some(wal) = &self.inner.wal else {
-            return self.apply(std::slice::from_ref(&record), redb::Durability::None);
+        let Some(wal) = &inner.wal else {
+            return inner.apply(&[record], redb::Durability::None);
         };
         let mut wal = lock(wal);
-        wal.append(&record).map_err(|e| self.failed(e))?;
-        if let Err(err) = self.apply(std::slice::from_ref(&record), redb::Durability::None) {
-            wal.undo_last(&record);
-            return Err(err);
-        }
-        if wal.records >= CHECKPOINT_RECORDS {
+        wal.append(record).map_err(|e| inner.failed(e))?;
+        if wal.is_full() {
             drop(wal);
             // The call is committed (in the log) whatever the checkpoint does.
-            let _ = self.flush();
+            let _ = inner.flush();
         }
         Ok(())
+    }
+}
+
+impl Inner {
+    /// See [`Storage::flush`].
+    fn flush(&self) -> Result<(), HostError> {
+        let Some(wal) = &self.wal else {
+            // Batched: the commits are in the database, not yet synced.
+            let txn = self.db.begin_write().map_err(|e| self.failed(e))?;
+            return txn.commit().map_err(|e| self.failed(e));
+        };
+        let mut wal = lock(wal);
+        if wal.pending.is_empty() {
+            return Ok(());
+        }
+        self.apply(&wal.pending, redb::Durability::Immediate)?;
+        wal.clear().map_err(|e| self.failed(e))
+    }
+
+    /// A flush when the log holds commits the database lacks, before the
+    /// database is read.
+    fn catch_up(&self) -> Result<(), HostError> {
+        match &self.wal {
+            Some(wal) if !lock(wal).pending.is_empty() => self.flush(),
+            _ => Ok(()),
+        }
     }
 
     /// Writes `records` to the database in one transaction of `durability`.
     fn apply(&self, records: &[Record], durability: redb::Durability) -> Result<(), HostError> {
-        let mut txn = self.inner.db.begin_write().map_err(|e| self.failed(e))?;
+        let mut txn = self.db.begin_write().map_err(|e| self.failed(e))?;
         txn.set_durability(durability).map_err(|e| self.failed(e))?;
         {
             let mut kv = txn.open_table(KV).map_err(|e| self.failed(e))?;
@@ -234,7 +250,7 @@ impl Storage {
 
     fn failed(&self, err: impl std::fmt::Display) -> HostError {
         HostError::Storage {
-            path: self.inner.path.clone(),
+            path: self.path.clone(),
             reason: err.to_string(),
         }
     }
@@ -245,12 +261,7 @@ impl Drop for Inner {
         // Batched commits and the log's records go into the database
         // itself; a failure here has no one to tell, and loses nothing
         // the log holds.
-        if let Ok(txn) = self.db.begin_write()
-            && txn.commit().is_ok()
-            && let Some(wal) = &self.wal
-        {
-            let _ = lock(wal).clear();
-        }
+        let _ = self.flush();
     }
 }
 

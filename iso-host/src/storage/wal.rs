@@ -1,8 +1,9 @@
 //! The commit log in front of the database: a durable call appends one
 //! record (its app, kv writes and state) and syncs it, which costs about
-//! one fsync of those bytes; the database takes the same writes without
-//! syncing, and is synced (checkpointed) every [`CHECKPOINT_RECORDS`]
-//! records, after which the log starts over. On open, the records of a
+//! one fsync of those bytes. The records wait in memory (reads are served
+//! from each app's in-memory entries) and go into the database in one
+//! synced transaction (a checkpoint) every [`CHECKPOINT_RECORDS`] records
+//! or [`CHECKPOINT_BYTES`] bytes, after which the log starts over. On open, the records of a
 //! log that was not checkpointed are applied to the database again (they
 //! set whole values, so applying one twice is harmless); a torn last
 //! record (the host died while writing it: its call was never answered)
@@ -17,7 +18,9 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 /// Records between two checkpoints of the database.
-pub(crate) const CHECKPOINT_RECORDS: usize = 512;
+const CHECKPOINT_RECORDS: usize = 512;
+/// Bytes of records between two checkpoints.
+const CHECKPOINT_BYTES: usize = 16 << 20;
 
 /// One call's commit, as logged.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -27,18 +30,18 @@ pub(crate) struct Record {
     pub(crate) writes: Vec<(String, Option<Vec<u8>>)>,
 }
 
-/// The open log file.
+/// The open log file, and its records not yet in the database.
 pub(crate) struct Wal {
     file: File,
     /// Its length: where the next record goes.
     len: u64,
-    /// Records since the last checkpoint.
-    pub(crate) records: usize,
+    /// The records since the last checkpoint, in order.
+    pub(crate) pending: Vec<Record>,
 }
 
 impl Wal {
-    /// Opens the log at `path` and returns the whole records it holds.
-    pub(crate) fn open(path: &Path) -> std::io::Result<(Wal, Vec<Record>)> {
+    /// Opens the log at `path`; the whole records it holds are pending.
+    pub(crate) fn open(path: &Path) -> std::io::Result<Wal> {
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -52,18 +55,17 @@ impl Wal {
             // New records go right after the whole ones.
             file.set_len(whole as u64)?;
         }
-        let wal = Wal {
+        Ok(Wal {
             file,
             len: whole as u64,
-            records: records.len(),
-        };
-        Ok((wal, records))
+            pending: records,
+        })
     }
 
     /// Appends `record` and syncs it to disk; on an error the log is cut
     /// back to where it was, so the record does not count.
-    pub(crate) fn append(&mut self, record: &Record) -> std::io::Result<()> {
-        let frame = encode(record);
+    pub(crate) fn append(&mut self, record: Record) -> std::io::Result<()> {
+        let frame = encode(&record);
         let written = self
             .file
             .seek(SeekFrom::Start(self.len))
@@ -72,7 +74,7 @@ impl Wal {
         match written {
             Ok(()) => {
                 self.len += frame.len() as u64;
-                self.records += 1;
+                self.pending.push(record);
                 Ok(())
             }
             Err(err) => {
@@ -82,14 +84,9 @@ impl Wal {
         }
     }
 
-    /// Cuts back the last record appended (its database commit failed).
-    pub(crate) fn undo_last(&mut self, record: &Record) {
-        self.len -= encode(record).len() as u64;
-        self.records -= 1;
-        let _ = self
-            .file
-            .set_len(self.len)
-            .and_then(|()| self.file.sync_data());
+    /// Whether it is time for a checkpoint.
+    pub(crate) fn is_full(&self) -> bool {
+        self.pending.len() >= CHECKPOINT_RECORDS || self.len >= CHECKPOINT_BYTES as u64
     }
 
     /// Empties the log, once the database holds every record durably.
@@ -97,7 +94,7 @@ impl Wal {
         self.file.set_len(0)?;
         self.file.sync_data()?;
         self.len = 0;
-        self.records = 0;
+        self.pending.clear();
         Ok(())
     }
 }
@@ -204,7 +201,7 @@ mod tests {
     fn record(n: u8) -> Record {
         Record {
             app: format!("app{n}"),
-            state: (n % 2 == 0).then(|| vec![n; 3]),
+            state: n.is_multiple_of(2).then(|| vec![n; 3]),
             writes: vec![("a".into(), Some(vec![n])), ("b".into(), None)],
         }
     }
@@ -213,13 +210,13 @@ mod tests {
     fn records_come_back_and_a_torn_or_corrupt_tail_is_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log");
-        let (mut wal, none) = Wal::open(&path).unwrap();
-        assert!(none.is_empty());
+        let mut wal = Wal::open(&path).unwrap();
+        assert!(wal.pending.is_empty());
         for n in 0..3 {
-            wal.append(&record(n)).unwrap();
+            wal.append(record(n)).unwrap();
         }
         drop(wal);
-        let (_, back) = Wal::open(&path).unwrap();
+        let back = Wal::open(&path).unwrap().pending;
         assert_eq!(back, vec![record(0), record(1), record(2)]);
 
         // Torn: the last record lost its end.
@@ -230,21 +227,20 @@ mod tests {
             .unwrap()
             .set_len(len - 2)
             .unwrap();
-        let (mut wal, back) = Wal::open(&path).unwrap();
-        assert_eq!(back, vec![record(0), record(1)]);
+        let mut wal = Wal::open(&path).unwrap();
+        assert_eq!(wal.pending, vec![record(0), record(1)]);
         // A record appended after a torn one comes back.
-        wal.append(&record(3)).unwrap();
+        wal.append(record(3)).unwrap();
         drop(wal);
-        let (mut wal, back) = Wal::open(&path).unwrap();
-        assert_eq!(back, vec![record(0), record(1), record(3)]);
+        let mut wal = Wal::open(&path).unwrap();
+        assert_eq!(wal.pending, vec![record(0), record(1), record(3)]);
         // Garbage after the whole records is ignored too.
         wal.clear().unwrap();
-        wal.append(&record(4)).unwrap();
+        wal.append(record(4)).unwrap();
         drop(wal);
         let mut bytes = std::fs::read(&path).unwrap();
         bytes.extend_from_slice(&[9, 0, 0, 0, 1, 2, 3, 4, 5]);
         std::fs::write(&path, bytes).unwrap();
-        let (_, back) = Wal::open(&path).unwrap();
-        assert_eq!(back, vec![record(4)]);
+        assert_eq!(Wal::open(&path).unwrap().pending, vec![record(4)]);
     }
 }
