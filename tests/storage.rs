@@ -293,3 +293,41 @@ fn no_acknowledged_call_is_lost_when_the_host_is_killed() {
     }
     assert!(kills >= 5, "the host was killed only {kills} times");
 }
+
+#[test]
+fn a_full_disk_fails_the_call_and_keeps_what_was_committed() {
+    let mount = tempfile::tempdir().unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+        .arg(mount.path())
+        .output();
+    if !mounted.is_ok_and(|out| out.status.success()) {
+        eprintln!("skipped: this machine does not let the test mount a small tmpfs");
+        return;
+    }
+    let result = std::panic::catch_unwind(|| {
+        let storage = Storage::open(mount.path(), Durability::EveryCall).unwrap();
+        let runtime = runtime_on(storage, Budget::default());
+        call(&runtime, "stash(\"a\", 1)").unwrap();
+        let err = call(&runtime, "stash(\"big\", 8192)").unwrap_err();
+        let file = mount.path().join("iso.redb");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("storage `{}`: ", file.display()))
+                && err.to_string().contains("No space left on device"),
+            "{err}"
+        );
+        assert_eq!(call(&runtime, "stashed(\"a\")").unwrap(), "1024");
+        assert_eq!(call(&runtime, "stashed(\"big\")").unwrap(), "0");
+        drop(runtime);
+        let storage = Storage::open(mount.path(), Durability::EveryCall).unwrap();
+        let runtime = runtime_on(storage, Budget::default());
+        assert_eq!(call(&runtime, "stashed(\"a\")").unwrap(), "1024");
+    });
+    let _ = std::process::Command::new("umount")
+        .arg(mount.path())
+        .status();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
