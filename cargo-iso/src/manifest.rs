@@ -124,7 +124,7 @@ mod tests {
         assert!(text.contains("unknown field `fuell`"), "{text}");
         assert!(text.contains("/crate/Cargo.toml"), "{text}");
         assert!(
-            text.contains("expected one of `fuel`, `memory`, `timeout`, `imports`"),
+            text.contains("expected one of `fuel`, `memory`, `timeout`, `storage`, `imports`"),
             "{text}"
         );
     }

@@ -120,6 +120,15 @@ impl Storage {
         &self.inner.path
     }
 
+    /// Waits, at most `limit`, until no other clone of this storage is
+    /// left (another thread is letting go of one).
+    pub(crate) fn wait_until_alone(&self, limit: std::time::Duration) {
+        let started = std::time::Instant::now();
+        while Arc::strong_count(&self.inner) > 1 && started.elapsed() < limit {
+            std::thread::sleep(std::time::Duration::from_micros(100));
+        }
+    }
+
     /// Puts every commit into the database itself, synced, and empties
     /// the commit log.
     pub fn flush(&self) -> Result<(), HostError> {

@@ -716,6 +716,19 @@ impl Runtime {
     }
 }
 
+impl Drop for Runtime {
+    /// Drops the instances, and waits (at most a second) until the pool's
+    /// workers let go of the last of them, so that the storage is closed
+    /// (and another host may open it) when this returns.
+    fn drop(&mut self) {
+        self.actors.clear();
+        self.running.clear();
+        if let Some(storage) = self.storage.take() {
+            storage.wait_until_alone(std::time::Duration::from_secs(1));
+        }
+    }
+}
+
 /// A recorded call: the state before it, its result, and the effects it saw.
 pub(crate) type Recorded = (Option<Vec<u8>>, Result<CallOutput, HostError>, Vec<Effect>);
 
