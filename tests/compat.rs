@@ -868,22 +868,7 @@ fn a_missing_revision_and_a_failing_build_exit_2() {
 #[test]
 fn a_git_revision_is_built_in_a_worktree_as_old() {
     let (_scratch, old, _) = counter_pair("compat-rev", |_| {});
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .current_dir(&old)
-            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    git(&["init", "-q"]);
-    git(&["add", "-A"]);
-    git(&["commit", "-q", "-m", "v1"]);
+    support::git_commit_all(&old);
     replace(
         &old.join("wit/world.wit"),
         "export get: func() -> u64;",

@@ -150,22 +150,7 @@ fn two_guests_that_could_provide_an_import_must_be_chosen_between() {
 #[test]
 fn check_compat_checks_each_guest_and_each_wiring_against_a_revision() {
     let (_scratch, shop) = support::scaffold("shop", Some("pair"));
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .current_dir(&shop)
-            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    git(&["init", "-q"]);
-    git(&["add", "-A"]);
-    git(&["commit", "-q", "-m", "v1"]);
+    support::git_commit_all(&shop);
     iso_in(&shop, &["check-compat", "-q", "--baseline-rev", "HEAD"])
         .success()
         .stdout(predicate::str::starts_with(
