@@ -268,12 +268,6 @@ fn lean_profile(base: &Profile) -> Vec<String> {
         format!("profile.{name}.debug=false"),
         format!("profile.{name}.strip=\"debuginfo\""),
     ];
-    let mut config = config.to_vec();
-    if *base == Profile::Dev {
-        // Dependencies optimized (built once): a smaller module compiles
-        // faster on every reload; the guest's own crates stay at opt-level 0.
-        config.push(format!("profile.{name}.package.\"*\".opt-level=1"));
-    }
     let mut args: Vec<String> = config
         .into_iter()
         .flat_map(|value| ["--config".to_owned(), value])
@@ -362,8 +356,7 @@ mod tests {
         assert!(
             dev.ends_with(
                 "--config profile.iso-dev.inherits=\"dev\" --config profile.iso-dev.debug=false \
-                 --config profile.iso-dev.strip=\"debuginfo\" \
-                 --config profile.iso-dev.package.\"*\".opt-level=1 --profile iso-dev"
+                 --config profile.iso-dev.strip=\"debuginfo\" --profile iso-dev"
             ),
             "{dev}"
         );

@@ -229,7 +229,7 @@ fn first_build(pipeline: &Pipeline, shell: &Shell) -> Result<Vec<Vec<u8>>> {
         shell.status(
             "Building",
             format_args!(
-                "the guest's dependencies once more, without debug info and optimized (profile `{profile}`): \
+                "the guest's dependencies once more, without debug info (profile `{profile}`): \
                  this first start is slow, later starts and reloads reuse them"
             ),
         );
