@@ -213,7 +213,11 @@ pub fn load_app(options: iso_host::EngineOptions, bytes: &[u8]) -> std::sync::Ar
 
 /// Makes `dir` a git repository with everything in it committed.
 pub fn git_commit_all(dir: &Path) {
-    for args in [&["init", "-q"][..], &["add", "-A"], &["commit", "-q", "-m", "v1"]] {
+    for args in [
+        &["init", "-q"][..],
+        &["add", "-A"],
+        &["commit", "-q", "-m", "v1"],
+    ] {
         let out = std::process::Command::new("git")
             .current_dir(dir)
             .args(["-c", "user.name=t", "-c", "user.email=t@t"])
