@@ -139,12 +139,13 @@ fn find_by_package<'a>(
 /// Copies each provider's WIT package into its importers' `wit/deps/`
 /// where it is missing or different.
 pub fn sync_deps(links: &[Link], guests: &[Guest]) -> Result<()> {
-    for link in links {
-        let Some(provider) = guests.iter().find(|g| g.name == link.provider) else {
-            continue;
-        };
+    // Each provider's WIT is read once, however many guests import from it.
+    let providers = guests
+        .iter()
+        .filter(|guest| links.iter().any(|link| link.provider == guest.name));
+    for provider in providers {
         if let Some(wit) = ProviderWit::read(provider)? {
-            wit.copy_to_importers(std::slice::from_ref(link), guests)?;
+            wit.copy_to_importers(links, guests)?;
         }
     }
     Ok(())

@@ -510,6 +510,18 @@ impl HostState {
         }
     }
 
+    /// The key and value bytes `key` takes for this call, if it is set:
+    /// [`HostState::kv_value`] without copying the value.
+    fn kv_size(&self, key: &str) -> Option<u64> {
+        match self.kv_writes.changes.get(key) {
+            Some(written) => written.as_ref().map(|v| entry_size(key, v)),
+            None => lock(&self.shared.kv)
+                .entries
+                .get(key)
+                .map(|v| entry_size(key, v)),
+        }
+    }
+
     /// Records that the call sets `key` to `value` (`None`: deletes it), if
     /// the storage budget allows.
     fn kv_write(&mut self, key: String, value: Option<Vec<u8>>) -> wasmtime::Result<()> {
@@ -533,7 +545,7 @@ impl HostState {
             })
             .into());
         }
-        let old = self.kv_value(&key).map_or(0, |v| entry_size(&key, &v));
+        let old = self.kv_size(&key).unwrap_or(0);
         let committed = lock(&self.shared.kv).used();
         let used =
             (committed as i64 + self.kv_writes.delta + new as i64 - old as i64).max(0) as u64;
@@ -575,7 +587,7 @@ impl kv::Host for HostState {
     }
 
     fn delete(&mut self, key: String) -> wasmtime::Result<bool> {
-        let present = self.kv_value(&key).is_some();
+        let present = self.kv_size(&key).is_some();
         if present {
             self.kv_write(key, None)?;
         }

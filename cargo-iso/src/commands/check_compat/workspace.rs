@@ -28,6 +28,13 @@ struct GuestReport {
     report: Option<Report>,
 }
 
+impl GuestReport {
+    /// Whether NEW breaks users of this guest: it is gone, or it changed incompatibly.
+    fn breaks(&self) -> bool {
+        self.status == "removed" || self.report.as_ref().is_some_and(|r| !r.compatible)
+    }
+}
+
 /// One import of one importer, filled by the new provider.
 #[derive(Debug, Serialize)]
 struct WiringReport {
@@ -54,10 +61,7 @@ pub(super) fn check(args: &CheckCompatArgs, old: &Snapshot, new: &Snapshot) -> R
     }
     let guests = compare_guests(args, old, new);
     let wirings = compare_wirings(args, old, new);
-    let compatible = guests
-        .iter()
-        .all(|g| g.status != "removed" && g.report.as_ref().is_none_or(|r| r.compatible))
-        && wirings.iter().all(|w| w.compatible);
+    let compatible = guests.iter().all(|g| !g.breaks()) && wirings.iter().all(|w| w.compatible);
     let report = ProjectReport {
         compatible,
         guests,
@@ -182,7 +186,7 @@ fn print_project(report: &ProjectReport) {
         }
     }
     let mut breaking: Vec<String> = (report.guests.iter())
-        .filter(|g| g.status == "removed" || g.report.as_ref().is_some_and(|r| !r.compatible))
+        .filter(|g| g.breaks())
         .map(|g| match g.status {
             "removed" => format!("{} (removed)", g.name),
             _ => g.name.clone(),
