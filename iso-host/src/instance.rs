@@ -280,12 +280,11 @@ impl Instance {
         let result = if writes.is_empty() && !self.kv_kept {
             Ok(())
         } else {
-            let mut kv = lock(&self.shared.kv);
             let durable = state
                 .as_ref()
-                .filter(|_| kv.is_kept())
+                .filter(|_| self.kv_kept)
                 .and_then(Option::as_deref);
-            kv.commit(writes, durable)
+            lock(&self.shared.kv).commit(writes, durable)
         };
         match result {
             Ok(()) => {
