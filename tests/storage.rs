@@ -122,14 +122,14 @@ fn a_held_or_corrupt_database_is_an_error_naming_its_path() {
     assert_eq!(
         err.to_string(),
         format!(
-            "storage `{}`: another process holds it (a running `cargo iso dev`?); stop it, or give another `--data` folder",
+            "storage `{}`: another process holds it; stop that process, or use another folder",
             file.display()
         )
     );
-    // The CLI says the same, and runs nothing.
+    // The CLI says the same, with what to do, and runs nothing.
     let wasm = misbehave();
     cargo_iso()
-        .args(["run", "-q"])
+        .args(["run"])
         .arg(&wasm)
         .arg("--data")
         .arg(data.path())
@@ -137,7 +137,10 @@ fn a_held_or_corrupt_database_is_an_error_naming_its_path() {
         .assert()
         .code(2)
         .stdout("")
-        .stderr(predicate::str::contains("another process holds it"));
+        .stderr(predicate::str::contains("another process holds it"))
+        .stderr(predicate::str::contains(
+            "note: a running `cargo iso dev` of this project holds it? stop it, or run with `--data DIR` or `--no-data`",
+        ));
     drop(held);
 
     std::fs::write(&file, vec![0xA5; 64 << 10]).unwrap();

@@ -74,9 +74,16 @@ fn the_pair_template_runs_its_front_wired_to_its_store() {
         "--invoke",
         "store.api.total()",
     ];
+    // The store's state was kept in `target/iso/data`: ada's two visits count.
     iso_in(&shop, &calls)
         .success()
-        .stdout("\"hello bob, visit 1\"\n1\n");
+        .stdout("\"hello bob, visit 1\"\n3\n");
+    iso_in(
+        &shop,
+        &["run", "--no-data", "--invoke", "store.api.total()"],
+    )
+    .success()
+    .stdout("0\n");
     let copied = std::fs::read_to_string(shop.join("front/wit/deps/local-store/world.wit"));
     assert!(copied.unwrap().contains("total: func() -> u32;"));
 

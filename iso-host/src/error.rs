@@ -126,6 +126,13 @@ pub enum HostError {
         /// What went wrong, and what to do.
         reason: String,
     },
+    /// The database is held by another process (another host on the same
+    /// folder); nothing was started.
+    #[error("storage `{}`: another process holds it; stop that process, or use another folder", .path.display())]
+    StorageHeld {
+        /// The database file.
+        path: std::path::PathBuf,
+    },
     /// A kv write the host refuses (a key or value too large); the call fails.
     #[error("kv write refused: {reason}")]
     KvRefused {

@@ -83,9 +83,18 @@ impl Storage {
             // Reads are served from memory (see the module doc): a small cache is enough.
             .set_cache_size(4 << 20)
             .create(&path)
-            .map_err(|err| failed(open_error(err)))?;
+            .map_err(|err| match err {
+                redb::DatabaseError::DatabaseAlreadyOpen => {
+                    HostError::StorageHeld { path: path.clone() }
+                }
+                other => failed(open_error(other)),
+            })?;
         // Opened only once the database's lock is held: no other host writes the log.
-        let wal = Wal::open(&dir.join(WAL_FILE)).map_err(|e| failed(e.to_string()))?;
+        let wal_path = dir.join(WAL_FILE);
+        let wal = Wal::open(&wal_path).map_err(|e| HostError::Storage {
+            path: wal_path,
+            reason: e.to_string(),
+        })?;
         let mut inner = Inner {
             db,
             path,
@@ -277,9 +286,6 @@ impl Drop for Inner {
 /// What went wrong opening a database, with what to do about it.
 fn open_error(err: redb::DatabaseError) -> String {
     match err {
-        redb::DatabaseError::DatabaseAlreadyOpen => {
-            "another process holds it (a running `cargo iso dev`?); stop it, or give another `--data` folder".to_owned()
-        }
         redb::DatabaseError::Storage(redb::StorageError::Corrupted(detail)) => {
             format!("it is corrupt ({detail}); move it away to start empty")
         }

@@ -276,7 +276,12 @@ impl Pipeline {
         (self.for_host && !dir.exists()).then_some(profile)
     }
 
-    /// Which guest provides each import of the guests it builds.
+    /// The project's default host data folder, `target/iso/data`.
+    pub fn data_dir(&self) -> PathBuf {
+        self.output_dir.join("iso").join("data").into_std_path_buf()
+    }
+
+    /// Which guest provides each import of the others.
     pub fn links(&self) -> &[Link] {
         &self.links
     }

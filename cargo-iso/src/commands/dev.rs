@@ -146,7 +146,7 @@ impl DevArgs {
         // Commits reach the disk when the session ends: a crash loses the last calls.
         if let Some(storage) = self
             .budget
-            .storage(Durability::Batched)
+            .storage(Some(pipeline.data_dir()), Durability::Batched)
             .map_err(|e| fail(shell, e))?
         {
             runtime.set_storage(storage);

@@ -81,16 +81,29 @@ pub struct BudgetArgs {
     #[arg(long, value_name = "SIZE")]
     pub storage: Option<MemorySize>,
 
-    /// Keep each app's kv and state in the database in DIR, across runs [default: in memory]
+    /// Keep each app's kv and state in the database in DIR, across runs [default: target/iso/data]
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+
+    /// Keep kv and state in memory only: start empty and keep nothing
+    #[arg(long, conflicts_with = "data")]
+    pub no_data: bool,
 }
 
 impl BudgetArgs {
-    /// The storage `--data` names, opened with `durability`; `None` without `--data`.
-    pub fn storage(&self, durability: Durability) -> Result<Option<Storage>, HostError> {
-        (self.data.as_deref())
-            .map(|dir| Storage::open(dir, durability))
+    /// The storage `--data` names, else `default` (the project's
+    /// `target/iso/data`), opened with `durability`; `None` (in memory) with
+    /// `--no-data`, or without a folder.
+    pub fn storage(
+        &self,
+        default: Option<PathBuf>,
+        durability: Durability,
+    ) -> Result<Option<Storage>, HostError> {
+        if self.no_data {
+            return Ok(None);
+        }
+        (self.data.clone().or(default))
+            .map(|dir| Storage::open(&dir, durability))
             .transpose()
     }
 
@@ -181,7 +194,7 @@ impl RunArgs {
     /// Builds (unless given a `.wasm`), starts every guest wired in one
     /// runtime, and makes the calls.
     pub fn exec(self, shell: &Shell) -> Result<()> {
-        let apps = self.components(shell)?;
+        let (apps, data_dir) = self.components(shell)?;
         let engine = Arc::new(IsoEngine::new(EngineOptions {
             precise_timing: true,
             ..EngineOptions::default()
@@ -201,7 +214,7 @@ impl RunArgs {
         // Each call's writes are on disk before its result is printed.
         if let Some(storage) = self
             .budget
-            .storage(Durability::EveryCall)
+            .storage(data_dir, Durability::EveryCall)
             .map_err(|e| fail(shell, e))?
         {
             runtime.set_storage(storage);
@@ -267,26 +280,28 @@ impl RunArgs {
     }
 
     /// The components to run: the given `.wasm`, or every selected guest,
-    /// built, each with its wiring and the budget its manifest sets.
-    fn components(&self, shell: &Shell) -> Result<Vec<RunApp>> {
+    /// built, each with its wiring and the budget its manifest sets; and
+    /// the project's data folder (none for a given `.wasm`).
+    fn components(&self, shell: &Shell) -> Result<(Vec<RunApp>, Option<PathBuf>)> {
         if let Some(path) = &self.wasm {
             let bytes = std::fs::read(path)
                 .with_context(|| format!("could not read `{}`", path.display()))?;
             let name = path
                 .file_stem()
                 .map_or_else(|| "guest".to_owned(), |s| s.to_string_lossy().into_owned());
-            return Ok(vec![RunApp {
+            let app = RunApp {
                 name,
                 bytes,
                 wiring: Wiring::new(),
                 budget: Budget::default(),
-            }]);
+            };
+            return Ok((vec![app], None));
         }
         let pipeline = Pipeline::prepare(&self.build, shell)?;
         let built = pipeline.build(shell)?;
         let names: Vec<String> = built.iter().map(|c| c.guest.name.clone()).collect();
         let selected: Vec<&str> = names.iter().map(String::as_str).collect();
-        built
+        let apps = built
             .into_iter()
             .map(|component| {
                 let bytes = component.read()?;
@@ -298,7 +313,8 @@ impl RunArgs {
                     bytes,
                 })
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        Ok((apps, Some(pipeline.data_dir())))
     }
 
     fn report(&self, shell: &Shell, call: &str, output: &CallOutput) -> Result<()> {
@@ -397,6 +413,9 @@ pub fn fail(shell: &Shell, err: HostError) -> anyhow::Error {
     let code = exit_code(&err);
     let raise = match &err {
         HostError::BudgetExceeded { kind, .. } => Some(raise_hint(*kind)),
+        HostError::StorageHeld { .. } => Some(
+            "a running `cargo iso dev` of this project holds it? stop it, or run with `--data DIR` or `--no-data`",
+        ),
         _ => None,
     };
     shell.report(&anyhow::Error::new(err));
