@@ -146,6 +146,17 @@ def storage():
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def versions():
+    """A call to the primary with a candidate shadowing it, against the same call without."""
+    env = dict(os.environ, CARGO_ISO_SHARED_TARGET_DIR=str(ROOT / "target" / "bench-shared"))
+    with tempfile.TemporaryDirectory() as parent:
+        guest = fixture(parent, "misbehave")
+        subprocess.run(["cargo", "iso", "build", "-q", "--release"], cwd=guest, env=env, check=True)
+        wasm = guest / "target" / "iso" / "release" / "bench_misbehave.wasm"
+        subprocess.run(["cargo", "run", "--quiet", "--release", "--locked", "-p", "iso-host", "--example", "versions_bench", "--",
+                        str(wasm)], cwd=ROOT, check=True)
+
+
 def state_save_restore():
     print()
     subprocess.run(["cargo", "run", "--quiet", "--release", "--locked", "-p", "iso-schema", "--example", "state_bench"], cwd=ROOT, check=True)
@@ -352,12 +363,16 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["storage"]:
         storage()
         sys.exit()
+    if sys.argv[1:] == ["versions"]:
+        versions()
+        sys.exit()
     main()
     second_guest_first_build()
     state_save_restore()
     host()
     runtime()
     storage()
+    versions()
     dev_reload()
     pair_reload()
     first_dev()

@@ -267,6 +267,54 @@ fn replay_reports_exactly_the_changed_results() {
 }
 
 #[test]
+fn shadow_live_keeps_the_old_answers_shows_each_divergence_and_promotes() {
+    let (_scratch, dir) = new_counter("dev-live");
+    let mut host = DevHost::start(&dir, &["--watch", "--shadow-live"]);
+    assert_eq!(host.call("increment(2)"), "2");
+    edit(&dir, "state().count\n", "state().count * 2\n");
+    let status = host.stderr_line("Shadowing");
+    assert!(
+        status.contains("dev-live with v2 in ")
+            && status.contains("v1 answers until `:promote` or `:rollback`"),
+        "{status}"
+    );
+    // The running version keeps answering; the new one sees every call.
+    for (call, result) in [("get()", "2"), ("increment(3)", "5"), ("get()", "5")] {
+        assert_eq!(host.call(call), result);
+    }
+    host.send(":divergences");
+    assert_eq!(host.stdout_line(), "call 1: get() -> v1 2, v2 4");
+    assert_eq!(host.stdout_line(), "call 3: get() -> v1 5, v2 10");
+    let summary = host.stderr_line("Shadowing");
+    assert!(
+        summary.contains("dev-live v2: 3 calls mirrored, 2 divergences"),
+        "{summary}"
+    );
+    host.send(":route percent=100");
+    let routing = host.stderr_line("Routing");
+    assert!(
+        routing.contains(
+            "dev-live: v2 answers 100% of the keys (a call's first argument), v1 the rest"
+        ),
+        "{routing}"
+    );
+    assert_eq!(host.call("get()"), "10");
+    host.send(":route shadow");
+    host.stderr_line("Shadowing dev-live with v2; v1 answers");
+    assert_eq!(host.call("get()"), "5");
+    host.send(":promote");
+    let promoted = host.stderr_line("Promoted");
+    assert!(
+        promoted.contains("dev-live v2: it answers now"),
+        "{promoted}"
+    );
+    assert_eq!(host.call("get()"), "10");
+    host.send(":rollback");
+    host.stderr_line("no new version runs beside `dev-live`");
+    host.finish();
+}
+
+#[test]
 fn meta_commands_answer_and_mistakes_are_explained() {
     let (_scratch, dir) = new_counter("dev-meta");
     let mut host = DevHost::start(&dir, &[]);

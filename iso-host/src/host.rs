@@ -124,6 +124,37 @@ impl Effects {
             .unwrap_or_default()
     }
 
+    /// Where the recording stands, to take what a call adds with
+    /// [`Effects::since`]; starts recording if it was not.
+    pub(crate) fn mark(&mut self) -> Mark {
+        match &self.recording {
+            Some(recording) => Mark {
+                at: recording.len(),
+                was_recording: true,
+            },
+            None => {
+                self.record();
+                Mark {
+                    at: 0,
+                    was_recording: false,
+                }
+            }
+        }
+    }
+
+    /// The effects recorded since `mark`. They stay in the recording if it
+    /// was on at the mark (someone else takes them too); else recording stops.
+    pub(crate) fn since(&mut self, mark: Mark) -> Vec<Effect> {
+        if mark.was_recording {
+            let recording = self.recording.as_deref().unwrap_or_default();
+            return recording.get(mark.at..).unwrap_or_default().to_vec();
+        }
+        let recorded = self.recording.take().unwrap_or_default();
+        self.watched
+            .store(self.replaying.is_some(), Ordering::Relaxed);
+        recorded
+    }
+
     /// Answers the reads that follow from `effects`, each from the first
     /// unused one of its kind; a read with none left gets a fixed value
     /// (zero, or the kv store's own), so replay is deterministic.
@@ -201,6 +232,12 @@ impl Effects {
     }
 }
 
+/// A place in a recording: see [`Effects::mark`].
+pub(crate) struct Mark {
+    at: usize,
+    was_recording: bool,
+}
+
 /// The longest kv key, in bytes.
 pub const MAX_KEY: usize = 1 << 10;
 /// The largest kv value, in bytes (the storage budget may allow less).
@@ -217,6 +254,16 @@ pub struct KvStore {
 }
 
 impl KvStore {
+    /// A copy of the committed entries in memory, kept nowhere: writes to
+    /// it reach neither this store nor its storage.
+    pub fn snapshot(&self) -> KvStore {
+        KvStore {
+            entries: self.entries.clone(),
+            used: self.used,
+            kept: None,
+        }
+    }
+
     /// `app`'s entries in `storage`, read now; calls commit to it.
     pub fn open(storage: &Storage, app: &str) -> Result<KvStore, HostError> {
         let entries = storage.entries(app)?;

@@ -10,10 +10,11 @@ use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 use crate::app::App;
+use crate::budget::Budget;
 use crate::error::HostError;
 use crate::host::{Effect, Effects, NestedCall, NoLog, Shared, lock};
 use crate::instance::{CallOutput, Instance};
-use crate::runtime::{Runtime, block_on};
+use crate::runtime::{Request, Runtime, block_on};
 
 /// Apps running in a runtime, and the calls made to them.
 pub struct Session {
@@ -67,7 +68,7 @@ impl std::fmt::Display for Outcome {
 }
 
 impl Outcome {
-    fn of(result: &Result<CallOutput, HostError>) -> Outcome {
+    pub(crate) fn of(result: &Result<CallOutput, HostError>) -> Outcome {
         match result {
             Ok(output) => Outcome::Returned(output.results_wave()),
             Err(HostError::BudgetExceeded { kind, .. }) => {
@@ -169,6 +170,11 @@ impl Session {
         &self.runtime
     }
 
+    /// The runtime, to change what runs (see [`Runtime::shadow`]).
+    pub fn runtime_mut(&mut self) -> &mut Runtime {
+        &mut self.runtime
+    }
+
     /// The apps' addresses, in the order given.
     pub fn addresses(&self) -> &[String] {
         &self.addresses
@@ -204,10 +210,7 @@ impl Session {
     /// through the runtime, and records the call. Calls that never reached
     /// the guest (bad text, unknown export) are not recorded.
     pub fn call(&mut self, address: &str, call: &str) -> Result<CallOutput, HostError> {
-        let text = call.to_owned();
-        let recorded = self
-            .runtime
-            .recorded(address, move |instance| instance.call_wave(&text));
+        let recorded = (self.runtime).recorded(address, Request::Wave(call.to_owned()));
         let (state_before, result, effects) = block_on(recorded)?;
         if !matches!(
             result,
@@ -289,18 +292,15 @@ impl Session {
     }
 }
 
-/// An instance of `app` to replace `old`: same budget, logs, effects and
-/// kv, and with `keep_state` the old state restored into it. Returns it and
-/// whether the state was carried; `old` is left running when this fails.
+/// An instance of `app` under `budget`, with `shared` (logs, effects and
+/// kv), and `state` restored into it. Returns it and whether a state was
+/// restored. Refused when `app` cannot take the state.
 pub(crate) fn successor(
-    old: &mut Instance,
+    budget: Budget,
+    shared: Shared,
     app: Arc<App>,
-    keep_state: bool,
+    state: Option<Vec<u8>>,
 ) -> Result<(Instance, bool), HostError> {
-    let state = match keep_state {
-        true => old.save_state()?,
-        false => None,
-    };
     if state.is_some() && !app.has_state() {
         return Err(HostError::StateRejected {
             reason:
@@ -308,7 +308,7 @@ pub(crate) fn successor(
                     .into(),
         });
     }
-    let mut next = Instance::new(app, old.budget(), old.shared().clone())?;
+    let mut next = Instance::new(app, budget, shared)?;
     if let Some(bytes) = &state {
         next.restore_state(bytes)?;
     }

@@ -12,8 +12,10 @@
 //! the builder, so calls are served by the old version while a new one builds.
 
 mod input;
+mod live;
 mod watch;
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -53,6 +55,10 @@ pub struct DevArgs {
     #[arg(long, value_name = "N")]
     pub shadow: Option<usize>,
 
+    /// Run each reloaded version beside the old one, which keeps answering: the calls that follow go to both and are compared, until `:promote` or `:rollback`
+    #[arg(long)]
+    pub shadow_live: bool,
+
     #[command(flatten)]
     #[allow(missing_docs)]
     pub budget: BudgetArgs,
@@ -88,6 +94,10 @@ Calls, one per line, in WAVE syntax:  increment(5)   get()   greet(\"ada\")
   :budget [APP] [fuel=N] [memory=SIZE] [timeout=DURATION]   show or set the per-call budget (`none` lifts one)
   :history           the calls so far and what they returned
   :replay [APP]      replay the session's calls on the running versions and show what differs
+  :divergences [APP] with --shadow-live: the calls on which the new version differed from the running one
+  :promote [APP] [--primary-state]   make the new version answer, with its own state (or the running one's)
+  :rollback [APP]    drop the new version; the running one goes on alone
+  :route [APP] percent=N | shadow   the new version answers N% of the keys (first argument), or shadows again
   :help              this list
   :quit              leave (so do Ctrl-D and Ctrl-C)";
 
@@ -115,6 +125,10 @@ struct Dev {
     /// How many builds have been asked for.
     requests: u64,
     shadow: Option<usize>,
+    /// `--shadow-live`: a reload starts a candidate instead of swapping.
+    shadow_live: bool,
+    /// The component of the candidate beside each app, for `:route`.
+    candidates: HashMap<String, Vec<u8>>,
     /// The export spellings the line editor completes, kept to the running versions'.
     completions: input::Exports,
 }
@@ -197,6 +211,8 @@ impl DevArgs {
             builds,
             requests: 0,
             shadow: self.shadow,
+            shadow_live: self.shadow_live,
+            candidates: HashMap::new(),
             completions,
         };
         dev.complete();
@@ -354,6 +370,10 @@ impl Dev {
             ("replay", []) => self.replay_all(),
             ("replay", app) => self.on_app(app, Dev::replay),
             ("budget", settings) => self.budget(settings),
+            ("divergences", app) => self.on_app(app, Dev::show_divergences),
+            ("promote", words) => self.promote(words),
+            ("rollback", app) => self.on_app(app, Dev::rollback),
+            ("route", words) => self.route(words),
             ("reload", []) | ("reload", ["--fresh"]) => {
                 let everyone = self.names.clone();
                 let number = self.request(Instant::now(), !rest.is_empty(), everyone);
@@ -371,14 +391,23 @@ impl Dev {
 
     /// Runs `f` on the app `words` names: the only app when it names none.
     fn on_app(&mut self, words: &[&str], f: fn(&mut Dev, &str)) {
+        if let Some(app) = self.app_named(words) {
+            f(self, &app);
+        }
+    }
+
+    /// The app `words` names, the only app when it names none, or says
+    /// which apps there are.
+    fn app_named(&self, words: &[&str]) -> Option<String> {
         match (words, self.names.as_slice()) {
-            ([], [only]) => f(self, &only.clone()),
-            ([app], names) if names.iter().any(|name| name == app) => f(self, app),
+            ([], [only]) => Some(only.clone()),
+            ([app], names) if names.iter().any(|name| name == app) => Some((*app).to_owned()),
             _ => {
                 self.shell.report(&anyhow::anyhow!(
                     "say which app: {}\nhelp: `:apps` lists them",
                     self.names.join(", ")
                 ));
+                None
             }
         }
     }
@@ -588,6 +617,9 @@ impl Dev {
 
     /// Swaps `new` in behind its address; `all` is every guest this build made.
     fn swap(&mut self, request: &Request, new: &Built, all: &[Built]) {
+        if self.shadow_live && !request.fresh {
+            return self.start_shadow(request, new);
+        }
         let running = self.serving(std::slice::from_ref(&new.name));
         match self.session.swap(&new.name, &new.bytes, !request.fresh) {
             Ok(swapped) => self.reloaded(request, new, all, &swapped),

@@ -19,6 +19,7 @@ use crossbeam_utils::CachePadded;
 use crate::error::HostError;
 use crate::host::lock;
 use crate::runtime::call::{self, Job, block_on};
+use crate::runtime::candidate::Candidate;
 use crate::runtime::pool::{Pool, Runnable, pop};
 use crate::runtime::supervise::Supervised;
 use crate::runtime::wiring::WiringError;
@@ -104,6 +105,11 @@ pub(crate) struct Served {
     next: AtomicUsize,
     /// Set when the address is stopped: typed handles still hold it.
     stopped: AtomicBool,
+    /// The candidate beside the primary, if any (see the candidate module).
+    candidate: Mutex<Option<Arc<Candidate>>>,
+    /// Whether `candidate` is set: read on every call, so that an address
+    /// without one takes no lock.
+    has_candidate: AtomicBool,
 }
 
 impl Served {
@@ -112,7 +118,25 @@ impl Served {
             actors,
             next: AtomicUsize::new(0),
             stopped: AtomicBool::new(false),
+            candidate: Mutex::new(None),
+            has_candidate: AtomicBool::new(false),
         }
+    }
+
+    /// The candidate beside the primary, if any.
+    pub(crate) fn candidate(&self) -> Option<Arc<Candidate>> {
+        if !self.has_candidate.load(Ordering::Acquire) {
+            return None;
+        }
+        lock(&self.candidate).clone()
+    }
+
+    /// Sets (or with `None` ends) the candidate of the address.
+    pub(crate) fn set_candidate(&self, candidate: Option<Arc<Candidate>>) {
+        let mut slot = lock(&self.candidate);
+        self.has_candidate
+            .store(candidate.is_some(), Ordering::Release);
+        *slot = candidate;
     }
 
     /// Marks the address stopped: calls through handles fail from now on.

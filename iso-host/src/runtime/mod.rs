@@ -35,6 +35,7 @@
 
 mod actor;
 mod call;
+mod candidate;
 mod forward;
 mod nested;
 mod pool;
@@ -62,12 +63,15 @@ use crate::budget::Budget;
 use crate::cache::ComponentCache;
 use crate::engine::IsoEngine;
 use crate::error::HostError;
-use crate::host::{Effect, HostState, KvStore, LogSink, PROVIDED, Shared};
+use crate::host::{Effect, HostState, KvStore, LogSink, NoLog, PROVIDED, Shared};
 use crate::instance::{CallOutput, Instance, Usage};
 use crate::session::{ExportChanges, Swapped, effects, successor};
 use crate::storage::Storage;
 use actor::{Actor, Served};
 pub use call::block_on;
+use candidate::Candidate;
+pub(crate) use candidate::Request;
+pub use candidate::{CandidateReport, ShadowDivergence};
 use forward::forwarder;
 use pool::Pool;
 use rustc_hash::FxHashMap;
@@ -103,6 +107,27 @@ struct Running {
     /// Its WIT, to check the imports of those wired to it.
     resolve: Resolve,
     world: WorldId,
+}
+
+/// The state a new version starts from.
+#[derive(Clone)]
+enum Carry {
+    /// The running version's.
+    Running,
+    /// Its default state.
+    Fresh,
+    /// This one.
+    Given(Vec<u8>),
+}
+
+/// Whose state a promoted candidate keeps (see [`Runtime::promote`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Its own: it ran every mirrored call from a copy of the primary's
+    /// state, so it differs from the primary's where it diverged.
+    Candidate,
+    /// The primary's, carried over as a swap carries it.
+    Primary,
 }
 
 /// One import filled by another instance or by a system interface.
@@ -322,8 +347,7 @@ impl Runtime {
         address: &str,
         call: &str,
     ) -> impl Future<Output = Result<CallOutput, HostError>> + Send + 'static + use<> {
-        let call = call.to_owned();
-        self.ask(address, move |instance| instance.call_wave(&call))
+        self.ask(address, Request::Wave(call.to_owned()))
     }
 
     /// Calls export `name` of the instance at `address` with `args`, like
@@ -335,7 +359,7 @@ impl Runtime {
         args: Vec<Val>,
     ) -> impl Future<Output = Result<CallOutput, HostError>> + Send + 'static + use<> {
         let name = name.to_owned();
-        self.ask(address, move |instance| instance.call(&name, &args))
+        self.ask(address, Request::Vals { name, args })
     }
 
     /// Runs `f` on the instance at `address` (e.g. to read its state or set
@@ -404,46 +428,54 @@ impl Runtime {
         })
     }
 
-    /// A supervised call on the actor at `address`.
-    fn ask<F>(
+    /// A supervised call on the actor at `address`, mirrored to its shadow if any.
+    fn ask(
         &self,
         address: &str,
-        call: F,
-    ) -> impl Future<Output = Result<CallOutput, HostError>> + Send + 'static + use<F>
-    where
-        F: FnOnce(&mut Instance) -> Result<CallOutput, HostError> + Send + 'static,
-    {
+        request: Request,
+    ) -> impl Future<Output = Result<CallOutput, HostError>> + Send + 'static + use<> {
         // Sent now, so that calls made one after another queue at once.
-        let answer = self
-            .served(address)
-            .map(|served| served.pick().ask(move |supervised| supervised.call(call)));
+        let answer = self.served(address).map(|served| {
+            let route = Candidate::route(served.candidate(), &request);
+            let shadow = route.shadow;
+            let job = move |supervised: &mut Supervised| {
+                candidate::serve(supervised, &request, shadow.as_deref())
+            };
+            match &route.canary {
+                Some(canary) => canary.ask(job),
+                None => served.pick().ask(job),
+            }
+        });
         async move { answer?.await? }
     }
 
     /// A supervised call on the actor at `address`, recorded: the state
     /// before it, its result, and the effects it saw (for a [`Session`](crate::Session)).
-    pub(crate) fn recorded<F>(
+    pub(crate) fn recorded(
         &self,
         address: &str,
-        call: F,
-    ) -> impl Future<Output = Result<Recorded, HostError>> + use<F>
-    where
-        F: FnOnce(&mut Instance) -> Result<CallOutput, HostError> + Send + 'static,
-    {
+        request: Request,
+    ) -> impl Future<Output = Result<Recorded, HostError>> + use<> {
         let answer = self.served(address).map(|served| {
-            served.pick().ask(move |supervised| {
+            let route = Candidate::route(served.candidate(), &request);
+            let shadow = route.shadow;
+            let job = move |supervised: &mut Supervised| {
                 let state_before = match supervised.instance.save_state() {
                     Ok(state) => state,
                     Err(err) => return (None, Err(err), Vec::new()),
                 };
                 effects(supervised.instance.shared()).take_recorded();
-                let result = supervised.call(call);
+                let result = candidate::serve(supervised, &request, shadow.as_deref());
                 (
                     state_before,
                     result,
                     effects(supervised.instance.shared()).take_recorded(),
                 )
-            })
+            };
+            match &route.canary {
+                Some(canary) => canary.ask(job),
+                None => served.pick().ask(job),
+            }
         });
         async move { answer?.await }
     }
@@ -461,23 +493,31 @@ impl Runtime {
         bytes: &[u8],
         keep_state: bool,
     ) -> Result<Swapped, HostError> {
-        let started = Instant::now();
-        let Some(running) = self.running.get(address) else {
-            return Err(no_such_address(address));
+        let carry = match keep_state {
+            true => Carry::Running,
+            false => Carry::Fresh,
         };
-        let (component, _) = self.cache.load(self.engine.engine(), bytes)?;
-        let (resolve, world) = decode(bytes)?;
-        let wires = self.check_wiring(address, &running.wiring, &resolve, world)?;
-        self.check_dependents(address, &resolve, world)?;
-        let app = Arc::new(self.link(&component, &wires)?);
+        self.replace(address, bytes, carry)
+    }
+
+    /// [`Runtime::swap`], with the state `carry` says.
+    fn replace(&mut self, address: &str, bytes: &[u8], carry: Carry) -> Result<Swapped, HostError> {
+        let started = Instant::now();
+        let (app, resolve, world) = self.next_version(address, bytes)?;
         let served = self.served(address)?.clone();
         check_pool(address, &app, served.actors().len())?;
         let mut swapped = Vec::new();
         // A pool's instances are stateless, so each swaps alone.
         for actor in served.actors() {
-            let app = app.clone();
+            let (app, carry) = (app.clone(), carry.clone());
             swapped.push(actor.ask_blocking(move |supervised| {
-                let (next, state_kept) = successor(&mut supervised.instance, app, keep_state)?;
+                let old = &mut supervised.instance;
+                let state = match carry {
+                    Carry::Running => old.save_state()?,
+                    Carry::Fresh => None,
+                    Carry::Given(state) => Some(state),
+                };
+                let (next, state_kept) = successor(old.budget(), old.shared().clone(), app, state)?;
                 let exports = ExportChanges::between(supervised.instance.app(), next.app());
                 supervised.replace(next);
                 Ok::<_, HostError>((state_kept, exports))
@@ -495,6 +535,136 @@ impl Runtime {
             exports,
             took: started.elapsed(),
         })
+    }
+
+    /// The component `bytes` linked as the next version of `address`, with
+    /// its WIT; refused when its imports or what its dependents import
+    /// from it no longer fit.
+    fn next_version(
+        &self,
+        address: &str,
+        bytes: &[u8],
+    ) -> Result<(Arc<App>, Resolve, WorldId), HostError> {
+        let Some(running) = self.running.get(address) else {
+            return Err(no_such_address(address));
+        };
+        let (component, _) = self.cache.load(self.engine.engine(), bytes)?;
+        let (resolve, world) = decode(bytes)?;
+        let wires = self.check_wiring(address, &running.wiring, &resolve, world)?;
+        self.check_dependents(address, &resolve, world)?;
+        let app = Arc::new(self.link(&component, &wires)?);
+        Ok((app, resolve, world))
+    }
+
+    /// Starts the component `bytes` as a shadow beside the version running
+    /// at `address`, which goes on answering every call: each call
+    /// through [`Runtime::call`], [`Runtime::call_wave`] or a
+    /// [`Session`](crate::Session) is then mirrored to the shadow, off
+    /// the caller's path, and compared (see [`CandidateReport`]). The
+    /// shadow starts from a copy of the primary's state and kv, sees the
+    /// effects the primary saw, and keeps its writes to itself. It is
+    /// refused as a swap to it would be; a candidate already there is
+    /// replaced. End it with [`Runtime::promote`] or [`Runtime::rollback`].
+    pub fn shadow(&mut self, address: &str, bytes: &[u8]) -> Result<(), HostError> {
+        self.start_candidate(address, bytes, None)
+    }
+
+    /// Starts the component `bytes` as a canary beside the version running
+    /// at `address`: it answers `percent` of the keys (a call's key is its
+    /// first argument), always the same ones, and the primary the rest. It
+    /// starts from a copy of the primary's state, and shares its kv. It is
+    /// refused as a swap to it would be, or when `percent` is over 100; a
+    /// candidate already there is replaced. End it with
+    /// [`Runtime::promote`] or [`Runtime::rollback`].
+    pub fn canary(&mut self, address: &str, bytes: &[u8], percent: u8) -> Result<(), HostError> {
+        if percent > 100 {
+            return Err(WiringError::CanaryShare { percent }.into());
+        }
+        self.start_candidate(address, bytes, Some(percent))
+    }
+
+    /// Starts a shadow (`canary` `None`) or a canary.
+    fn start_candidate(
+        &mut self,
+        address: &str,
+        bytes: &[u8],
+        canary: Option<u8>,
+    ) -> Result<(), HostError> {
+        let (app, _, _) = self.next_version(address, bytes)?;
+        let served = self.served(address)?.clone();
+        let primary = served
+            .actors()
+            .first()
+            .ok_or_else(|| no_such_address(address))?;
+        let log = self.log.clone();
+        let instance = primary.ask_blocking(move |supervised| {
+            let primary = &mut supervised.instance;
+            let kv = &primary.shared().kv;
+            // A canary's answers are real: so are its logs and kv writes.
+            let (log, kv) = match canary {
+                Some(_) => (log, kv.clone()),
+                None => {
+                    let snapshot = crate::host::lock(kv).snapshot();
+                    (
+                        Arc::new(NoLog) as Arc<dyn LogSink>,
+                        Arc::new(Mutex::new(snapshot)),
+                    )
+                }
+            };
+            let mut shared = Shared::new(log);
+            shared.kv = kv;
+            let state = primary.save_state()?;
+            successor(primary.budget(), shared, app, state).map(|(next, _)| next)
+        })??;
+        let version = self.version(address).unwrap_or(0) + 1;
+        let supervised = Supervised::new(instance, self.intensity);
+        let actor = Actor::new(address, supervised, self.pool.clone());
+        let candidate = Candidate::new(actor, bytes, version, canary);
+        served.set_candidate(Some(Arc::new(candidate)));
+        Ok(())
+    }
+
+    /// What the candidate at `address` has seen so far, once the calls
+    /// sent to it until now have run; `None` without one.
+    pub fn candidate_report(&self, address: &str) -> Result<Option<CandidateReport>, HostError> {
+        (self.served(address)?.candidate())
+            .map(|candidate| candidate.report())
+            .transpose()
+    }
+
+    /// Makes the candidate at `address` its running version, as a swap to
+    /// it would, keeping the state `keep` names, once the calls sent to it
+    /// have run; calls sent before are answered by the version that had
+    /// them, and none is lost. The primary's kv is kept either way (a
+    /// shadow's writes were its own). Refused when no candidate runs, or
+    /// as [`Runtime::swap`] is; then the candidate stays.
+    pub fn promote(&mut self, address: &str, keep: Keep) -> Result<Swapped, HostError> {
+        let served = self.served(address)?.clone();
+        let Some(candidate) = served.candidate() else {
+            return Err(no_candidate(address));
+        };
+        let carry = match keep {
+            Keep::Primary => Carry::Running,
+            Keep::Candidate => match candidate.settled(|instance| instance.save_state())?? {
+                Some(state) => Carry::Given(state),
+                None => Carry::Fresh,
+            },
+        };
+        served.set_candidate(None);
+        let promoted = self.replace(address, &candidate.bytes, carry);
+        if promoted.is_err() {
+            served.set_candidate(Some(candidate));
+        }
+        promoted
+    }
+
+    /// Ends the candidate at `address`; the primary goes on alone. Returns
+    /// what the candidate had seen.
+    pub fn rollback(&mut self, address: &str) -> Result<CandidateReport, HostError> {
+        let served = self.served(address)?;
+        let report = (self.candidate_report(address)?).ok_or_else(|| no_candidate(address))?;
+        served.set_candidate(None);
+        Ok(report)
     }
 
     /// Stops the instances at `addresses` together. Refused, naming them,
@@ -523,6 +693,7 @@ impl Runtime {
         }
         for address in addresses {
             if let Some(served) = self.actors.remove(*address) {
+                served.set_candidate(None);
                 served.stop();
             }
             self.running.remove(*address);
@@ -735,6 +906,11 @@ pub(crate) type Recorded = (Option<Vec<u8>>, Result<CallOutput, HostError>, Vec<
 fn no_such_address(address: &str) -> HostError {
     let address = address.to_owned();
     WiringError::NoSuchAddress { address }.into()
+}
+
+fn no_candidate(address: &str) -> HostError {
+    let address = address.to_owned();
+    WiringError::NoCandidate { address }.into()
 }
 
 /// One app for [`Runtime::start_all`]: what [`Runtime::start`] takes.

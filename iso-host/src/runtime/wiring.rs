@@ -109,6 +109,18 @@ pub enum WiringError {
         /// The address.
         address: String,
     },
+    /// No candidate runs beside the address (to promote or roll back).
+    #[error("no candidate runs beside `{address}`: start one with `shadow` or `canary` first")]
+    NoCandidate {
+        /// The address.
+        address: String,
+    },
+    /// A canary asked for more than all of the calls.
+    #[error("a canary takes 0 to 100 percent of the calls, not {percent}")]
+    CanaryShare {
+        /// The share asked for.
+        percent: u8,
+    },
     /// The wiring names an import the component does not have.
     #[error("the wiring of `{address}` names `{import}`, which it does not import (it imports {})", list(.imports))]
     UnknownImport {

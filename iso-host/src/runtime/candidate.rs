@@ -1,0 +1,333 @@
+//! A candidate version beside the primary behind one address: a shadow,
+//! or a canary.
+//!
+//! A **canary** answers a share of the calls for real, chosen by their
+//! first argument, so that one user (one key) always meets one version.
+//! It starts from a copy of the primary's state, and shares its kv.
+//!
+//! A **shadow** answers nothing. The primary answers every call; once it
+//! has, the same call goes to the candidate's mailbox, so the caller never
+//! waits for the candidate. The candidate runs from its own state (a copy
+//! of the primary's when it started), sees the clock, random and kv reads
+//! and the calls to other apps that the primary saw (answered from the
+//! primary's recording of that call, so nothing of the world is asked
+//! twice), and writes kv to an overlay of its own: nothing it does reaches
+//! the primary, the database or another app. Each call whose outcomes
+//! differ is kept as a [`ShadowDivergence`]; a trap or exceeded budget of
+//! the candidate is one such divergence, never a failure of the call.
+//!
+//! Calls through [`Runtime::call`](crate::runtime::Runtime::call),
+//! [`Runtime::call_wave`](crate::runtime::Runtime::call_wave) and a
+//! [`Session`](crate::Session) are mirrored; calls through typed handles
+//! and wired calls from other apps are answered by the primary alone.
+
+use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use wasmtime::component::{Val, wasm_wave};
+
+use crate::error::HostError;
+use crate::host::{Effect, lock};
+use crate::instance::{CallOutput, Instance};
+use crate::runtime::actor::Actor;
+use crate::runtime::supervise::Supervised;
+use crate::session::{Outcome, effects};
+
+/// The most divergences a shadow keeps; older ones are dropped (and counted).
+const KEPT: usize = 1024;
+
+/// A call that can be made again, on another version.
+#[derive(Clone)]
+pub(crate) enum Request {
+    /// WAVE text, e.g. `get("a")`.
+    Wave(String),
+    /// An export by name, with its arguments.
+    Vals {
+        /// The export.
+        name: String,
+        /// The arguments.
+        args: Vec<Val>,
+    },
+}
+
+impl Request {
+    /// Makes the call on `instance`.
+    pub(crate) fn run(&self, instance: &mut Instance) -> Result<CallOutput, HostError> {
+        match self {
+            Request::Wave(text) => instance.call_wave(text),
+            Request::Vals { name, args } => instance.call(name, args),
+        }
+    }
+
+    /// The text of its first argument, which picks a canary's calls.
+    fn key(&self) -> String {
+        match self {
+            Request::Wave(text) => first_argument(text).to_owned(),
+            Request::Vals { args, .. } => args
+                .first()
+                .and_then(|arg| wasm_wave::to_string(arg).ok())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The call as WAVE text.
+    fn text(&self) -> String {
+        match self {
+            Request::Wave(text) => text.clone(),
+            Request::Vals { name, args } => {
+                let args: Vec<String> = args
+                    .iter()
+                    .map(|arg| wasm_wave::to_string(arg).unwrap_or_else(|e| format!("<{e}>")))
+                    .collect();
+                format!("{name}({})", args.join(", "))
+            }
+        }
+    }
+}
+
+/// A call on which the candidate's outcome differed from the primary's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShadowDivergence {
+    /// The call's number among those mirrored since the candidate started, from 1.
+    pub call: u64,
+    /// The call, as WAVE text.
+    pub request: String,
+    /// What the primary's call came to (what the caller got).
+    pub primary: Outcome,
+    /// What the candidate's came to.
+    pub candidate: Outcome,
+    /// The first effect on which they parted, if they did before the
+    /// outcome: e.g. `effect 2: primary KvGet("b", None), candidate none`.
+    pub first_effect: Option<String>,
+}
+
+/// What a candidate has seen so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CandidateReport {
+    /// The candidate's version number (the primary's plus one).
+    pub version: u32,
+    /// For a canary, the percentage of keys it answers; `None` for a shadow.
+    pub canary: Option<u8>,
+    /// Calls mirrored to a shadow, or answered by a canary, so far.
+    pub calls: u64,
+    /// Calls on which the candidate diverged, all of them, even those no
+    /// longer kept.
+    pub diverged: u64,
+    /// The latest divergences, oldest first (at most 1,024).
+    pub divergences: Vec<ShadowDivergence>,
+}
+
+/// A candidate beside the primary at one address.
+pub(crate) struct Candidate {
+    actor: Actor,
+    /// The candidate's component, to promote it.
+    pub(crate) bytes: Arc<[u8]>,
+    pub(crate) version: u32,
+    /// A canary's share of the keys, in percent; `None` for a shadow.
+    canary: Option<u8>,
+    /// Calls mirrored to it (a shadow) or answered by it (a canary).
+    calls: AtomicU64,
+    seen: Arc<Mutex<Seen>>,
+}
+
+#[derive(Default)]
+struct Seen {
+    diverged: u64,
+    kept: VecDeque<ShadowDivergence>,
+}
+
+impl Candidate {
+    /// A candidate run by `actor`, from the component `bytes`; a canary
+    /// of `canary` percent, or a shadow.
+    pub(crate) fn new(actor: Actor, bytes: &[u8], version: u32, canary: Option<u8>) -> Candidate {
+        Candidate {
+            actor,
+            bytes: bytes.into(),
+            version,
+            canary,
+            calls: AtomicU64::new(0),
+            seen: Arc::default(),
+        }
+    }
+
+    /// Where `request` goes: to the canary's actor when `this` is a canary
+    /// that takes the request's key (`None`: to the primary), and to
+    /// `this` to mirror to, when it is a shadow.
+    pub(crate) fn route(this: Option<Arc<Candidate>>, request: &Request) -> Route {
+        match this {
+            Some(canary) if canary.canary.is_some() => {
+                let takes = canary.takes(request);
+                if takes {
+                    canary.calls.fetch_add(1, Ordering::Relaxed);
+                }
+                Route {
+                    canary: takes.then(|| canary.actor.clone()),
+                    shadow: None,
+                }
+            }
+            shadow => Route {
+                canary: None,
+                shadow,
+            },
+        }
+    }
+
+    /// Whether this canary answers calls with `request`'s key.
+    fn takes(&self, request: &Request) -> bool {
+        let percent = self.canary.unwrap_or(0);
+        let mut hasher = std::hash::DefaultHasher::new();
+        request.key().hash(&mut hasher);
+        hasher.finish() % 100 < u64::from(percent)
+    }
+
+    /// Hands the candidate the call the primary made, the primary's
+    /// result and the effects it saw; does not wait for the candidate,
+    /// which also turns the results into comparable text, off the
+    /// primary's path.
+    fn mirror(
+        &self,
+        request: Request,
+        primary: Result<CallOutput, HostError>,
+        effects_seen: Vec<Effect>,
+    ) {
+        let call = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
+        let seen = self.seen.clone();
+        // The answer is dropped unawaited: the job runs all the same.
+        drop(self.actor.ask(move |supervised: &mut Supervised| {
+            let shared = supervised.instance.shared().clone();
+            {
+                let mut effects = effects(&shared);
+                effects.record();
+                effects.replay(effects_seen.clone());
+            }
+            let candidate = Outcome::of(&supervised.call(|instance| request.run(instance)));
+            let own = effects(&shared).take_recorded();
+            let primary = Outcome::of(&primary);
+            if candidate != primary {
+                lock(&seen).keep(ShadowDivergence {
+                    call,
+                    request: request.text(),
+                    first_effect: first_difference(&effects_seen, &own),
+                    primary,
+                    candidate,
+                });
+            }
+        }));
+    }
+
+    /// Waits until the candidate has run every call mirrored so far, then
+    /// runs `f` on it.
+    pub(crate) fn settled<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Instance) -> R + Send + 'static,
+    ) -> Result<R, HostError> {
+        self.actor
+            .ask_blocking(move |supervised| f(&mut supervised.instance))
+    }
+
+    /// What it has seen so far, once the calls sent to it until now have run.
+    pub(crate) fn report(&self) -> Result<CandidateReport, HostError> {
+        self.settled(|_| ())?;
+        let seen = lock(&self.seen);
+        Ok(CandidateReport {
+            version: self.version,
+            canary: self.canary,
+            calls: self.calls.load(Ordering::Relaxed),
+            diverged: seen.diverged,
+            divergences: seen.kept.iter().cloned().collect(),
+        })
+    }
+}
+
+impl Seen {
+    fn keep(&mut self, divergence: ShadowDivergence) {
+        self.diverged += 1;
+        if self.kept.len() == KEPT {
+            self.kept.pop_front();
+        }
+        self.kept.push_back(divergence);
+    }
+}
+
+/// Where a call goes (see [`Candidate::route`]).
+pub(crate) struct Route {
+    /// The canary that answers it; `None`: the primary does.
+    pub(crate) canary: Option<Actor>,
+    /// The shadow to mirror it to once answered.
+    pub(crate) shadow: Option<Arc<Candidate>>,
+}
+
+/// Makes `request` on `supervised`, and when `shadow` is given, mirrors
+/// the call to it once answered.
+pub(crate) fn serve(
+    supervised: &mut Supervised,
+    request: &Request,
+    shadow: Option<&Candidate>,
+) -> Result<CallOutput, HostError> {
+    let Some(shadow) = shadow else {
+        return supervised.call(|instance| request.run(instance));
+    };
+    let shared = supervised.instance.shared().clone();
+    let mark = effects(&shared).mark();
+    let result = supervised.call(|instance| request.run(instance));
+    let seen = effects(&shared).since(mark);
+    shadow.mirror(request.clone(), result.clone(), seen);
+    result
+}
+
+/// The first argument of a WAVE call such as `get("a", 3)`: up to the
+/// first comma or closing parenthesis outside quotes and brackets.
+fn first_argument(call: &str) -> &str {
+    let Some(open) = call.find('(') else {
+        return "";
+    };
+    let args = &call[open + 1..];
+    let (mut depth, mut quote, mut escaped) = (0usize, None, false);
+    for (at, c) in args.char_indices() {
+        match (quote, c) {
+            _ if escaped => escaped = false,
+            (Some(_), '\\') => escaped = true,
+            (Some(open), c) if c == open => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '(' | '[' | '{') => depth += 1,
+            (None, ')' | ']' | '}' | ',') if depth == 0 => return args[..at].trim(),
+            (None, ')' | ']' | '}') => depth -= 1,
+            _ => {}
+        }
+    }
+    args.trim()
+}
+
+/// Where two runs' effects first differ, described; `None` when one's are
+/// the other's.
+fn first_difference(primary: &[Effect], candidate: &[Effect]) -> Option<String> {
+    let at =
+        (0..primary.len().max(candidate.len())).find(|&i| primary.get(i) != candidate.get(i))?;
+    let show =
+        |effect: Option<&Effect>| effect.map_or_else(|| "none".to_owned(), |e| format!("{e:?}"));
+    Some(format!(
+        "effect {}: primary {}, candidate {}",
+        at + 1,
+        show(primary.get(at)),
+        show(candidate.get(at))
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_argument;
+
+    #[test]
+    fn the_first_argument_is_found_past_quotes_and_brackets() {
+        assert_eq!(first_argument(r#"get("a", 3)"#), r#""a""#);
+        assert_eq!(first_argument(r#"get( "a,)\"" , 3)"#), r#""a,)\"""#);
+        assert_eq!(first_argument("put([1, 2], 3)"), "[1, 2]");
+        assert_eq!(first_argument("put({a: 1, b: 2})"), "{a: 1, b: 2}");
+        assert_eq!(first_argument("get('\"', 1)"), "'\"'");
+        assert_eq!(first_argument("get()"), "");
+        assert_eq!(first_argument("nope"), "");
+    }
+}
