@@ -69,6 +69,7 @@ impl Job {
             slot.run(supervised);
             // Only now: if the job panicked, dropping `self` tells the caller.
             self.0 = None;
+            supervised.run_after_answer();
         }
     }
 }

@@ -260,11 +260,11 @@ pub(crate) struct Route {
 }
 
 /// Makes `request` on `supervised`, and when `shadow` is given, mirrors
-/// the call to it once answered.
+/// the call to it once the caller has the answer.
 pub(crate) fn serve(
     supervised: &mut Supervised,
-    request: &Request,
-    shadow: Option<&Candidate>,
+    request: Request,
+    shadow: Option<Arc<Candidate>>,
 ) -> Result<CallOutput, HostError> {
     let Some(shadow) = shadow else {
         return supervised.call(|instance| request.run(instance));
@@ -273,7 +273,10 @@ pub(crate) fn serve(
     let mark = effects(&shared).mark();
     let result = supervised.call(|instance| request.run(instance));
     let seen = effects(&shared).since(mark);
-    shadow.mirror(request.clone(), result.clone(), seen);
+    let primary = result.clone();
+    // Sent once the caller has its answer: waking the candidate's worker
+    // would otherwise come first.
+    supervised.after_answer(move || shadow.mirror(request, primary, seen));
     result
 }
 

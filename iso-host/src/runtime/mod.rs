@@ -439,7 +439,7 @@ impl Runtime {
             let route = Candidate::route(served.candidate(), &request);
             let shadow = route.shadow;
             let job = move |supervised: &mut Supervised| {
-                candidate::serve(supervised, &request, shadow.as_deref())
+                candidate::serve(supervised, request, shadow)
             };
             match &route.canary {
                 Some(canary) => canary.ask(job),
@@ -465,7 +465,7 @@ impl Runtime {
                     Err(err) => return (None, Err(err), Vec::new()),
                 };
                 effects(supervised.instance.shared()).take_recorded();
-                let result = candidate::serve(supervised, &request, shadow.as_deref());
+                let result = candidate::serve(supervised, request, shadow);
                 (
                     state_before,
                     result,

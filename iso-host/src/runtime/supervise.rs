@@ -43,6 +43,8 @@ pub(crate) struct Supervised {
     /// touched by the caller and then by the worker cost a cache-line
     /// transfer each way on every call.
     typed: Vec<(u64, Box<dyn Any + Send>)>,
+    /// Work a job left for after its caller has the answer.
+    after_answer: Vec<Box<dyn FnOnce() + Send>>,
 }
 
 impl Supervised {
@@ -53,6 +55,23 @@ impl Supervised {
             recent: VecDeque::new(),
             stopped: None,
             typed: Vec::new(),
+            after_answer: Vec::new(),
+        }
+    }
+
+    /// Runs `f` once the job running now has handed its answer over, so
+    /// that the caller does not wait for it.
+    pub(crate) fn after_answer(&mut self, f: impl FnOnce() + Send + 'static) {
+        self.after_answer.push(Box::new(f));
+    }
+
+    /// Runs what the last job left for after its answer.
+    #[inline]
+    pub(crate) fn run_after_answer(&mut self) {
+        if !self.after_answer.is_empty() {
+            for f in std::mem::take(&mut self.after_answer) {
+                f();
+            }
         }
     }
 
