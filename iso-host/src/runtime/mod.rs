@@ -627,9 +627,12 @@ impl Runtime {
     /// What the candidate at `address` has seen so far, once the calls
     /// sent to it until now have run; `None` without one.
     pub fn candidate_report(&self, address: &str) -> Result<Option<CandidateReport>, HostError> {
-        (self.served(address)?.candidate())
-            .map(|candidate| candidate.report())
-            .transpose()
+        let served = self.served(address)?;
+        let Some(candidate) = served.candidate() else {
+            return Ok(None);
+        };
+        sent_on(served)?;
+        candidate.report().map(Some)
     }
 
     /// Makes the candidate at `address` its running version, as a swap to
@@ -643,6 +646,7 @@ impl Runtime {
         let Some(candidate) = served.candidate() else {
             return Err(no_candidate(address));
         };
+        sent_on(&served)?;
         let carry = match keep {
             Keep::Primary => Carry::Running,
             Keep::Candidate => match candidate.settled(|instance| instance.save_state())?? {
@@ -906,6 +910,16 @@ pub(crate) type Recorded = (Option<Vec<u8>>, Result<CallOutput, HostError>, Vec<
 fn no_such_address(address: &str) -> HostError {
     let address = address.to_owned();
     WiringError::NoSuchAddress { address }.into()
+}
+
+/// Waits until the primary actors at `served` have run the calls sent to
+/// them so far, and so have sent their shadow what it mirrors (a shadow's
+/// call is sent once the primary's caller has its answer).
+fn sent_on(served: &Served) -> Result<(), HostError> {
+    for actor in served.actors() {
+        actor.ask_blocking(|_| ())?;
+    }
+    Ok(())
 }
 
 fn no_candidate(address: &str) -> HostError {
