@@ -438,9 +438,8 @@ impl Runtime {
         let answer = self.served(address).map(|served| {
             let route = Candidate::route(served.candidate(), &request);
             let shadow = route.shadow;
-            let job = move |supervised: &mut Supervised| {
-                candidate::serve(supervised, request, shadow)
-            };
+            let job =
+                move |supervised: &mut Supervised| candidate::serve(supervised, request, shadow);
             match &route.canary {
                 Some(canary) => canary.ask(job),
                 None => served.pick().ask(job),
