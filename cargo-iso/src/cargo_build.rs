@@ -362,7 +362,10 @@ mod tests {
         assert!(
             dev.ends_with(
                 "--config profile.iso-dev.inherits=\"dev\" --config profile.iso-dev.debug=false \
-                 --config profile.iso-dev.strip=\"debuginfo\" --profile iso-dev"
+                 --config profile.iso-dev.strip=\"debuginfo\" \
+                 --config profile.iso-dev.package.iso-guest.opt-level=1 \
+                 --config profile.iso-dev.package.iso-schema.opt-level=1 \
+                 --config profile.iso-dev.package.wit-bindgen.opt-level=1 --profile iso-dev"
             ),
             "{dev}"
         );
