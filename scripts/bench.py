@@ -131,30 +131,36 @@ def runtime():
                         *paths], cwd=ROOT, check=True)
 
 
+def misbehave_release(parent):
+    """The misbehave fixture built for release in `parent`; its component's path."""
+    env = dict(os.environ, CARGO_ISO_SHARED_TARGET_DIR=str(ROOT / "target" / "bench-shared"))
+    guest = fixture(parent, "misbehave")
+    subprocess.run(["cargo", "iso", "build", "-q", "--release"], cwd=guest, env=env, check=True)
+    return guest / "target" / "iso" / "release" / "bench_misbehave.wasm"
+
+
+def example(name, *args):
+    """Runs iso-host's example `name` (a bench) in release."""
+    subprocess.run(["cargo", "run", "--quiet", "--release", "--locked", "-p", "iso-host", "--example", name, "--",
+                    *map(str, args)], cwd=ROOT, check=True)
+
+
 def storage():
     """Durable kv: a committed call against the same call in memory and against a bare fsync."""
-    env = dict(os.environ, CARGO_ISO_SHARED_TARGET_DIR=str(ROOT / "target" / "bench-shared"))
     with tempfile.TemporaryDirectory() as parent:
-        guest = fixture(parent, "misbehave")
-        subprocess.run(["cargo", "iso", "build", "-q", "--release"], cwd=guest, env=env, check=True)
-        wasm = guest / "target" / "iso" / "release" / "bench_misbehave.wasm"
+        wasm = misbehave_release(parent)
         # On the disk the data folder would be on (target/), not a tmpfs.
         scratch = ROOT / "target" / "bench-storage"
         shutil.rmtree(scratch, ignore_errors=True)
-        subprocess.run(["cargo", "run", "--quiet", "--release", "--locked", "-p", "iso-host", "--example", "storage_bench", "--",
-                        str(wasm), str(scratch)], cwd=ROOT, check=True)
+        example("storage_bench", wasm, scratch)
         shutil.rmtree(scratch, ignore_errors=True)
 
 
 def versions():
-    """A call to the primary with a candidate shadowing it, against the same call without."""
-    env = dict(os.environ, CARGO_ISO_SHARED_TARGET_DIR=str(ROOT / "target" / "bench-shared"))
+    """A call to the primary with a candidate shadowing it, against the same call without;
+    a call logged to the event log, against the same call not logged."""
     with tempfile.TemporaryDirectory() as parent:
-        guest = fixture(parent, "misbehave")
-        subprocess.run(["cargo", "iso", "build", "-q", "--release"], cwd=guest, env=env, check=True)
-        wasm = guest / "target" / "iso" / "release" / "bench_misbehave.wasm"
-        subprocess.run(["cargo", "run", "--quiet", "--release", "--locked", "-p", "iso-host", "--example", "versions_bench", "--",
-                        str(wasm)], cwd=ROOT, check=True)
+        example("versions_bench", misbehave_release(parent), Path(parent) / "data")
 
 
 def state_save_restore():

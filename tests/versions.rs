@@ -1,12 +1,13 @@
 //! Versions side by side: a candidate shadowing the running version on
-//! live calls, promoted or rolled back.
+//! live calls, or a canary, promoted or rolled back; and the event log.
 
 mod support;
 
 use std::sync::{Arc, OnceLock};
 
 use iso_host::runtime::{Keep, Runtime, Wiring, block_on};
-use iso_host::{Budget, ComponentCache, EngineOptions, IsoEngine, NoLog};
+use iso_host::{Budget, ComponentCache, EngineOptions, EventLog, IsoEngine, NoLog};
+use predicates::prelude::*;
 use support::GuestCrate;
 
 /// The misbehave fixture, and a candidate of it that greets bob (and
@@ -212,4 +213,142 @@ fn promoting_under_load_loses_no_call() {
     }
     let runtime = runtime.read().unwrap();
     assert_eq!(runtime.call_wave_blocking("greet(\"bob\")"), "\"hi, bob\"");
+}
+
+/// The primary under `m`, logging its calls to `dir` within `bound` bytes.
+fn logged(dir: &std::path::Path, bound: u64) -> Runtime {
+    let engine = Arc::new(IsoEngine::new(EngineOptions::default()).unwrap());
+    let mut runtime = Runtime::new(engine, ComponentCache::new(None), Arc::new(NoLog)).unwrap();
+    runtime.set_event_log(EventLog::open(dir, bound).unwrap());
+    (runtime.start("m", &versions().0, Wiring::new(), Budget::default())).unwrap();
+    runtime
+}
+
+#[test]
+fn the_event_log_survives_a_restart_and_rotates_at_its_bound() {
+    let data = tempfile::tempdir().unwrap();
+    let runtime = logged(data.path(), 1 << 20);
+    runtime.call_wave_blocking("greet(\"ada\")");
+    runtime.call_wave_blocking("stash(\"a\", 1)");
+    runtime.call_wave_blocking("stashed(\"a\")");
+    assert!(block_on(runtime.call_wave("m", "boom(\"no\")")).is_err());
+    drop(runtime);
+    let calls = EventLog::read(data.path()).unwrap();
+    let ids: Vec<u64> = calls.iter().map(|c| c.id).collect();
+    assert_eq!(ids, [1, 2, 3, 4]);
+    assert_eq!(
+        (
+            calls[0].address.as_str(),
+            calls[0].version,
+            calls[0].call.as_str()
+        ),
+        ("m", 1, "greet(\"ada\")")
+    );
+    assert_eq!(
+        (calls[0].ok, calls[0].outcome.as_str()),
+        (true, "\"hello, ada\"")
+    );
+    assert_eq!(calls[2].effects.len(), 1, "{:?}", calls[2].effects);
+    assert!(
+        calls[2].effects[0].starts_with("KvGet(\"a\""),
+        "{:?}",
+        calls[2].effects
+    );
+    assert!(
+        !calls[3].ok && calls[3].outcome.contains("panic: no"),
+        "{:?}",
+        calls[3]
+    );
+
+    // After a restart, ids go on; a line a crash cut short is skipped.
+    let events = data.path().join("events");
+    let last = std::fs::read_dir(&events)
+        .unwrap()
+        .last()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&last)
+        .unwrap();
+    std::io::Write::write_all(&mut file, b"{\"id\": 5, \"addr").unwrap();
+    let runtime = logged(data.path(), 16 << 10);
+    for _ in 0..200 {
+        runtime.call_wave_blocking("greet(\"ada\")");
+    }
+    drop(runtime);
+    let calls = EventLog::read(data.path()).unwrap();
+    assert_eq!(calls.last().unwrap().id, 204);
+    // Rotated: the oldest calls are gone, and the files keep near the bound.
+    assert!(calls.first().unwrap().id > 1, "nothing rotated away");
+    let size: u64 = std::fs::read_dir(&events)
+        .unwrap()
+        .map(|entry| entry.unwrap().metadata().unwrap().len())
+        .sum();
+    assert!(size <= (16 << 10) + (4 << 10), "{size} bytes kept");
+}
+
+#[test]
+fn cargo_iso_log_lists_the_calls_run_made_and_shows_one() {
+    let guest = GuestCrate::new("misbehave", "logged");
+    guest
+        .cargo_iso(&[
+            "run",
+            "-q",
+            "--invoke",
+            "add(2)",
+            "--invoke",
+            "stashed(\"k\")",
+        ])
+        .assert()
+        .success();
+    guest
+        .cargo_iso(&["run", "-q", "--invoke", "boom(\"oh\")"])
+        .assert()
+        .code(21);
+    let listed = guest.cargo_iso(&["log"]).assert().success();
+    let out = String::from_utf8(listed.get_output().stdout.clone()).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        lines[0].trim_start().starts_with("1  ") && lines[0].ends_with("logged v1  add(2) -> 2"),
+        "{out}"
+    );
+    assert!(
+        lines[2].contains("boom(\"oh\") -> error: panic: oh"),
+        "{out}"
+    );
+    guest
+        .cargo_iso(&["log", "--failed", "--format", "json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"id\":3").and(predicate::str::contains("\"ok\":false")))
+        .stdout(predicate::str::contains("add(2)").not());
+    guest
+        .cargo_iso(&["log", "show", "2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("stashed(\"k\") -> 0"))
+        .stdout(predicate::str::contains("  saw KvGet(\"k\", None)"));
+    guest
+        .cargo_iso(&["log", "show", "9"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("error: no call 9 in the log in `"))
+        .stderr(predicate::str::contains(
+            "help: `cargo iso log` lists the calls it holds",
+        ));
+    // --no-log logs nothing more.
+    guest
+        .cargo_iso(&["run", "-q", "--no-log", "--invoke", "total()"])
+        .assert()
+        .success();
+    let listed = guest.cargo_iso(&["log"]).assert().success();
+    assert_eq!(
+        String::from_utf8_lossy(&listed.get_output().stdout)
+            .lines()
+            .count(),
+        3
+    );
 }

@@ -4,7 +4,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
     build::BuildArgs, check_compat::CheckCompatArgs, dev::DevArgs, doctor::DoctorArgs,
-    init::InitArgs, new::NewArgs, run::RunArgs,
+    init::InitArgs, log::LogArgs, new::NewArgs, run::RunArgs,
 };
 use crate::term::Shell;
 
@@ -36,6 +36,7 @@ Examples:
   cargo iso build --message-format json
   cargo iso run --fuel 1e6 --invoke 'increment(5)' --invoke 'get()'
   cargo iso dev --watch                serve the guest here, reloading it on save with its state kept
+  cargo iso log --failed               the logged calls that failed
   cargo iso check-compat v1.wasm v2.wasm  what v2 breaks for users of v1
   cargo iso doctor                     which toolchain builds guests, and why";
 
@@ -93,6 +94,8 @@ pub enum Command {
     Run(RunArgs),
     /// Serve a guest live: a REPL of calls, hot reload on save that keeps its state, and replay
     Dev(DevArgs),
+    /// List the calls `run` and `dev` logged, or show one
+    Log(LogArgs),
     /// Report everything NEW breaks for users of OLD: WIT interfaces and state schema
     CheckCompat(CheckCompatArgs),
     /// Show which Rust toolchain builds guests on this machine, and why
@@ -110,6 +113,7 @@ impl Command {
             Command::Build(args) => args.exec(shell),
             Command::Run(args) => args.exec(shell),
             Command::Dev(args) => args.exec(shell),
+            Command::Log(args) => args.exec(shell),
             Command::CheckCompat(args) => args.exec(shell),
             Command::Doctor(args) => args.exec(shell),
             Command::New(args) => args.exec(shell),

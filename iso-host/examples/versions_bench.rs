@@ -9,7 +9,10 @@
 //! closed loop, where the caller's spin takes the second core) are shown
 //! too.
 //!
-//! Usage: versions_bench <misbehave.wasm>
+//! Then the cost of logging each call to the event log: the mean time of
+//! a call made back to back, with a log and without, in alternating rounds.
+//!
+//! Usage: versions_bench <misbehave.wasm> <scratch dir for the event log>
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,8 +26,8 @@ const SPACING: Duration = Duration::from_micros(50);
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [wasm] = args.as_slice() else {
-        return Err("usage: versions_bench <misbehave.wasm>".into());
+    let [wasm, scratch] = args.as_slice() else {
+        return Err("usage: versions_bench <misbehave.wasm> <scratch dir>".into());
     };
     let bytes = std::fs::read(wasm)?;
     let engine = Arc::new(IsoEngine::new(EngineOptions::default())?);
@@ -61,6 +64,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "  calls mirrored to the candidate         {:>10}  ({} divergences)",
         report.calls, report.diverged
+    );
+    let mut logged = start()?;
+    logged.set_event_log(EventLog::open(
+        std::path::Path::new(scratch),
+        event_log::DEFAULT_BOUND,
+    )?);
+    let (mut without, mut with) = (Duration::ZERO, Duration::ZERO);
+    for _ in 0..ROUNDS {
+        without += latencies(&alone, None)?.iter().sum::<Duration>();
+        with += latencies(&logged, None)?.iter().sum::<Duration>();
+    }
+    let calls = (ROUNDS * CALLS) as u32;
+    let (without, with) = (without / calls, with / calls);
+    let added = with.saturating_sub(without);
+    let verdict = if added <= Duration::from_micros(1) {
+        "ok"
+    } else {
+        "OVER"
+    };
+    println!("  back to back, mean: the call, not logged {without:>10.2?}");
+    println!(
+        "  back to back, mean: the call, logged     {with:>10.2?} = {added:.2?} more  (target 1 µs) [{verdict}]"
     );
     Ok(())
 }

@@ -158,13 +158,9 @@ impl DevArgs {
         super::run::compile_all(shell, &engine, &cache, &compiling);
         let mut runtime = Runtime::new(engine.clone(), cache.clone(), log)?;
         // Commits reach the disk when the session ends: a crash loses the last calls.
-        if let Some(storage) = self
-            .budget
-            .storage(Some(pipeline.data_dir()), Durability::Batched)
-            .map_err(|e| fail(shell, e))?
-        {
-            runtime.set_storage(storage);
-        }
+        (self.budget)
+            .keep_in(&mut runtime, Some(pipeline.data_dir()), Durability::Batched)
+            .map_err(|e| fail(shell, e))?;
         let running: Vec<&str> = names.iter().map(String::as_str).collect();
         let starts = guests
             .iter()

@@ -5,5 +5,6 @@ pub mod check_compat;
 pub mod dev;
 pub mod doctor;
 pub mod init;
+pub mod log;
 pub mod new;
 pub mod run;

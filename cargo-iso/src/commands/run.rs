@@ -16,8 +16,8 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use iso_host::runtime::{Runtime, Start, Wiring, block_on};
 use iso_host::{
-    Budget, BudgetKind, CallOutput, ComponentCache, Durability, EngineOptions, Fuel, HostError,
-    IsoEngine, LogRecord, LogSink, MemorySize, Storage, Timeout,
+    Budget, BudgetKind, CallOutput, ComponentCache, Durability, EngineOptions, EventLog, Fuel,
+    HostError, IsoEngine, LogRecord, LogSink, MemorySize, Storage, Timeout, event_log,
 };
 
 use crate::AlreadyReported;
@@ -88,23 +88,39 @@ pub struct BudgetArgs {
     /// Keep kv and state in memory only: start empty and keep nothing
     #[arg(long, conflicts_with = "data")]
     pub no_data: bool,
+
+    /// Log no calls (by default each call is logged to the data folder's `events/`, for `cargo iso log`)
+    #[arg(long)]
+    pub no_log: bool,
 }
 
 impl BudgetArgs {
-    /// The storage `--data` names, else `default` (the project's
-    /// `target/iso/data`), opened with `durability`; `None` (in memory) with
-    /// `--no-data`, or without a folder.
-    pub fn storage(
+    /// The data folder: the one `--data` names, else `default` (the
+    /// project's `target/iso/data`); `None` (in memory) with `--no-data`.
+    pub fn data_dir(&self, default: Option<PathBuf>) -> Option<PathBuf> {
+        match self.no_data {
+            true => None,
+            false => self.data.clone().or(default),
+        }
+    }
+
+    /// Keeps `runtime`'s kv and state in the data folder (see
+    /// [`BudgetArgs::data_dir`]), committed with `durability`, and logs its
+    /// calls there unless `--no-log`.
+    pub fn keep_in(
         &self,
+        runtime: &mut Runtime,
         default: Option<PathBuf>,
         durability: Durability,
-    ) -> Result<Option<Storage>, HostError> {
-        if self.no_data {
-            return Ok(None);
+    ) -> Result<(), HostError> {
+        let Some(dir) = self.data_dir(default) else {
+            return Ok(());
+        };
+        runtime.set_storage(Storage::open(&dir, durability)?);
+        if !self.no_log {
+            runtime.set_event_log(EventLog::open(&dir, event_log::DEFAULT_BOUND)?);
         }
-        (self.data.clone().or(default))
-            .map(|dir| Storage::open(&dir, durability))
-            .transpose()
+        Ok(())
     }
 
     /// `manifest`'s budget with these flags over it.
@@ -212,13 +228,9 @@ impl RunArgs {
         compile_all(shell, &engine, &cache, &compiling);
         let mut runtime = Runtime::new(engine, cache, log)?;
         // Each call's writes are on disk before its result is printed.
-        if let Some(storage) = self
-            .budget
-            .storage(data_dir, Durability::EveryCall)
-            .map_err(|e| fail(shell, e))?
-        {
-            runtime.set_storage(storage);
-        }
+        (self.budget)
+            .keep_in(&mut runtime, data_dir, Durability::EveryCall)
+            .map_err(|e| fail(shell, e))?;
         let starts = apps
             .iter()
             .map(|app| Start {

@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use wasmtime::component::{Val, wasm_wave};
 
 use crate::error::HostError;
+use crate::event_log::{Entry, EventLog};
 use crate::host::{Effect, lock};
 use crate::instance::{CallOutput, Instance};
 use crate::runtime::actor::Actor;
@@ -73,7 +74,7 @@ impl Request {
     }
 
     /// The call as WAVE text.
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         match self {
             Request::Wave(text) => text.clone(),
             Request::Vals { name, args } => {
@@ -163,7 +164,7 @@ impl Candidate {
                     canary.calls.fetch_add(1, Ordering::Relaxed);
                 }
                 Route {
-                    canary: takes.then(|| canary.actor.clone()),
+                    canary: takes.then(|| (canary.actor.clone(), canary.version)),
                     shadow: None,
                 }
             }
@@ -253,30 +254,52 @@ impl Seen {
 
 /// Where a call goes (see [`Candidate::route`]).
 pub(crate) struct Route {
-    /// The canary that answers it; `None`: the primary does.
-    pub(crate) canary: Option<Actor>,
+    /// The canary that answers it, and its version; `None`: the primary does.
+    pub(crate) canary: Option<(Actor, u32)>,
     /// The shadow to mirror it to once answered.
     pub(crate) shadow: Option<Arc<Candidate>>,
 }
 
-/// Makes `request` on `supervised`, and when `shadow` is given, mirrors
-/// the call to it once the caller has the answer.
+/// Where a call is logged: the log, and the address and version called.
+pub(crate) struct Logging {
+    pub(crate) events: Arc<EventLog>,
+    pub(crate) address: String,
+    pub(crate) version: u32,
+}
+
+/// Makes `request` on `supervised`; once the caller has the answer, logs
+/// it when `log` is given, and mirrors it to `shadow` when given.
 pub(crate) fn serve(
     supervised: &mut Supervised,
     request: Request,
     shadow: Option<Arc<Candidate>>,
+    log: Option<Logging>,
 ) -> Result<CallOutput, HostError> {
-    let Some(shadow) = shadow else {
+    if shadow.is_none() && log.is_none() {
         return supervised.call(|instance| request.run(instance));
-    };
+    }
     let shared = supervised.instance.shared().clone();
     let mark = effects(&shared).mark();
     let result = supervised.call(|instance| request.run(instance));
     let seen = effects(&shared).since(mark);
-    let primary = result.clone();
-    // Sent once the caller has its answer: waking the candidate's worker
-    // would otherwise come first.
-    supervised.after_answer(move || shadow.mirror(request, primary, seen));
+    if let Some(log) = log {
+        let entry = Entry {
+            address: log.address,
+            version: log.version,
+            request: request.clone(),
+            result: result.clone(),
+            effects: seen.clone(),
+        };
+        supervised.after_answer(move || {
+            log.events.append(entry);
+        });
+    }
+    if let Some(shadow) = shadow {
+        let primary = result.clone();
+        // Sent once the caller has its answer: waking the candidate's
+        // worker would otherwise come first.
+        supervised.after_answer(move || shadow.mirror(request, primary, seen));
+    }
     result
 }
 

@@ -63,14 +63,15 @@ use crate::budget::Budget;
 use crate::cache::ComponentCache;
 use crate::engine::IsoEngine;
 use crate::error::HostError;
+use crate::event_log::EventLog;
 use crate::host::{Effect, HostState, KvStore, LogSink, NoLog, PROVIDED, Shared};
 use crate::instance::{CallOutput, Instance, Usage};
 use crate::session::{ExportChanges, Swapped, effects, successor};
 use crate::storage::Storage;
 use actor::{Actor, Served};
 pub use call::block_on;
-use candidate::Candidate;
 pub(crate) use candidate::Request;
+use candidate::{Candidate, Logging};
 pub use candidate::{CandidateReport, ShadowDivergence};
 use forward::forwarder;
 use pool::Pool;
@@ -95,6 +96,8 @@ pub struct Runtime {
     systems: Vec<(String, SystemInterface)>,
     /// Where apps keep kv and state; in memory when `None`.
     storage: Option<Storage>,
+    /// Where calls are logged, if anywhere.
+    events: Option<Arc<EventLog>>,
 }
 
 /// What the runtime keeps of an instance besides the instance itself.
@@ -179,6 +182,7 @@ impl Runtime {
             pool: Arc::new(pool),
             systems: Vec::new(),
             storage: None,
+            events: None,
         })
     }
 
@@ -187,6 +191,13 @@ impl Runtime {
     /// the same address finds them. Without it they live in memory.
     pub fn set_storage(&mut self, storage: Storage) {
         self.storage = Some(storage);
+    }
+
+    /// Appends every call made from now on through [`Runtime::call`],
+    /// [`Runtime::call_wave`] or a [`Session`](crate::Session) to `log`
+    /// (see [`event_log`](crate::event_log)).
+    pub fn set_event_log(&mut self, log: EventLog) {
+        self.events = Some(Arc::new(log));
     }
 
     /// The restart intensity of instances started from now on.
@@ -437,11 +448,12 @@ impl Runtime {
         // Sent now, so that calls made one after another queue at once.
         let answer = self.served(address).map(|served| {
             let route = Candidate::route(served.candidate(), &request);
-            let shadow = route.shadow;
-            let job =
-                move |supervised: &mut Supervised| candidate::serve(supervised, request, shadow);
+            let (shadow, log) = (route.shadow, self.logging(address, &route.canary));
+            let job = move |supervised: &mut Supervised| {
+                candidate::serve(supervised, request, shadow, log)
+            };
             match &route.canary {
-                Some(canary) => canary.ask(job),
+                Some((canary, _)) => canary.ask(job),
                 None => served.pick().ask(job),
             }
         });
@@ -457,14 +469,14 @@ impl Runtime {
     ) -> impl Future<Output = Result<Recorded, HostError>> + use<> {
         let answer = self.served(address).map(|served| {
             let route = Candidate::route(served.candidate(), &request);
-            let shadow = route.shadow;
+            let (shadow, log) = (route.shadow, self.logging(address, &route.canary));
             let job = move |supervised: &mut Supervised| {
                 let state_before = match supervised.instance.save_state() {
                     Ok(state) => state,
                     Err(err) => return (None, Err(err), Vec::new()),
                 };
                 effects(supervised.instance.shared()).take_recorded();
-                let result = candidate::serve(supervised, request, shadow);
+                let result = candidate::serve(supervised, request, shadow, log);
                 (
                     state_before,
                     result,
@@ -472,11 +484,25 @@ impl Runtime {
                 )
             };
             match &route.canary {
-                Some(canary) => canary.ask(job),
+                Some((canary, _)) => canary.ask(job),
                 None => served.pick().ask(job),
             }
         });
         async move { answer?.await }
+    }
+
+    /// Where a call to `address` (or to its canary) is logged, if anywhere.
+    fn logging(&self, address: &str, canary: &Option<(Actor, u32)>) -> Option<Logging> {
+        let events = self.events.as_ref()?;
+        let version = match canary {
+            Some((_, version)) => *version,
+            None => self.version(address).unwrap_or(0),
+        };
+        Some(Logging {
+            events: events.clone(),
+            address: address.to_owned(),
+            version,
+        })
     }
 
     /// Replaces the version running at `address` with the component
@@ -893,12 +919,21 @@ impl Runtime {
 impl Drop for Runtime {
     /// Drops the instances, and waits (at most a second) until the pool's
     /// workers let go of the last of them, so that the storage is closed
-    /// (and another host may open it) when this returns.
+    /// (and another host may open it) and the event log written when this
+    /// returns.
     fn drop(&mut self) {
         self.actors.clear();
         self.running.clear();
+        let second = std::time::Duration::from_secs(1);
+        if let Some(events) = self.events.take() {
+            // Calls answered a moment ago may still hold it, to log themselves.
+            let deadline = Instant::now() + second;
+            while Arc::strong_count(&events) > 1 && Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
         if let Some(storage) = self.storage.take() {
-            storage.wait_until_alone(std::time::Duration::from_secs(1));
+            storage.wait_until_alone(second);
         }
     }
 }

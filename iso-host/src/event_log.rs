@@ -1,0 +1,274 @@
+//! The event log: every call through a [`Runtime`](crate::runtime::Runtime)
+//! that has one is appended, with its id, time, address, version, the
+//! call, its outcome, the effects it saw (clock, random and kv reads, and
+//! the calls it made to other apps) and its usage, to JSON lines in the
+//! host's data folder, `events/`. Reading it back never needs the guest.
+//!
+//! A call pays for copying what it logs and a channel send; a writer
+//! thread turns records into text and writes them, buffered, flushed when
+//! it has nothing more to write. The log is bounded: it is kept in files
+//! of a quarter of the bound each, and the oldest are deleted once the
+//! files hold more than the bound. A record cut short by a crash is
+//! skipped when the log is read.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::HostError;
+use crate::host::Effect;
+use crate::instance::CallOutput;
+use crate::runtime::Request;
+use crate::session::Outcome;
+
+/// The default bound of a log: 64 MiB.
+pub const DEFAULT_BOUND: u64 = 64 << 20;
+
+/// One logged call, as read back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggedCall {
+    /// Unique in its log, and increasing.
+    pub id: u64,
+    /// When it was made, in milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// The app called.
+    pub address: String,
+    /// Its version then.
+    pub version: u32,
+    /// The call, as WAVE text.
+    pub call: String,
+    /// Whether it returned (else it failed).
+    pub ok: bool,
+    /// What it returned, as WAVE, or how it failed.
+    pub outcome: String,
+    /// The effects it saw, in order, e.g. `KvGet("a", None)`.
+    pub effects: Vec<String>,
+    /// The calls it made to other apps, e.g. `store.visit("ada") -> 1`.
+    pub nested: Vec<String>,
+    /// Fuel it burnt (0 when it failed).
+    pub fuel: u64,
+    /// Its time, in microseconds (0 when it failed).
+    pub elapsed_us: u64,
+}
+
+/// What a call hands the writer; turned into text there, off the call's path.
+pub(crate) struct Entry {
+    pub(crate) address: String,
+    pub(crate) version: u32,
+    pub(crate) request: Request,
+    pub(crate) result: Result<CallOutput, HostError>,
+    pub(crate) effects: Vec<Effect>,
+}
+
+/// An open event log: hand it entries; a thread writes them.
+pub struct EventLog {
+    sender: Sender<(u64, Entry)>,
+    next_id: std::sync::atomic::AtomicU64,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EventLog {
+    /// Opens (or creates) the log in `dir/events`, kept to about `bound`
+    /// bytes. A folder that cannot be made or written is an error naming it.
+    pub fn open(dir: &Path, bound: u64) -> Result<EventLog, HostError> {
+        let folder = dir.join("events");
+        let failed = |e: std::io::Error| HostError::Storage {
+            path: folder.clone(),
+            reason: format!("cannot write the event log: {e}"),
+        };
+        std::fs::create_dir_all(&folder).map_err(failed)?;
+        let files = log_files(&folder).map_err(failed)?;
+        let last = files.last().map_or(0, |(number, _)| *number);
+        let next_id = files
+            .last()
+            .and_then(|(_, path)| read_file(path).last().map(|call| call.id + 1))
+            .unwrap_or(1);
+        let (sender, receiver) = channel();
+        let writer = Writer {
+            folder: folder.clone(),
+            bound: bound.max(4096),
+            number: last + 1,
+            file: None,
+            written: 0,
+        };
+        let writer = std::thread::Builder::new()
+            .name("iso-event-log".into())
+            .spawn(move || writer.run(receiver))
+            .map_err(failed)?;
+        Ok(EventLog {
+            sender,
+            next_id: next_id.into(),
+            writer: Some(writer),
+        })
+    }
+
+    /// Appends a call; returns its id.
+    pub(crate) fn append(&self, entry: Entry) -> u64 {
+        let id = (self.next_id).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // The writer lives as long as the log: a send cannot fail before.
+        let _ = self.sender.send((id, entry));
+        id
+    }
+
+    /// Every call the log in `dir/events` holds, oldest first. A log that
+    /// is not there holds none; a line that does not read (a crash cut it
+    /// short) is skipped.
+    pub fn read(dir: &Path) -> Result<Vec<LoggedCall>, HostError> {
+        let folder = dir.join("events");
+        if !folder.exists() {
+            return Ok(Vec::new());
+        }
+        let files = log_files(&folder).map_err(|e| HostError::Storage {
+            path: folder.clone(),
+            reason: format!("cannot read the event log: {e}"),
+        })?;
+        Ok(files.iter().flat_map(|(_, path)| read_file(path)).collect())
+    }
+}
+
+impl Drop for EventLog {
+    /// Waits until what was handed over is written.
+    fn drop(&mut self) {
+        let (sender, _) = channel();
+        drop(std::mem::replace(&mut self.sender, sender));
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+/// The writer thread's side.
+struct Writer {
+    folder: PathBuf,
+    bound: u64,
+    /// The number of the file being written.
+    number: u64,
+    file: Option<BufWriter<File>>,
+    written: u64,
+}
+
+impl Writer {
+    fn run(mut self, entries: Receiver<(u64, Entry)>) {
+        while let Ok(first) = entries.recv() {
+            self.write(first);
+            while let Ok(next) = entries.try_recv() {
+                self.write(next);
+            }
+            if let Some(file) = &mut self.file {
+                let _ = file.flush();
+            }
+        }
+    }
+
+    /// Writes one entry; a log that cannot be written loses the entry,
+    /// never the call.
+    fn write(&mut self, (id, entry): (u64, Entry)) {
+        let Ok(mut line) = serde_json::to_vec(&logged(id, entry)) else {
+            return;
+        };
+        line.push(b'\n');
+        if self.written + line.len() as u64 > self.bound / 4 {
+            self.rotate();
+        }
+        if self.file.is_none() {
+            let path = self.folder.join(file_name(self.number));
+            let opened = OpenOptions::new().create(true).append(true).open(path);
+            self.file = opened.ok().map(BufWriter::new);
+        }
+        if let Some(file) = &mut self.file
+            && file.write_all(&line).is_ok()
+        {
+            self.written += line.len() as u64;
+        }
+    }
+
+    /// Starts the next file, and deletes the oldest past the bound.
+    fn rotate(&mut self) {
+        if let Some(mut file) = self.file.take() {
+            let _ = file.flush();
+        }
+        self.number += 1;
+        self.written = 0;
+        let Ok(files) = log_files(&self.folder) else {
+            return;
+        };
+        let size = |path: &PathBuf| std::fs::metadata(path).map_or(0, |m| m.len());
+        let mut total: u64 = files.iter().map(|(_, path)| size(path)).sum();
+        for (_, path) in &files {
+            if total + self.bound / 4 <= self.bound {
+                break;
+            }
+            total -= size(path);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// The record of a call.
+fn logged(id: u64, entry: Entry) -> LoggedCall {
+    let outcome = Outcome::of(&entry.result);
+    let (ok, outcome) = match outcome {
+        Outcome::Returned(_) => (true, outcome.to_string()),
+        Outcome::Failed(failure) => (false, failure),
+    };
+    let usage = entry.result.as_ref().ok().map(|output| &output.usage);
+    let (effects, nested) = entry.effects.iter().fold(
+        (Vec::new(), Vec::new()),
+        |(mut effects, mut nested), effect| {
+            match effect {
+                Effect::Call(call) => nested.push(call.to_string()),
+                other => effects.push(format!("{other:?}")),
+            }
+            (effects, nested)
+        },
+    );
+    LoggedCall {
+        id,
+        time_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+        address: entry.address,
+        version: entry.version,
+        call: entry.request.text(),
+        ok,
+        outcome,
+        effects,
+        nested,
+        fuel: usage.map_or(0, |u| u.fuel),
+        elapsed_us: usage.map_or(0, |u| u.elapsed.as_micros() as u64),
+    }
+}
+
+fn file_name(number: u64) -> String {
+    format!("{number:08}.jsonl")
+}
+
+/// The log's files by number, oldest first.
+fn log_files(folder: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
+    let mut files: Vec<(u64, PathBuf)> = std::fs::read_dir(folder)?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name();
+            let number = name.to_str()?.strip_suffix(".jsonl")?.parse().ok()?;
+            Some((number, entry.path()))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The calls one file holds; lines that do not read are skipped.
+fn read_file(path: &Path) -> Vec<LoggedCall> {
+    let Ok(file) = File::open(path) else {
+        return Vec::new();
+    };
+    BufReader::new(file)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|line| serde_json::from_str(&line).ok())
+        .collect()
+}
