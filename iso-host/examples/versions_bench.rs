@@ -70,13 +70,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::path::Path::new(scratch),
         event_log::DEFAULT_BOUND,
     )?);
-    let (mut without, mut with) = (Duration::ZERO, Duration::ZERO);
+    let (mut without, mut with) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        without += latencies(&alone, None)?.iter().sum::<Duration>();
-        with += latencies(&logged, None)?.iter().sum::<Duration>();
+        without.extend(latencies(&alone, None)?);
+        with.extend(latencies(&logged, None)?);
     }
+    println!(
+        "  back to back, p50: not logged {:.2?}, logged {:.2?}",
+        median(without.clone()),
+        median(with.clone())
+    );
     let calls = (ROUNDS * CALLS) as u32;
-    let (without, with) = (without / calls, with / calls);
+    let mean = |times: Vec<Duration>| times.iter().sum::<Duration>() / calls;
+    let (without, with) = (mean(without), mean(with));
     let added = with.saturating_sub(without);
     let verdict = if added <= Duration::from_micros(1) {
         "ok"

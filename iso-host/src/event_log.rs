@@ -4,9 +4,10 @@
 //! the calls it made to other apps) and its usage, to JSON lines in the
 //! host's data folder, `events/`. Reading it back never needs the guest.
 //!
-//! A call pays for copying what it logs and a channel send; a writer
-//! thread turns records into text and writes them, buffered, flushed when
-//! it has nothing more to write. The log is bounded: it is kept in files
+//! A call pays for copying what it logs and a push on a lock-free queue
+//! (no wake-up: a futex wake per call cost more than the call); a writer
+//! thread drains the queue every few milliseconds, turns the entries into
+//! text and writes them, buffered, flushed after each drain. The log is bounded: it is kept in files
 //! of a quarter of the bound each, and the oldest are deleted once the
 //! files hold more than the bound. A record cut short by a crash is
 //! skipped when the log is read.
@@ -14,8 +15,11 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender, channel};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crossbeam_deque::{Injector, Steal};
 
 use serde::{Deserialize, Serialize};
 
@@ -64,11 +68,21 @@ pub(crate) struct Entry {
     pub(crate) effects: Vec<Effect>,
 }
 
+/// How often the writer drains the queue.
+const DRAIN_EVERY: Duration = Duration::from_millis(5);
+
 /// An open event log: hand it entries; a thread writes them.
 pub struct EventLog {
-    sender: Sender<(u64, Entry)>,
-    next_id: std::sync::atomic::AtomicU64,
+    queue: Arc<Queue>,
+    next_id: AtomicU64,
     writer: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The entries handed over, and whether the log is closing.
+#[derive(Default)]
+struct Queue {
+    entries: Injector<(u64, Entry)>,
+    closing: AtomicBool,
 }
 
 impl EventLog {
@@ -87,7 +101,8 @@ impl EventLog {
             .last()
             .and_then(|(_, path)| read_file(path).last().map(|call| call.id + 1))
             .unwrap_or(1);
-        let (sender, receiver) = channel();
+        let queue = Arc::new(Queue::default());
+        let drained = queue.clone();
         let writer = Writer {
             folder: folder.clone(),
             bound: bound.max(4096),
@@ -97,10 +112,10 @@ impl EventLog {
         };
         let writer = std::thread::Builder::new()
             .name("iso-event-log".into())
-            .spawn(move || writer.run(receiver))
+            .spawn(move || writer.run(&drained))
             .map_err(failed)?;
         Ok(EventLog {
-            sender,
+            queue,
             next_id: next_id.into(),
             writer: Some(writer),
         })
@@ -108,9 +123,8 @@ impl EventLog {
 
     /// Appends a call; returns its id.
     pub(crate) fn append(&self, entry: Entry) -> u64 {
-        let id = (self.next_id).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        // The writer lives as long as the log: a send cannot fail before.
-        let _ = self.sender.send((id, entry));
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.queue.entries.push((id, entry));
         id
     }
 
@@ -133,8 +147,7 @@ impl EventLog {
 impl Drop for EventLog {
     /// Waits until what was handed over is written.
     fn drop(&mut self) {
-        let (sender, _) = channel();
-        drop(std::mem::replace(&mut self.sender, sender));
+        self.queue.closing.store(true, Ordering::Release);
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
         }
@@ -152,15 +165,28 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(mut self, entries: Receiver<(u64, Entry)>) {
-        while let Ok(first) = entries.recv() {
-            self.write(first);
-            while let Ok(next) = entries.try_recv() {
-                self.write(next);
+    fn run(mut self, queue: &Queue) {
+        loop {
+            // Read before draining: what was pushed before closing is written.
+            let closing = queue.closing.load(Ordering::Acquire);
+            let mut wrote = false;
+            loop {
+                match queue.entries.steal() {
+                    Steal::Success(entry) => {
+                        self.write(entry);
+                        wrote = true;
+                    }
+                    Steal::Retry => continue,
+                    Steal::Empty => break,
+                }
             }
-            if let Some(file) = &mut self.file {
+            if wrote && let Some(file) = &mut self.file {
                 let _ = file.flush();
             }
+            if closing {
+                return;
+            }
+            std::thread::sleep(DRAIN_EVERY);
         }
     }
 
