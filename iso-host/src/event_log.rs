@@ -5,7 +5,7 @@
 //! host's data folder, `events/`. Reading it back never needs the guest.
 //!
 //! A call pays for copying what it logs and a push on a lock-free queue
-//! (no wake-up: a futex wake per call cost more than the call); a writer
+//! (no wake-up per call); a writer
 //! thread drains the queue every few milliseconds, turns the entries into
 //! text and writes them, buffered, flushed after each drain. The log is bounded: it is kept in files
 //! of a quarter of the bound each, and the oldest are deleted once the
