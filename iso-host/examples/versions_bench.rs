@@ -44,7 +44,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "\nversions (p50 of {} calls of add(1) each way)",
         ROUNDS * CALLS
     );
-    for (label, spacing) in [("every 50 µs", Some(SPACING)), ("back to back", None)] {
+    // VERSIONS_BENCH=log runs the logging part alone (e.g. under a profiler).
+    let only_log = std::env::var("VERSIONS_BENCH").is_ok_and(|only| only == "log");
+    let shadow_rounds = if only_log {
+        Vec::new()
+    } else {
+        vec![("every 50 µs", Some(SPACING)), ("back to back", None)]
+    };
+    for (label, spacing) in shadow_rounds {
         let (mut without, mut with) = (Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
             without.extend(latencies(&alone, spacing)?);
