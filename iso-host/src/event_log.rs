@@ -13,7 +13,7 @@
 //! skipped when the log is read.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -61,6 +61,8 @@ pub struct LoggedCall {
 
 /// What a call hands the writer; turned into text there, off the call's path.
 pub(crate) struct Entry {
+    /// When the call was made (the writer may come to it milliseconds later).
+    pub(crate) time: SystemTime,
     pub(crate) address: String,
     pub(crate) version: u32,
     pub(crate) request: Request,
@@ -97,10 +99,9 @@ impl EventLog {
         std::fs::create_dir_all(&folder).map_err(failed)?;
         let files = log_files(&folder).map_err(failed)?;
         let last = files.last().map_or(0, |(number, _)| *number);
-        let next_id = files
-            .last()
-            .and_then(|(_, path)| read_file(path).last().map(|call| call.id + 1))
-            .unwrap_or(1);
+        let next_id = (files.last())
+            .and_then(|(_, path)| last_call(path))
+            .map_or(1, |call| call.id + 1);
         let queue = Arc::new(Queue::default());
         let drained = queue.clone();
         let writer = Writer {
@@ -254,7 +255,7 @@ fn logged(id: u64, entry: Entry) -> LoggedCall {
     );
     LoggedCall {
         id,
-        time_ms: SystemTime::now()
+        time_ms: (entry.time)
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64),
         address: entry.address,
@@ -285,6 +286,21 @@ fn log_files(folder: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// The last call a file holds, read from its end: opening a log does not
+/// read it all.
+fn last_call(path: &Path) -> Option<LoggedCall> {
+    const TAIL: u64 = 64 << 10;
+    let mut file = File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(TAIL))).ok()?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).ok()?;
+    let found = (tail.split(|&b| b == b'\n').rev())
+        .find_map(|line| serde_json::from_slice::<LoggedCall>(line).ok());
+    // A last record longer than the tail: read the whole file.
+    found.or_else(|| read_file(path).pop())
 }
 
 /// The calls one file holds; lines that do not read are skipped.

@@ -278,7 +278,7 @@ impl Pipeline {
 
     /// The project's default host data folder, `target/iso/data`.
     pub fn data_dir(&self) -> PathBuf {
-        self.output_dir.join("iso").join("data").into_std_path_buf()
+        data_dir_in(&self.output_dir)
     }
 
     /// Which guest provides each import of the others.
@@ -389,6 +389,12 @@ impl Pipeline {
 /// Where cargo builds, and where components go: `--target-dir` or a target dir
 /// the user configured is used for both; otherwise cargo builds in the
 /// machine's shared guest dir and components go to the project's `target/`.
+/// The host data folder of a project whose components go to `output_dir`:
+/// `output_dir/iso/data`.
+pub fn data_dir_in(output_dir: &Utf8Path) -> PathBuf {
+    output_dir.join("iso").join("data").into_std_path_buf()
+}
+
 fn target_dirs(options: &BuildOptions, project: &Project) -> Result<(Utf8PathBuf, Utf8PathBuf)> {
     let utf8 = |dir: PathBuf| {
         Utf8PathBuf::from_path_buf(dir)

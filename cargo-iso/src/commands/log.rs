@@ -14,6 +14,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use iso_host::{EventLog, LoggedCall};
 
 use crate::AlreadyReported;
+use crate::commands::build::data_dir_in;
 use crate::project::{self, Selection};
 use crate::term::Shell;
 
@@ -108,11 +109,7 @@ impl LogArgs {
             workspace: clap_cargo::Workspace::default(),
         };
         let project = project::discover(&selection)?;
-        Ok(project
-            .target_dir
-            .join("iso")
-            .join("data")
-            .into_std_path_buf())
+        Ok(data_dir_in(&project.target_dir))
     }
 
     fn selects(&self, call: &LoggedCall) -> bool {

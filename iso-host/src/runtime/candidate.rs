@@ -278,12 +278,14 @@ pub(crate) fn serve(
     if shadow.is_none() && log.is_none() {
         return supervised.call(|instance| request.run(instance));
     }
+    let time = std::time::SystemTime::now();
     let shared = supervised.instance.shared().clone();
     let mark = effects(&shared).mark();
     let result = supervised.call(|instance| request.run(instance));
     let seen = effects(&shared).since(mark);
     if let Some(log) = log {
         let entry = Entry {
+            time,
             address: log.address,
             version: log.version,
             request: request.clone(),

@@ -446,17 +446,8 @@ impl Runtime {
         request: Request,
     ) -> impl Future<Output = Result<CallOutput, HostError>> + Send + 'static + use<> {
         // Sent now, so that calls made one after another queue at once.
-        let answer = self.served(address).map(|served| {
-            let route = Candidate::route(served.candidate(), &request);
-            let (shadow, log) = (route.shadow, self.logging(address, &route.canary));
-            let job = move |supervised: &mut Supervised| {
-                candidate::serve(supervised, request, shadow, log)
-            };
-            match &route.canary {
-                Some((canary, _)) => canary.ask(job),
-                None => served.pick().ask(job),
-            }
-        });
+        let answer = (self.served(address))
+            .map(|served| self.send(served, address, request, candidate::serve));
         async move { answer?.await? }
     }
 
@@ -468,27 +459,51 @@ impl Runtime {
         request: Request,
     ) -> impl Future<Output = Result<Recorded, HostError>> + use<> {
         let answer = self.served(address).map(|served| {
-            let route = Candidate::route(served.candidate(), &request);
-            let (shadow, log) = (route.shadow, self.logging(address, &route.canary));
-            let job = move |supervised: &mut Supervised| {
-                let state_before = match supervised.instance.save_state() {
-                    Ok(state) => state,
-                    Err(err) => return (None, Err(err), Vec::new()),
-                };
-                effects(supervised.instance.shared()).take_recorded();
-                let result = candidate::serve(supervised, request, shadow, log);
-                (
-                    state_before,
-                    result,
-                    effects(supervised.instance.shared()).take_recorded(),
-                )
-            };
-            match &route.canary {
-                Some((canary, _)) => canary.ask(job),
-                None => served.pick().ask(job),
-            }
+            self.send(
+                served,
+                address,
+                request,
+                |supervised, request, shadow, log| {
+                    let state_before = match supervised.instance.save_state() {
+                        Ok(state) => state,
+                        Err(err) => return (None, Err(err), Vec::new()),
+                    };
+                    effects(supervised.instance.shared()).take_recorded();
+                    let result = candidate::serve(supervised, request, shadow, log);
+                    (
+                        state_before,
+                        result,
+                        effects(supervised.instance.shared()).take_recorded(),
+                    )
+                },
+            )
         });
         async move { answer?.await }
+    }
+
+    /// Sends `job` with `request` to the actor that answers it at
+    /// `address` (the primary, or a canary that takes its key), with the
+    /// shadow to mirror it to and the log to log it to, if any.
+    fn send<R, F>(
+        &self,
+        served: &Served,
+        address: &str,
+        request: Request,
+        job: F,
+    ) -> impl Future<Output = Result<R, HostError>> + Send + 'static + use<R, F>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Supervised, Request, Option<Arc<Candidate>>, Option<Logging>) -> R
+            + Send
+            + 'static,
+    {
+        let route = Candidate::route(served.candidate(), &request);
+        let (shadow, log) = (route.shadow, self.logging(address, &route.canary));
+        let job = move |supervised: &mut Supervised| job(supervised, request, shadow, log);
+        match &route.canary {
+            Some((canary, _)) => canary.ask(job),
+            None => served.pick().ask(job),
+        }
     }
 
     /// Where a call to `address` (or to its canary) is logged, if anywhere.

@@ -16,8 +16,8 @@ impl Dev {
     pub(super) fn start_shadow(&mut self, request: &Request, new: &Built) {
         let running = self.serving(std::slice::from_ref(&new.name));
         let runtime = self.session.runtime_mut();
+        // Refused, it leaves any earlier candidate running, and in `candidates`.
         if let Err(err) = runtime.shadow(&new.name, &new.bytes) {
-            self.candidates.remove(&new.name);
             let help = match err {
                 HostError::StateRejected { .. } => {
                     "\nhelp: `:reload --fresh` swaps the new build in at once, from default state"
