@@ -6,7 +6,7 @@ mod support;
 use std::sync::{Arc, OnceLock};
 
 use iso_host::runtime::{Keep, Runtime, Wiring, block_on};
-use iso_host::{Budget, ComponentCache, EngineOptions, EventLog, IsoEngine, NoLog};
+use iso_host::{Budget, ComponentCache, Effect, EngineOptions, EventLog, IsoEngine, NoLog};
 use predicates::prelude::*;
 use support::GuestCrate;
 
@@ -251,7 +251,7 @@ fn the_event_log_survives_a_restart_and_rotates_at_its_bound() {
     );
     assert_eq!(calls[2].effects.len(), 1, "{:?}", calls[2].effects);
     assert!(
-        calls[2].effects[0].starts_with("KvGet(\"a\""),
+        matches!(&calls[2].effects[0], Effect::KvGet(key, Some(_)) if key == "a"),
         "{:?}",
         calls[2].effects
     );
@@ -263,12 +263,7 @@ fn the_event_log_survives_a_restart_and_rotates_at_its_bound() {
 
     // After a restart, ids go on; a line a crash cut short is skipped.
     let events = data.path().join("events");
-    let last = std::fs::read_dir(&events)
-        .unwrap()
-        .last()
-        .unwrap()
-        .unwrap()
-        .path();
+    let last = events.join("00000001.jsonl");
     let mut file = std::fs::OpenOptions::new()
         .append(true)
         .open(&last)
@@ -283,11 +278,79 @@ fn the_event_log_survives_a_restart_and_rotates_at_its_bound() {
     assert_eq!(calls.last().unwrap().id, 204);
     // Rotated: the oldest calls are gone, and the files keep near the bound.
     assert!(calls.first().unwrap().id > 1, "nothing rotated away");
-    let size: u64 = std::fs::read_dir(&events)
-        .unwrap()
-        .map(|entry| entry.unwrap().metadata().unwrap().len())
-        .sum();
-    assert!(size <= (16 << 10) + (4 << 10), "{size} bytes kept");
+    assert!(
+        size_of(&events) <= (16 << 10) + (4 << 10),
+        "{} bytes kept",
+        size_of(&events)
+    );
+}
+
+/// The bytes of the files in `folder` and the folders in it.
+fn size_of(folder: &std::path::Path) -> u64 {
+    (std::fs::read_dir(folder).unwrap())
+        .map(|entry| entry.unwrap())
+        .map(|entry| match entry.file_type().unwrap().is_dir() {
+            true => size_of(&entry.path()),
+            false => entry.metadata().unwrap().len(),
+        })
+        .sum()
+}
+
+#[test]
+fn a_logged_call_replays_to_its_outcome_on_its_version_and_diverges_on_another() {
+    let data = tempfile::tempdir().unwrap();
+    let runtime = logged(data.path(), 1 << 20);
+    for call in [
+        "add(5)",
+        "greet(\"bob\")",
+        "total()",
+        "stash(\"a\", 1)",
+        "stashed(\"a\")",
+    ] {
+        runtime.call_wave_blocking(call);
+    }
+    drop(runtime);
+    let calls = EventLog::read(data.path()).unwrap();
+    assert_eq!(calls.len(), 5);
+    // Replayed in runtimes of their own: fresh state, empty kv.
+    let replay = |bytes: &[u8]| -> Vec<iso_host::runtime::Replayed> {
+        let engine = Arc::new(IsoEngine::new(EngineOptions::default()).unwrap());
+        let mut runtime = Runtime::new(engine, ComponentCache::new(None), Arc::new(NoLog)).unwrap();
+        (runtime.start("m", bytes, Wiring::new(), Budget::default())).unwrap();
+        (calls.iter())
+            .map(|call| {
+                let state = EventLog::state(data.path(), call).unwrap();
+                runtime.replay("m", call, state).unwrap()
+            })
+            .collect()
+    };
+    let same = replay(&versions().0);
+    let diverged: Vec<u64> = same.iter().filter(|r| r.diverged()).map(|r| r.id).collect();
+    assert!(diverged.is_empty(), "{same:?}");
+    // total() read the state add(5) left; stashed("a") the kv read it saw.
+    assert_eq!(same[2].replayed, "5");
+    assert_eq!(same[4].replayed, "1024");
+
+    let changed = replay(&versions().1);
+    let diverged: Vec<&iso_host::runtime::Replayed> =
+        changed.iter().filter(|r| r.diverged()).collect();
+    assert_eq!(diverged.len(), 2, "{changed:?}");
+    assert_eq!(
+        (
+            diverged[0].id,
+            diverged[0].logged.as_str(),
+            diverged[0].replayed.as_str()
+        ),
+        (1, "5", "error: panic: add is broken")
+    );
+    assert_eq!(
+        (
+            diverged[1].id,
+            diverged[1].logged.as_str(),
+            diverged[1].replayed.as_str()
+        ),
+        (2, "\"hello, bob\"", "\"hi, bob\"")
+    );
 }
 
 #[test]
@@ -352,4 +415,105 @@ fn cargo_iso_log_lists_the_calls_run_made_and_shows_one() {
             .count(),
         3
     );
+    guest
+        .cargo_iso(&["log", "--since", "1h"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("add(2)"));
+    guest
+        .cargo_iso(&["log", "--since", "2999-01-01T00:00:00Z"])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_empty());
+    guest
+        .cargo_iso(&["log", "--since", "yesterday-ish"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is neither a time"));
+}
+
+#[test]
+fn cargo_iso_replay_replays_logged_calls_on_another_version_or_revision() {
+    let guest = GuestCrate::new("misbehave", "replayed");
+    let invokes = ["add(2)", "greet(\"bob\")", "total()", "boom(\"oh\")"];
+    let mut run = vec!["run", "-q"];
+    for call in &invokes {
+        run.extend(["--invoke", call]);
+    }
+    // The run stops at the panic, which is logged too.
+    guest.cargo_iso(&run).assert().code(21);
+    guest
+        .cargo_iso(&["replay", "1.."])
+        .assert()
+        .success()
+        .stdout("replay result: ok. 0 diverged; 4 same\n")
+        .stderr(predicate::str::contains(
+            "Replaying 4 calls on the current build",
+        ));
+
+    let candidate = guest.path().join("candidate.wasm");
+    std::fs::write(&candidate, &versions().1).unwrap();
+    let data = guest.path().join("target/iso/data");
+    let against = [
+        "replay",
+        "1",
+        "2..=3",
+        "--against",
+        candidate.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ];
+    guest
+        .cargo_iso(&against)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "call 1  replayed v1  add(2) ... diverged\n    logged:   2\n    replayed: error: panic: add is broken\n",
+        ))
+        .stdout(predicate::str::contains(
+            "call 2  replayed v1  greet(\"bob\") ... diverged\n    logged:   \"hello, bob\"\n    replayed: \"hi, bob\"\n",
+        ))
+        .stdout(predicate::str::contains("replay result: DIVERGED. 2 diverged; 1 same"));
+    guest
+        .cargo_iso(&["replay", "7"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("error: no call 7 in the log in `"));
+    guest
+        .cargo_iso(&["replay", "x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`x` is not a call id"));
+
+    // --rev: the committed version, though the work tree has changed.
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .args(["-c", "user.name=iso", "-c", "user.email=iso@example.com"])
+            .args(args)
+            .current_dir(guest.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "Cargo.toml", "src", "wit"]);
+    git(&["commit", "-q", "-m", "logged version"]);
+    guest.edit(
+        "src/lib.rs",
+        "format!(\"hello, {name}\")",
+        "format!(\"hey, {name}\")",
+    );
+    guest.cargo_iso(&["replay", "2"]).assert().code(1);
+    guest
+        .cargo_iso(&["replay", "2", "--rev", "HEAD"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "Replaying 1 call on revision `HEAD`",
+        ));
+    guest
+        .cargo_iso(&["replay", "2", "--rev", "no-such-rev"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`no-such-rev` names no commit"));
 }

@@ -4,7 +4,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
     build::BuildArgs, check_compat::CheckCompatArgs, dev::DevArgs, doctor::DoctorArgs,
-    init::InitArgs, log::LogArgs, new::NewArgs, run::RunArgs,
+    init::InitArgs, log::LogArgs, new::NewArgs, replay::ReplayArgs, run::RunArgs,
 };
 use crate::term::Shell;
 
@@ -96,6 +96,8 @@ pub enum Command {
     Dev(DevArgs),
     /// List the calls `run` and `dev` logged, or show one
     Log(LogArgs),
+    /// Replay logged calls on the current build, another component or a git revision, and show what diverges
+    Replay(ReplayArgs),
     /// Report everything NEW breaks for users of OLD: WIT interfaces and state schema
     CheckCompat(CheckCompatArgs),
     /// Show which Rust toolchain builds guests on this machine, and why
@@ -114,6 +116,7 @@ impl Command {
             Command::Run(args) => args.exec(shell),
             Command::Dev(args) => args.exec(shell),
             Command::Log(args) => args.exec(shell),
+            Command::Replay(args) => args.exec(shell),
             Command::CheckCompat(args) => args.exec(shell),
             Command::Doctor(args) => args.exec(shell),
             Command::New(args) => args.exec(shell),

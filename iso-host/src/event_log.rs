@@ -1,8 +1,15 @@
 //! The event log: every call through a [`Runtime`](crate::runtime::Runtime)
 //! that has one is appended, with its id, time, address, version, the
 //! call, its outcome, the effects it saw (clock, random and kv reads, and
-//! the calls it made to other apps) and its usage, to JSON lines in the
-//! host's data folder, `events/`. Reading it back never needs the guest.
+//! the calls it made to other apps), its usage and the state it started
+//! from, to JSON lines in the host's data folder, `events/`. Reading it
+//! back never needs the guest; [`Runtime::replay`](crate::runtime::Runtime::replay)
+//! makes a logged call again, on any version.
+//!
+//! States are kept by reference: each file of the log has a folder of the
+//! states its calls started from, named by their SHA-256, so calls that
+//! start from one state (reads, or an app without state) share it, and a
+//! state leaves with the last file that needs it.
 //!
 //! A call pays for copying what it logs and a push on a lock-free queue
 //! (no wake-up per call); a writer
@@ -12,6 +19,7 @@
 //! files hold more than the bound. A record cut short by a crash is
 //! skipped when the log is read.
 
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -22,9 +30,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crossbeam_deque::{Injector, Steal};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::error::HostError;
-use crate::host::Effect;
+use crate::host::{Effect, NestedCall};
 use crate::instance::CallOutput;
 use crate::runtime::Request;
 use crate::session::Outcome;
@@ -49,14 +58,36 @@ pub struct LoggedCall {
     pub ok: bool,
     /// What it returned, as WAVE, or how it failed.
     pub outcome: String,
-    /// The effects it saw, in order, e.g. `KvGet("a", None)`.
-    pub effects: Vec<String>,
-    /// The calls it made to other apps, e.g. `store.visit("ada") -> 1`.
-    pub nested: Vec<String>,
+    /// The effects it saw, in order: clock, random and kv reads, and the
+    /// calls it made to other apps ([`Effect::Call`]).
+    pub effects: Vec<Effect>,
+    /// The state it started from, by reference (see [`EventLog::state`]);
+    /// `None` for the app's default state, or an app without state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
     /// Fuel it burnt (0 when it failed).
     pub fuel: u64,
     /// Its time, in microseconds (0 when it failed).
     pub elapsed_us: u64,
+}
+
+impl LoggedCall {
+    /// The calls it made to other apps.
+    pub fn nested(&self) -> impl Iterator<Item = &NestedCall> {
+        self.effects.iter().filter_map(|effect| match effect {
+            Effect::Call(call) => Some(call),
+            _ => None,
+        })
+    }
+
+    /// Its outcome as [`Outcome`](crate::Outcome) shows it: the results,
+    /// or `error: ` and how it failed.
+    pub fn outcome_text(&self) -> String {
+        match self.ok {
+            true => self.outcome.clone(),
+            false => format!("error: {}", self.outcome),
+        }
+    }
 }
 
 /// What a call hands the writer; turned into text there, off the call's path.
@@ -68,6 +99,8 @@ pub(crate) struct Entry {
     pub(crate) request: Request,
     pub(crate) result: Result<CallOutput, HostError>,
     pub(crate) effects: Vec<Effect>,
+    /// The state it started from (see [`LoggedCall::state`]).
+    pub(crate) state: Option<Vec<u8>>,
 }
 
 /// How often the writer drains the queue.
@@ -110,6 +143,8 @@ impl EventLog {
             number: last + 1,
             file: None,
             written: 0,
+            states: HashSet::new(),
+            last_state: None,
         };
         let writer = std::thread::Builder::new()
             .name("iso-event-log".into())
@@ -143,6 +178,34 @@ impl EventLog {
         })?;
         Ok(files.iter().flat_map(|(_, path)| read_file(path)).collect())
     }
+
+    /// The state `call` started from, from the log in `dir/events`:
+    /// `None` when it started from the app's default state. A state that
+    /// rotated out of the log with the file it was kept for is an error.
+    pub fn state(dir: &Path, call: &LoggedCall) -> Result<Option<Vec<u8>>, HostError> {
+        let Some(hash) = &call.state else {
+            return Ok(None);
+        };
+        let folder = dir.join("events");
+        let files = log_files(&folder).unwrap_or_default();
+        let kept = (files.iter().rev())
+            .map(|(number, _)| states_folder(&folder, *number).join(hash))
+            .find(|path| path.exists());
+        let missing = || HostError::Storage {
+            path: folder.clone(),
+            reason: format!(
+                "the state call {} started from ({hash}) is no longer in the event log",
+                call.id
+            ),
+        };
+        let path = kept.ok_or_else(missing)?;
+        std::fs::read(&path)
+            .map(Some)
+            .map_err(|e| HostError::Storage {
+                path,
+                reason: format!("cannot read a state the event log keeps: {e}"),
+            })
+    }
 }
 
 impl Drop for EventLog {
@@ -162,7 +225,13 @@ struct Writer {
     /// The number of the file being written.
     number: u64,
     file: Option<BufWriter<File>>,
+    /// Bytes written for the file being written, its states included.
     written: u64,
+    /// The states kept for the file being written, by hash.
+    states: HashSet<String>,
+    /// The last state seen, and its hash: calls that leave the state as
+    /// it was (reads) are not hashed again.
+    last_state: Option<(Vec<u8>, String)>,
 }
 
 impl Writer {
@@ -193,13 +262,21 @@ impl Writer {
 
     /// Writes one entry; a log that cannot be written loses the entry,
     /// never the call.
-    fn write(&mut self, (id, entry): (u64, Entry)) {
-        let Ok(mut line) = serde_json::to_vec(&logged(id, entry)) else {
+    fn write(&mut self, (id, mut entry): (u64, Entry)) {
+        let state = entry.state.take().map(|bytes| {
+            let hash = self.hash(&bytes);
+            (bytes, hash)
+        });
+        let logged = logged(id, entry, state.as_ref().map(|(_, hash)| hash.clone()));
+        let Ok(mut line) = serde_json::to_vec(&logged) else {
             return;
         };
         line.push(b'\n');
         if self.written + line.len() as u64 > self.bound / 4 {
             self.rotate();
+        }
+        if let Some((bytes, hash)) = state {
+            self.keep_state(bytes, hash);
         }
         if self.file.is_none() {
             let path = self.folder.join(file_name(self.number));
@@ -213,46 +290,76 @@ impl Writer {
         }
     }
 
-    /// Starts the next file, and deletes the oldest past the bound.
+    /// The name a state is kept under: its SHA-256, in hex.
+    fn hash(&mut self, bytes: &[u8]) -> String {
+        if let Some((last, hash)) = &self.last_state
+            && last.as_slice() == bytes
+        {
+            return hash.clone();
+        }
+        let hash: String = (Sha256::digest(bytes).iter())
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        self.last_state = Some((bytes.to_vec(), hash.clone()));
+        hash
+    }
+
+    /// Keeps a state beside the file being written, unless it already
+    /// is: each file keeps the states its calls start from, so that a
+    /// file and its states rotate out together.
+    fn keep_state(&mut self, bytes: Vec<u8>, hash: String) {
+        if self.states.contains(&hash) {
+            return;
+        }
+        let folder = states_folder(&self.folder, self.number);
+        let kept = std::fs::create_dir_all(&folder)
+            .and_then(|()| std::fs::write(folder.join(&hash), &bytes));
+        if kept.is_ok() {
+            self.written += bytes.len() as u64;
+            self.states.insert(hash);
+        }
+    }
+
+    /// Starts the next file, and deletes the oldest (with their states)
+    /// past the bound.
     fn rotate(&mut self) {
         if let Some(mut file) = self.file.take() {
             let _ = file.flush();
         }
         self.number += 1;
         self.written = 0;
+        self.states.clear();
         let Ok(files) = log_files(&self.folder) else {
             return;
         };
-        let size = |path: &PathBuf| std::fs::metadata(path).map_or(0, |m| m.len());
-        let mut total: u64 = files.iter().map(|(_, path)| size(path)).sum();
-        for (_, path) in &files {
+        let size = |number: u64, path: &PathBuf| {
+            let states = std::fs::read_dir(states_folder(&self.folder, number)).into_iter();
+            let states: u64 = (states.flatten().flatten())
+                .filter_map(|entry| entry.metadata().ok())
+                .map(|metadata| metadata.len())
+                .sum();
+            std::fs::metadata(path).map_or(0, |m| m.len()) + states
+        };
+        let mut total: u64 = files.iter().map(|(number, path)| size(*number, path)).sum();
+        for (number, path) in &files {
             if total + self.bound / 4 <= self.bound {
                 break;
             }
-            total -= size(path);
+            total -= size(*number, path);
             let _ = std::fs::remove_file(path);
+            let _ = std::fs::remove_dir_all(states_folder(&self.folder, *number));
         }
     }
 }
 
-/// The record of a call.
-fn logged(id: u64, entry: Entry) -> LoggedCall {
+/// The record of a call, which started from the state `state` names.
+fn logged(id: u64, entry: Entry, state: Option<String>) -> LoggedCall {
     let outcome = Outcome::of(&entry.result);
     let (ok, outcome) = match outcome {
         Outcome::Returned(_) => (true, outcome.to_string()),
         Outcome::Failed(failure) => (false, failure),
     };
     let usage = entry.result.as_ref().ok().map(|output| &output.usage);
-    let (effects, nested) = entry.effects.iter().fold(
-        (Vec::new(), Vec::new()),
-        |(mut effects, mut nested), effect| {
-            match effect {
-                Effect::Call(call) => nested.push(call.to_string()),
-                other => effects.push(format!("{other:?}")),
-            }
-            (effects, nested)
-        },
-    );
     LoggedCall {
         id,
         time_ms: (entry.time)
@@ -263,11 +370,16 @@ fn logged(id: u64, entry: Entry) -> LoggedCall {
         call: entry.request.text(),
         ok,
         outcome,
-        effects,
-        nested,
+        effects: entry.effects,
+        state,
         fuel: usage.map_or(0, |u| u.fuel),
         elapsed_us: usage.map_or(0, |u| u.elapsed.as_micros() as u64),
     }
+}
+
+/// The folder of the states that the calls of file `number` start from.
+fn states_folder(folder: &Path, number: u64) -> PathBuf {
+    folder.join(format!("{number:08}.states"))
 }
 
 fn file_name(number: u64) -> String {

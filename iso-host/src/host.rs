@@ -48,7 +48,7 @@ impl LogSink for NoLog {
 }
 
 /// One host effect a guest saw, in the order it saw them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Effect {
     /// `clock.wall-now`
     WallNow(u64),
@@ -65,7 +65,7 @@ pub enum Effect {
 }
 
 /// A call one app made to another through a wired import, as WAVE text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NestedCall {
     /// The app called.
     pub address: String,

@@ -623,6 +623,17 @@ impl Instance {
         Ok(Some(schema))
     }
 
+    /// The state the next call starts from, for the event log: the last
+    /// good state, which under [`SnapshotPolicy::EveryCall`] is the state
+    /// now (saved after the last call, no guest call needed); `None` for
+    /// the default state, or an app without `iso:app/state`.
+    pub(crate) fn state_before_call(&mut self) -> Result<Option<Vec<u8>>, HostError> {
+        match self.policy {
+            SnapshotPolicy::EveryCall => Ok(self.snapshot.clone()),
+            SnapshotPolicy::Checkpoint => self.save_state(),
+        }
+    }
+
     /// The guest's state in the iso-schema encoding, if it exports `iso:app/state`.
     pub fn save_state(&mut self) -> Result<Option<Vec<u8>>, HostError> {
         if !self.app.has_state() {

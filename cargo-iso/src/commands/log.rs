@@ -1,17 +1,17 @@
 //! `cargo iso log`: the calls `run` and `dev` logged in the project's data
 //! folder (`target/iso/data/events/`), newest last, filtered by app,
-//! export or failure; `cargo iso log show ID` shows one with the effects
+//! export, failure or time; `cargo iso log show ID` shows one with the effects
 //! it saw and the calls it made to other apps.
 //!
 //! Exit codes: 0 success; 2 bad input (no such call, an unreadable log).
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
-use iso_host::{EventLog, LoggedCall};
+use iso_host::{Effect, EventLog, LoggedCall};
 
 use crate::AlreadyReported;
 use crate::commands::build::data_dir_in;
@@ -23,6 +23,7 @@ use crate::term::Shell;
 #[command(after_help = "Examples:
   cargo iso log
   cargo iso log --app store --failed
+  cargo iso log --since 10m
   cargo iso log --format json
   cargo iso log show 42")]
 pub struct LogArgs {
@@ -41,6 +42,10 @@ pub struct LogArgs {
     /// Only calls that failed
     #[arg(long)]
     pub failed: bool,
+
+    /// Only calls made since T: a time such as 2026-12-03T14:00:00Z, or how long ago, such as 10m or 2h
+    #[arg(long, value_name = "T")]
+    pub since: Option<Since>,
 
     /// How to print the calls
     #[arg(long, value_name = "FMT", default_value = "human")]
@@ -63,6 +68,26 @@ pub enum Show {
         /// The call's id, as `cargo iso log` lists it
         id: u64,
     },
+}
+
+/// A moment, as `--since` takes it: a time, or how long ago.
+#[derive(Debug, Clone, Copy)]
+pub struct Since(SystemTime);
+
+impl std::str::FromStr for Since {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if let Ok(time) = humantime::parse_rfc3339_weak(text) {
+            return Ok(Since(time));
+        }
+        match humantime::parse_duration(text) {
+            Ok(ago) => Ok(Since(SystemTime::now() - ago)),
+            Err(_) => Err(format!(
+                "`{text}` is neither a time (2026-12-03T14:00:00Z) nor how long ago (10m, 2h)"
+            )),
+        }
+    }
 }
 
 /// How `cargo iso log` prints.
@@ -117,6 +142,9 @@ impl LogArgs {
         self.app.as_ref().is_none_or(|app| *app == call.address)
             && self.export.as_ref().is_none_or(|e| e == export)
             && (!self.failed || !call.ok)
+            && self.since.is_none_or(|Since(since)| {
+                UNIX_EPOCH + Duration::from_millis(call.time_ms) >= since
+            })
     }
 
     fn show(&self, out: &mut impl Write, call: &LoggedCall) -> Result<()> {
@@ -126,17 +154,24 @@ impl LogArgs {
         }
         writeln!(out, "{}", line(call))?;
         writeln!(out, "  fuel {}, {} µs", call.fuel, call.elapsed_us)?;
-        if call.effects.is_empty() && call.nested.is_empty() {
+        if let Some(state) = &call.state {
+            writeln!(
+                out,
+                "  started from state {}",
+                &state[..12.min(state.len())]
+            )?;
+        }
+        if call.effects.is_empty() {
             writeln!(
                 out,
                 "  saw no clock, random or kv reads and called no other app"
             )?;
         }
         for effect in &call.effects {
-            writeln!(out, "  saw {effect}")?;
-        }
-        for nested in &call.nested {
-            writeln!(out, "  called {nested}")?;
+            match effect {
+                Effect::Call(nested) => writeln!(out, "  called {nested}")?,
+                other => writeln!(out, "  saw {other:?}")?,
+            }
         }
         Ok(())
     }

@@ -7,4 +7,6 @@ pub mod doctor;
 pub mod init;
 pub mod log;
 pub mod new;
+pub mod replay;
+pub mod replay_rev;
 pub mod run;

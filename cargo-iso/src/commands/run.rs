@@ -309,24 +309,8 @@ impl RunArgs {
             };
             return Ok((vec![app], None));
         }
-        let pipeline = Pipeline::prepare(&self.build, shell)?;
-        let built = pipeline.build(shell)?;
-        let names: Vec<String> = built.iter().map(|c| c.guest.name.clone()).collect();
-        let selected: Vec<&str> = names.iter().map(String::as_str).collect();
-        let apps = built
-            .into_iter()
-            .map(|component| {
-                let bytes = component.read()?;
-                let guest = component.guest;
-                Ok(RunApp {
-                    wiring: wiring_of(&guest.name, pipeline.links(), &selected),
-                    budget: guest.settings.budget(),
-                    name: guest.name,
-                    bytes,
-                })
-            })
-            .collect::<Result<_>>()?;
-        Ok((apps, Some(pipeline.data_dir())))
+        let (apps, data) = project_apps(&self.build, shell)?;
+        Ok((apps, Some(data)))
     }
 
     fn report(&self, shell: &Shell, call: &str, output: &CallOutput) -> Result<()> {
@@ -360,11 +344,38 @@ impl RunArgs {
 }
 
 /// One app to start: its address, component, wiring and budget.
-struct RunApp {
-    name: String,
-    bytes: Vec<u8>,
-    wiring: Wiring,
-    budget: Budget,
+pub struct RunApp {
+    /// Its address: the guest's name.
+    pub name: String,
+    /// Its component.
+    pub bytes: Vec<u8>,
+    /// Who fills its imports.
+    pub wiring: Wiring,
+    /// The budget its manifest sets.
+    pub budget: Budget,
+}
+
+/// Every selected guest of the project, built, each with its wiring and
+/// the budget its manifest sets; and the project's data folder.
+pub fn project_apps(build: &BuildOptions, shell: &Shell) -> Result<(Vec<RunApp>, PathBuf)> {
+    let pipeline = Pipeline::prepare(build, shell)?;
+    let built = pipeline.build(shell)?;
+    let names: Vec<String> = built.iter().map(|c| c.guest.name.clone()).collect();
+    let selected: Vec<&str> = names.iter().map(String::as_str).collect();
+    let apps = built
+        .into_iter()
+        .map(|component| {
+            let bytes = component.read()?;
+            let guest = component.guest;
+            Ok(RunApp {
+                wiring: wiring_of(&guest.name, pipeline.links(), &selected),
+                budget: guest.settings.budget(),
+                name: guest.name,
+                bytes,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok((apps, pipeline.data_dir()))
 }
 
 /// The wiring of guest `name`: each of its links to a provider that runs

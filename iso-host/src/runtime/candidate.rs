@@ -30,7 +30,7 @@ use wasmtime::component::{Val, wasm_wave};
 
 use crate::error::HostError;
 use crate::event_log::{Entry, EventLog};
-use crate::host::{Effect, lock};
+use crate::host::{Effect, Shared, lock};
 use crate::instance::{CallOutput, Instance};
 use crate::runtime::actor::Actor;
 use crate::runtime::supervise::Supervised;
@@ -198,13 +198,9 @@ impl Candidate {
         // The answer is dropped unawaited: the job runs all the same.
         drop(self.actor.ask(move |supervised: &mut Supervised| {
             let shared = supervised.instance.shared().clone();
-            {
-                let mut effects = effects(&shared);
-                effects.record();
-                effects.replay(effects_seen.clone());
-            }
-            let candidate = Outcome::of(&supervised.call(|instance| request.run(instance)));
-            let own = effects(&shared).take_recorded();
+            let (candidate, own) = rerun(&shared, effects_seen.clone(), || {
+                supervised.call(|instance| request.run(instance))
+            });
             let primary = Outcome::of(&primary);
             if candidate != primary {
                 lock(&seen).keep(ShadowDivergence {
@@ -279,6 +275,10 @@ pub(crate) fn serve(
         return supervised.call(|instance| request.run(instance));
     }
     let time = std::time::SystemTime::now();
+    let state = match log {
+        Some(_) => supervised.instance.state_before_call().ok().flatten(),
+        None => None,
+    };
     let shared = supervised.instance.shared().clone();
     let mark = effects(&shared).mark();
     let result = supervised.call(|instance| request.run(instance));
@@ -291,6 +291,7 @@ pub(crate) fn serve(
             request: request.clone(),
             result: result.clone(),
             effects: seen.clone(),
+            state,
         };
         supervised.after_answer(move || {
             log.events.append(entry);
@@ -329,15 +330,40 @@ fn first_argument(call: &str) -> &str {
     args.trim()
 }
 
+/// Makes a call again with `run`, its clock, random and kv reads and its
+/// calls to other apps answered from `effects_seen` (another run's); what
+/// it came to, and the effects it saw.
+pub(crate) fn rerun(
+    shared: &Shared,
+    effects_seen: Vec<Effect>,
+    run: impl FnOnce() -> Result<CallOutput, HostError>,
+) -> (Outcome, Vec<Effect>) {
+    {
+        let mut effects = effects(shared);
+        effects.record();
+        effects.replay(effects_seen);
+    }
+    let outcome = Outcome::of(&run());
+    (outcome, effects(shared).take_recorded())
+}
+
 /// Where two runs' effects first differ, described; `None` when one's are
 /// the other's.
-fn first_difference(primary: &[Effect], candidate: &[Effect]) -> Option<String> {
+pub(crate) fn first_difference(primary: &[Effect], candidate: &[Effect]) -> Option<String> {
+    first_difference_of(("primary", primary), ("candidate", candidate))
+}
+
+/// Where two named runs' effects first differ, described.
+pub(crate) fn first_difference_of(
+    (one, primary): (&str, &[Effect]),
+    (other, candidate): (&str, &[Effect]),
+) -> Option<String> {
     let at =
         (0..primary.len().max(candidate.len())).find(|&i| primary.get(i) != candidate.get(i))?;
     let show =
         |effect: Option<&Effect>| effect.map_or_else(|| "none".to_owned(), |e| format!("{e:?}"));
     Some(format!(
-        "effect {}: primary {}, candidate {}",
+        "effect {}: {one} {}, {other} {}",
         at + 1,
         show(primary.get(at)),
         show(candidate.get(at))
