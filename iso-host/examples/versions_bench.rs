@@ -9,8 +9,10 @@
 //! closed loop, where the caller's spin takes the second core) are shown
 //! too.
 //!
-//! Then the cost of logging each call to the event log: the mean time of
-//! a call made back to back, with a log and without, in alternating rounds.
+//! Then a call routed by a policy that sends it to the primary against a
+//! direct call, and the cost of logging each call to the event log: the
+//! p50 of calls made back to back, and the time per call of calls sent in
+//! batches (amortized), with a log and without, in alternating rounds.
 //!
 //! Usage: versions_bench <misbehave.wasm> <scratch dir for the event log>
 
@@ -37,21 +39,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         runtime.start("m", &bytes, Wiring::new(), Budget::default())?;
         Ok(runtime)
     };
-    let alone = start()?;
-    let mut shadowed = start()?;
-    shadowed.shadow("m", &bytes)?;
     println!(
         "\nversions (p50 of {} calls of add(1) each way)",
         ROUNDS * CALLS
     );
     // VERSIONS_BENCH=log runs the logging part alone (e.g. under a profiler).
     let only_log = std::env::var("VERSIONS_BENCH").is_ok_and(|only| only == "log");
-    let shadow_rounds = if only_log {
-        Vec::new()
-    } else {
-        vec![("every 50 µs", Some(SPACING)), ("back to back", None)]
-    };
-    for (label, spacing) in shadow_rounds {
+    if !only_log {
+        shadow(&start, &bytes)?;
+        routing(&start, &bytes)?;
+    }
+    logging(&start, std::path::Path::new(scratch))
+}
+
+/// A call with a shadow running, against the same call without.
+fn shadow(
+    start: &dyn Fn() -> Result<Runtime, HostError>,
+    bytes: &[u8],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let alone = start()?;
+    let mut shadowed = start()?;
+    shadowed.shadow("m", bytes)?;
+    for (label, spacing) in [("every 50 µs", Some(SPACING)), ("back to back", None)] {
         let (mut without, mut with) = (Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
             without.extend(latencies(&alone, spacing)?);
@@ -59,10 +68,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let (without, with) = (median(without), median(with));
         let ratio = with.as_secs_f64() / without.as_secs_f64();
-        let verdict = match (spacing, ratio <= 1.1) {
-            (None, _) => "",
-            (Some(_), true) => "  (target 1.1x) [ok]",
-            (Some(_), false) => "  (target 1.1x) [OVER]",
+        let verdict = match spacing {
+            None => String::new(),
+            Some(_) => format!("  (target 1.1x) [{}]", verdict(ratio <= 1.1)),
         };
         println!("  {label}: the call, no shadow        {without:>10.2?}");
         println!("  {label}: the call, with a shadow    {with:>10.2?} = {ratio:.2}x{verdict}");
@@ -72,35 +80,83 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "  calls mirrored to the candidate         {:>10}  ({} divergences)",
         report.calls, report.diverged
     );
-    let mut logged = start()?;
-    logged.set_event_log(EventLog::open(
-        std::path::Path::new(scratch),
-        event_log::DEFAULT_BOUND,
-    )?);
+    Ok(())
+}
+
+/// A call routed by a policy that sends every call to the primary (a
+/// canary of 0%: each call's key is hashed, and none is taken), against
+/// the same call with no policy.
+fn routing(
+    start: &dyn Fn() -> Result<Runtime, HostError>,
+    bytes: &[u8],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let direct = start()?;
+    let mut routed = start()?;
+    routed.canary("m", bytes, 0)?;
     let (mut without, mut with) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        without.extend(latencies(&alone, None)?);
+        without.extend(latencies(&direct, None)?);
+        with.extend(latencies(&routed, None)?);
+    }
+    let (without, with) = (median(without), median(with));
+    let ratio = with.as_secs_f64() / without.as_secs_f64();
+    println!("  the call, direct                       {without:>10.2?}");
+    println!(
+        "  the call, routed to the primary        {with:>10.2?} = {ratio:.2}x  (target 1.05x) [{}]",
+        verdict(ratio <= 1.05)
+    );
+    Ok(())
+}
+
+/// A call logged to the event log, against the same call not logged: the
+/// p50 of calls made back to back, and the mean of calls sent in batches
+/// (what logging adds to each call, amortized).
+fn logging(
+    start: &dyn Fn() -> Result<Runtime, HostError>,
+    scratch: &std::path::Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let plain = start()?;
+    let mut logged = start()?;
+    logged.set_event_log(EventLog::open(scratch, event_log::DEFAULT_BOUND)?);
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        without.extend(latencies(&plain, None)?);
         with.extend(latencies(&logged, None)?);
     }
     println!(
         "  back to back, p50: not logged {:.2?}, logged {:.2?}",
-        median(without.clone()),
-        median(with.clone())
+        median(without),
+        median(with)
     );
-    let calls = (ROUNDS * CALLS) as u32;
-    let mean = |times: Vec<Duration>| times.iter().sum::<Duration>() / calls;
-    let (without, with) = (mean(without), mean(with));
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        without.push(batch(&plain)?);
+        with.push(batch(&logged)?);
+    }
+    let (without, with) = (median(without), median(with));
     let added = with.saturating_sub(without);
-    let verdict = if added <= Duration::from_micros(1) {
-        "ok"
-    } else {
-        "OVER"
-    };
-    println!("  back to back, mean: the call, not logged {without:>10.2?}");
+    println!("  in batches, per call: not logged       {without:>10.2?}");
     println!(
-        "  back to back, mean: the call, logged     {with:>10.2?} = {added:.2?} more  (target 1 µs) [{verdict}]"
+        "  in batches, per call: logged           {with:>10.2?} = {added:.2?} more  (target 1 µs) [{}]",
+        verdict(added <= Duration::from_micros(1))
     );
     Ok(())
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "ok" } else { "OVER" }
+}
+
+/// The time per call of `CALLS` calls sent at once, then awaited.
+fn batch(runtime: &Runtime) -> Result<Duration, HostError> {
+    let started = Instant::now();
+    let answers: Vec<_> = (0..CALLS)
+        .map(|_| runtime.call("m", "add", vec![Val::U64(1)]))
+        .collect();
+    for answer in answers {
+        block_on(answer)?;
+    }
+    Ok(started.elapsed() / CALLS as u32)
 }
 
 /// The latency of each of `CALLS` calls, one every `spacing`, or one

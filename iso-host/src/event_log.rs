@@ -6,10 +6,11 @@
 //! back never needs the guest; [`Runtime::replay`](crate::runtime::Runtime::replay)
 //! makes a logged call again, on any version.
 //!
-//! States are kept by reference: each file of the log has a folder of the
-//! states its calls started from, named by their SHA-256, so calls that
-//! start from one state (reads, or an app without state) share it, and a
-//! state leaves with the last file that needs it.
+//! States are kept by reference: beside each file of the log, a file of
+//! the states its calls started from (`NNNNNNNN.states`), appended to, so
+//! a state leaves the log with the calls that need it. Calls that start
+//! from the state the call before them started from (after reads, say)
+//! share it, and an app without state keeps none.
 //!
 //! A call pays for copying what it logs and a push on a lock-free queue
 //! (no wake-up per call); a writer
@@ -19,7 +20,6 @@
 //! files hold more than the bound. A record cut short by a crash is
 //! skipped when the log is read.
 
-use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -30,7 +30,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crossbeam_deque::{Injector, Steal};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::HostError;
 use crate::host::{Effect, NestedCall};
@@ -64,11 +63,23 @@ pub struct LoggedCall {
     /// The state it started from, by reference (see [`EventLog::state`]);
     /// `None` for the app's default state, or an app without state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
+    pub state: Option<StateRef>,
     /// Fuel it burnt (0 when it failed).
     pub fuel: u64,
     /// Its time, in microseconds (0 when it failed).
     pub elapsed_us: u64,
+}
+
+/// Where the log keeps a state: in the states file of log file `file`,
+/// `len` bytes from byte `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateRef {
+    /// The number of the log file whose states file holds it.
+    pub file: u64,
+    /// Where it starts in that file.
+    pub at: u64,
+    /// Its length.
+    pub len: u64,
 }
 
 impl LoggedCall {
@@ -143,7 +154,7 @@ impl EventLog {
             number: last + 1,
             file: None,
             written: 0,
-            states: HashSet::new(),
+            states: None,
             last_state: None,
         };
         let writer = std::thread::Builder::new()
@@ -181,30 +192,37 @@ impl EventLog {
 
     /// The state `call` started from, from the log in `dir/events`:
     /// `None` when it started from the app's default state. A state that
-    /// rotated out of the log with the file it was kept for is an error.
+    /// left the log (with the file of its calls) is an error.
     pub fn state(dir: &Path, call: &LoggedCall) -> Result<Option<Vec<u8>>, HostError> {
-        let Some(hash) = &call.state else {
+        let Some(state) = call.state else {
             return Ok(None);
         };
-        let folder = dir.join("events");
-        let files = log_files(&folder).unwrap_or_default();
-        let kept = (files.iter().rev())
-            .map(|(number, _)| states_folder(&folder, *number).join(hash))
-            .find(|path| path.exists());
-        let missing = || HostError::Storage {
-            path: folder.clone(),
-            reason: format!(
-                "the state call {} started from ({hash}) is no longer in the event log",
-                call.id
-            ),
+        let path = states_file(&dir.join("events"), state.file);
+        let failed = |reason: String| HostError::Storage {
+            path: path.clone(),
+            reason,
         };
-        let path = kept.ok_or_else(missing)?;
-        std::fs::read(&path)
-            .map(Some)
-            .map_err(|e| HostError::Storage {
-                path,
-                reason: format!("cannot read a state the event log keeps: {e}"),
-            })
+        let mut file = File::open(&path).map_err(|e| {
+            failed(format!(
+                "the state call {} started from is no longer in the event log: {e}",
+                call.id
+            ))
+        })?;
+        let mut bytes = vec![
+            0;
+            usize::try_from(state.len)
+                .unwrap_or(usize::MAX)
+                .min(1 << 30)
+        ];
+        file.seek(SeekFrom::Start(state.at))
+            .and_then(|_| file.read_exact(&mut bytes))
+            .map_err(|e| {
+                failed(format!(
+                    "cannot read the state call {} started from: {e}",
+                    call.id
+                ))
+            })?;
+        Ok(Some(bytes))
     }
 }
 
@@ -227,11 +245,11 @@ struct Writer {
     file: Option<BufWriter<File>>,
     /// Bytes written for the file being written, its states included.
     written: u64,
-    /// The states kept for the file being written, by hash.
-    states: HashSet<String>,
-    /// The last state seen, and its hash: calls that leave the state as
-    /// it was (reads) are not hashed again.
-    last_state: Option<(Vec<u8>, String)>,
+    /// The states file of the file being written, and its length.
+    states: Option<(BufWriter<File>, u64)>,
+    /// The last state kept, and where: a call that starts from the state
+    /// the one before it started from shares it.
+    last_state: Option<(Vec<u8>, StateRef)>,
 }
 
 impl Writer {
@@ -250,8 +268,8 @@ impl Writer {
                     Steal::Empty => break,
                 }
             }
-            if wrote && let Some(file) = &mut self.file {
-                let _ = file.flush();
+            if wrote {
+                self.flush();
             }
             if closing {
                 return;
@@ -263,21 +281,17 @@ impl Writer {
     /// Writes one entry; a log that cannot be written loses the entry,
     /// never the call.
     fn write(&mut self, (id, mut entry): (u64, Entry)) {
-        let state = entry.state.take().map(|bytes| {
-            let hash = self.hash(&bytes);
-            (bytes, hash)
-        });
-        let logged = logged(id, entry, state.as_ref().map(|(_, hash)| hash.clone()));
-        let Ok(mut line) = serde_json::to_vec(&logged) else {
+        let state = entry.state.take();
+        let size = state.as_ref().map_or(0, Vec::len) as u64;
+        // A line is about a few hundred bytes; rotate before the state goes in.
+        if self.written + size + 512 > self.bound / 4 && self.written > 0 {
+            self.rotate();
+        }
+        let state = state.and_then(|bytes| self.keep_state(bytes));
+        let Ok(mut line) = serde_json::to_vec(&logged(id, entry, state)) else {
             return;
         };
         line.push(b'\n');
-        if self.written + line.len() as u64 > self.bound / 4 {
-            self.rotate();
-        }
-        if let Some((bytes, hash)) = state {
-            self.keep_state(bytes, hash);
-        }
         if self.file.is_none() {
             let path = self.folder.join(file_name(self.number));
             let opened = OpenOptions::new().create(true).append(true).open(path);
@@ -290,70 +304,75 @@ impl Writer {
         }
     }
 
-    /// The name a state is kept under: its SHA-256, in hex.
-    fn hash(&mut self, bytes: &[u8]) -> String {
-        if let Some((last, hash)) = &self.last_state
-            && last.as_slice() == bytes
-        {
-            return hash.clone();
+    /// Flushes the states, then the calls that refer to them.
+    fn flush(&mut self) {
+        if let Some((states, _)) = &mut self.states {
+            let _ = states.flush();
         }
-        let hash: String = (Sha256::digest(bytes).iter())
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
-        self.last_state = Some((bytes.to_vec(), hash.clone()));
-        hash
+        if let Some(file) = &mut self.file {
+            let _ = file.flush();
+        }
     }
 
-    /// Keeps a state beside the file being written, unless it already
-    /// is: each file keeps the states its calls start from, so that a
-    /// file and its states rotate out together.
-    fn keep_state(&mut self, bytes: Vec<u8>, hash: String) {
-        if self.states.contains(&hash) {
-            return;
+    /// Appends a state to the states file of the file being written,
+    /// unless it is the last one kept there; where it is.
+    fn keep_state(&mut self, bytes: Vec<u8>) -> Option<StateRef> {
+        if let Some((last, at)) = &self.last_state
+            && at.file == self.number
+            && *last == bytes
+        {
+            return Some(*at);
         }
-        let folder = states_folder(&self.folder, self.number);
-        let kept = std::fs::create_dir_all(&folder)
-            .and_then(|()| std::fs::write(folder.join(&hash), &bytes));
-        if kept.is_ok() {
-            self.written += bytes.len() as u64;
-            self.states.insert(hash);
+        if self.states.is_none() {
+            let path = states_file(&self.folder, self.number);
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .ok()?;
+            let len = file.metadata().ok()?.len();
+            self.states = Some((BufWriter::new(file), len));
         }
+        let (file, len) = self.states.as_mut()?;
+        file.write_all(&bytes).ok()?;
+        let at = StateRef {
+            file: self.number,
+            at: *len,
+            len: bytes.len() as u64,
+        };
+        *len += at.len;
+        self.written += at.len;
+        self.last_state = Some((bytes, at));
+        Some(at)
     }
 
     /// Starts the next file, and deletes the oldest (with their states)
     /// past the bound.
     fn rotate(&mut self) {
-        if let Some(mut file) = self.file.take() {
-            let _ = file.flush();
-        }
+        self.flush();
+        self.file = None;
+        self.states = None;
         self.number += 1;
         self.written = 0;
-        self.states.clear();
         let Ok(files) = log_files(&self.folder) else {
             return;
         };
-        let size = |number: u64, path: &PathBuf| {
-            let states = std::fs::read_dir(states_folder(&self.folder, number)).into_iter();
-            let states: u64 = (states.flatten().flatten())
-                .filter_map(|entry| entry.metadata().ok())
-                .map(|metadata| metadata.len())
-                .sum();
-            std::fs::metadata(path).map_or(0, |m| m.len()) + states
-        };
-        let mut total: u64 = files.iter().map(|(number, path)| size(*number, path)).sum();
+        let size = |path: &Path| std::fs::metadata(path).map_or(0, |m| m.len());
+        let both = |number: u64, path: &Path| size(path) + size(&states_file(&self.folder, number));
+        let mut total: u64 = files.iter().map(|(number, path)| both(*number, path)).sum();
         for (number, path) in &files {
             if total + self.bound / 4 <= self.bound {
                 break;
             }
-            total -= size(*number, path);
+            total -= both(*number, path);
             let _ = std::fs::remove_file(path);
-            let _ = std::fs::remove_dir_all(states_folder(&self.folder, *number));
+            let _ = std::fs::remove_file(states_file(&self.folder, *number));
         }
     }
 }
 
-/// The record of a call, which started from the state `state` names.
-fn logged(id: u64, entry: Entry, state: Option<String>) -> LoggedCall {
+/// The record of a call, which started from the state `state` points to.
+fn logged(id: u64, entry: Entry, state: Option<StateRef>) -> LoggedCall {
     let outcome = Outcome::of(&entry.result);
     let (ok, outcome) = match outcome {
         Outcome::Returned(_) => (true, outcome.to_string()),
@@ -377,8 +396,8 @@ fn logged(id: u64, entry: Entry, state: Option<String>) -> LoggedCall {
     }
 }
 
-/// The folder of the states that the calls of file `number` start from.
-fn states_folder(folder: &Path, number: u64) -> PathBuf {
+/// The file of the states that the calls of log file `number` start from.
+fn states_file(folder: &Path, number: u64) -> PathBuf {
     folder.join(format!("{number:08}.states"))
 }
 

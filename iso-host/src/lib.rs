@@ -49,7 +49,7 @@ pub use budget::{Budget, BudgetParseError, Fuel, MemorySize, Timeout};
 pub use cache::{CacheHit, ComponentCache};
 pub use engine::{Compiler, EngineOptions, IsoEngine};
 pub use error::{Amount, BudgetKind, HostError};
-pub use event_log::{EventLog, LoggedCall};
+pub use event_log::{EventLog, LoggedCall, StateRef};
 pub use host::{Effect, LogRecord, LogSink, NestedCall, NoLog, Shared};
 pub use instance::{CallOutput, Callees, Instance, SnapshotPolicy, TypedExport, Usage};
 pub use session::{CallRecord, Divergence, ExportChanges, Outcome, Session, Swapped};

@@ -155,11 +155,7 @@ impl LogArgs {
         writeln!(out, "{}", line(call))?;
         writeln!(out, "  fuel {}, {} µs", call.fuel, call.elapsed_us)?;
         if let Some(state) = &call.state {
-            writeln!(
-                out,
-                "  started from state {}",
-                &state[..12.min(state.len())]
-            )?;
+            writeln!(out, "  started from a state of {} bytes", state.len)?;
         }
         if call.effects.is_empty() {
             writeln!(
