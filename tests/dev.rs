@@ -283,8 +283,15 @@ fn shadow_live_keeps_the_old_answers_shows_each_divergence_and_promotes() {
         assert_eq!(host.call(call), result);
     }
     host.send(":divergences");
-    assert_eq!(host.stdout_line(), "call 1: get() -> v1 2, v2 4");
-    assert_eq!(host.stdout_line(), "call 3: get() -> v1 5, v2 10");
+    // Each with the primary's call in the event log, for `cargo iso replay`.
+    assert_eq!(
+        host.stdout_line(),
+        "call 1: get() -> v1 2, v2 4  (log id 2)"
+    );
+    assert_eq!(
+        host.stdout_line(),
+        "call 3: get() -> v1 5, v2 10  (log id 4)"
+    );
     let summary = host.stderr_line("Shadowing");
     assert!(
         summary.contains("dev-live v2: 3 calls mirrored, 2 divergences"),

@@ -216,6 +216,28 @@ fn promoting_under_load_loses_no_call() {
     assert_eq!(runtime.call_wave_blocking("greet(\"bob\")"), "\"hi, bob\"");
 }
 
+#[test]
+fn draining_under_load_answers_every_call_sent_before() {
+    let mut runtime = primary();
+    let handle = runtime.typed::<(u64,), (u64,)>("m", "add").unwrap();
+    let answers: Vec<_> = (0..1000)
+        .map(|_| runtime.call("m", "add", vec![iso_host::Val::U64(1)]))
+        .collect();
+    runtime.drain(&["m"]).unwrap();
+    let totals: Vec<String> = (answers.into_iter())
+        .map(|answer| block_on(answer).unwrap().results_wave().join(","))
+        .collect();
+    // In order, none lost: 5 + 1 ... 5 + 1000.
+    assert_eq!(totals.first().map(String::as_str), Some("6"));
+    assert_eq!(totals.last().map(String::as_str), Some("1005"));
+    let err = block_on(handle.call((1,))).unwrap_err().to_string();
+    assert!(err.contains("`m`"), "{err}");
+    let err = block_on(runtime.call_wave("m", "total()"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`m`"), "{err}");
+}
+
 /// The primary under `m`, logging its calls to `dir` within `bound` bytes.
 fn logged(dir: &std::path::Path, bound: u64) -> Runtime {
     let engine = Arc::new(IsoEngine::new(EngineOptions::default()).unwrap());

@@ -93,6 +93,9 @@ impl Request {
 pub struct ShadowDivergence {
     /// The call's number among those mirrored since the candidate started, from 1.
     pub call: u64,
+    /// The primary's call in the event log, when the runtime has one: for
+    /// `cargo iso log show` and `cargo iso replay`.
+    pub id: Option<u64>,
     /// The call, as WAVE text.
     pub request: String,
     /// What the primary's call came to (what the caller got).
@@ -192,6 +195,7 @@ impl Candidate {
         request: Request,
         primary: Result<CallOutput, HostError>,
         effects_seen: Vec<Effect>,
+        id: Option<u64>,
     ) {
         let call = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
         let seen = self.seen.clone();
@@ -205,6 +209,7 @@ impl Candidate {
             if candidate != primary {
                 lock(&seen).keep(ShadowDivergence {
                     call,
+                    id,
                     request: request.text(),
                     first_effect: first_difference(&effects_seen, &own),
                     primary,
@@ -264,7 +269,8 @@ pub(crate) struct Logging {
 }
 
 /// Makes `request` on `supervised`; once the caller has the answer, logs
-/// it when `log` is given, and mirrors it to `shadow` when given.
+/// it when `log` is given, and mirrors it to `shadow` when given (with
+/// the id the log gave it).
 pub(crate) fn serve(
     supervised: &mut Supervised,
     request: Request,
@@ -283,7 +289,7 @@ pub(crate) fn serve(
     let mark = effects(&shared).mark();
     let result = supervised.call(|instance| request.run(instance));
     let seen = effects(&shared).since(mark);
-    if let Some(log) = log {
+    let entry = log.map(|log| {
         let entry = Entry {
             time,
             address: log.address,
@@ -293,16 +299,17 @@ pub(crate) fn serve(
             effects: seen.clone(),
             state,
         };
-        supervised.after_answer(move || {
-            log.events.append(entry);
-        });
-    }
-    if let Some(shadow) = shadow {
-        let primary = result.clone();
-        // Sent once the caller has its answer: waking the candidate's
-        // worker would otherwise come first.
-        supervised.after_answer(move || shadow.mirror(request, primary, seen));
-    }
+        (log.events, entry)
+    });
+    let primary = shadow.is_some().then(|| result.clone());
+    // Once the caller has its answer: logging, and waking the candidate's
+    // worker, would otherwise come first.
+    supervised.after_answer(move || {
+        let id = entry.map(|(events, entry)| events.append(entry));
+        if let (Some(shadow), Some(primary)) = (shadow, primary) {
+            shadow.mirror(request, primary, seen, id);
+        }
+    });
     result
 }
 

@@ -714,8 +714,42 @@ impl Runtime {
     }
 
     /// Stops the instances at `addresses` together. Refused, naming them,
-    /// when an instance not among them imports from one that is.
+    /// when an instance not among them imports from one that is. Calls
+    /// still waiting in their mailboxes fail; [`Runtime::drain`] answers
+    /// them first.
     pub fn stop(&mut self, addresses: &[&str]) -> Result<(), HostError> {
+        self.check_stoppable(addresses)?;
+        for address in addresses {
+            if let Some(served) = self.actors.remove(*address) {
+                served.set_candidate(None);
+                served.stop();
+            }
+            self.running.remove(*address);
+        }
+        Ok(())
+    }
+
+    /// Stops the instances at `addresses` as [`Runtime::stop`] does, once
+    /// every call sent to them (and to a candidate beside them) so far
+    /// has been answered: none is lost. Typed handles on them refuse new
+    /// calls from the start. Refused as [`Runtime::stop`] is, and then
+    /// nothing is stopped.
+    pub fn drain(&mut self, addresses: &[&str]) -> Result<(), HostError> {
+        self.check_stoppable(addresses)?;
+        for address in addresses {
+            let served = self.served(address)?;
+            served.stop();
+            sent_on(served)?;
+            if let Some(candidate) = served.candidate() {
+                candidate.settled(|_| ())?;
+            }
+        }
+        self.stop(addresses)
+    }
+
+    /// Refuses to stop `addresses` when one is not running, or another
+    /// instance imports from one of them.
+    fn check_stoppable(&self, addresses: &[&str]) -> Result<(), HostError> {
         for address in addresses {
             if !self.running.contains_key(*address) {
                 return Err(no_such_address(address));
@@ -736,13 +770,6 @@ impl Runtime {
                 }
                 .into());
             }
-        }
-        for address in addresses {
-            if let Some(served) = self.actors.remove(*address) {
-                served.set_candidate(None);
-                served.stop();
-            }
-            self.running.remove(*address);
         }
         Ok(())
     }

@@ -52,8 +52,11 @@ impl Dev {
             return;
         };
         for d in &report.divergences {
+            let logged =
+                d.id.map(|id| format!("  (log id {id})"))
+                    .unwrap_or_default();
             println!(
-                "call {}: {} -> v{} {}, v{} {}",
+                "call {}: {} -> v{} {}, v{} {}{logged}",
                 d.call,
                 d.request,
                 report.version - 1,
