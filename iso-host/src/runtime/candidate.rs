@@ -22,7 +22,7 @@
 //! and wired calls from other apps are answered by the primary alone.
 
 use std::collections::VecDeque;
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -62,15 +62,20 @@ impl Request {
         }
     }
 
-    /// The text of its first argument, which picks a canary's calls.
-    fn key(&self) -> String {
+    /// The hash of the text of its first argument, which picks a canary's
+    /// calls: the same for `get("a")` as WAVE text and as `Val`s. The
+    /// text is written into the hasher, never allocated.
+    fn key_hash(&self) -> u64 {
+        let mut hasher = HashWriter(std::hash::DefaultHasher::new());
         match self {
-            Request::Wave(text) => first_argument(text).to_owned(),
-            Request::Vals { args, .. } => args
-                .first()
-                .and_then(|arg| wasm_wave::to_string(arg).ok())
-                .unwrap_or_default(),
+            Request::Wave(text) => hasher.0.write(first_argument(text).as_bytes()),
+            Request::Vals { args, .. } => {
+                if let Some(arg) = args.first() {
+                    let _ = wasm_wave::writer::Writer::new(&mut hasher).write_value(arg);
+                }
+            }
         }
+        hasher.0.finish()
     }
 
     /// The call as WAVE text.
@@ -85,6 +90,16 @@ impl Request {
                 format!("{name}({})", args.join(", "))
             }
         }
+    }
+}
+
+/// Text written straight into a hasher.
+struct HashWriter(std::hash::DefaultHasher);
+
+impl std::fmt::Write for HashWriter {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.0.write(text.as_bytes());
+        Ok(())
     }
 }
 
@@ -181,9 +196,7 @@ impl Candidate {
     /// Whether this canary answers calls with `request`'s key.
     fn takes(&self, request: &Request) -> bool {
         let percent = self.canary.unwrap_or(0);
-        let mut hasher = std::hash::DefaultHasher::new();
-        request.key().hash(&mut hasher);
-        hasher.finish() % 100 < u64::from(percent)
+        request.key_hash() % 100 < u64::from(percent)
     }
 
     /// Hands the candidate the call the primary made, the primary's
@@ -380,6 +393,20 @@ pub(crate) fn first_difference_of(
 #[cfg(test)]
 mod tests {
     use super::first_argument;
+
+    #[test]
+    fn a_key_hashes_alike_as_wave_text_and_as_vals() {
+        use super::Request;
+        use wasmtime::component::Val;
+        let wave = Request::Wave(r#"get("a\"b", 3)"#.into());
+        let vals = Request::Vals {
+            name: "get".into(),
+            args: vec![Val::String("a\"b".into()), Val::U32(3)],
+        };
+        assert_eq!(wave.key_hash(), vals.key_hash());
+        let other = Request::Wave(r#"get("b", 3)"#.into());
+        assert_ne!(wave.key_hash(), other.key_hash());
+    }
 
     #[test]
     fn the_first_argument_is_found_past_quotes_and_brackets() {
