@@ -81,6 +81,27 @@ def main():
                   f"  (debug module, {(TARGET / 'iso' / 'debug' / 'bench_hello.wasm').stat().st_size // 1024} KiB)")
 
 
+def test_run():
+    """`cargo iso test` on a counter with a case of 100 calls, against the build it starts with."""
+    env = dict(os.environ, CARGO_ISO_SHARED_TARGET_DIR=str(ROOT / "target" / "bench-shared"))
+    with tempfile.TemporaryDirectory() as parent:
+        subprocess.run(["cargo", "iso", "new", "-q", "tested"], cwd=parent, env=env, check=True)
+        guest = Path(parent) / "tested"
+        calls = "".join(f'[[call]]\ncall = "increment(1)"\nexpect = "{n}"\n\n' for n in range(1, 101))
+        (guest / "tests" / "iso" / "hundred.toml").write_text(calls)
+        run(["cargo", "iso", "test", "-q"], guest, env)  # the first build, and a warm cache
+        builds, tests = [], []
+        for _ in range(RUNS):
+            builds.append(run(["cargo", "iso", "build", "-q"], guest, env)[0])
+            tests.append(run(["cargo", "iso", "test", "-q"], guest, env)[0])
+    build, test = statistics.median(builds), statistics.median(tests)
+    beyond = test - build
+    verdict = "ok" if beyond <= 1 else "OVER"
+    print(f"\ncargo iso test, 100 recorded calls (median of {RUNS}):")
+    print(f"  cargo iso build (up to date)   {ms(build)}")
+    print(f"  cargo iso test                 {ms(test)} = {ms(beyond)} beyond the build  (target: at most 1 s)  [{verdict}]")
+
+
 def second_guest_first_build():
     """A fresh guest's first build, after another guest warmed the shared build cache."""
     env = dict(os.environ, CARGO_ISO_SHARED_TARGET_DIR=str(ROOT / "target" / "bench-shared"))
@@ -372,6 +393,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["versions"]:
         versions()
         sys.exit()
+    if sys.argv[1:] == ["test"]:
+        test_run()
+        sys.exit()
     main()
     second_guest_first_build()
     state_save_restore()
@@ -379,6 +403,7 @@ if __name__ == "__main__":
     runtime()
     storage()
     versions()
+    test_run()
     dev_reload()
     pair_reload()
     first_dev()

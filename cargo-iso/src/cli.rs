@@ -4,7 +4,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
     build::BuildArgs, check_compat::CheckCompatArgs, dev::DevArgs, doctor::DoctorArgs,
-    init::InitArgs, log::LogArgs, new::NewArgs, replay::ReplayArgs, run::RunArgs,
+    init::InitArgs, log::LogArgs, new::NewArgs, replay::ReplayArgs, run::RunArgs, test::TestArgs,
 };
 use crate::term::Shell;
 
@@ -96,6 +96,8 @@ pub enum Command {
     Dev(DevArgs),
     /// List the calls `run` and `dev` logged, or show one
     Log(LogArgs),
+    /// Run the test cases in each guest's tests/iso/ in the real host, as `cargo test` reports
+    Test(TestArgs),
     /// Replay logged calls on the current build, another component or a git revision, and show what diverges
     Replay(ReplayArgs),
     /// Report everything NEW breaks for users of OLD: WIT interfaces and state schema
@@ -117,6 +119,7 @@ impl Command {
             Command::Dev(args) => args.exec(shell),
             Command::Log(args) => args.exec(shell),
             Command::Replay(args) => args.exec(shell),
+            Command::Test(args) => args.exec(shell),
             Command::CheckCompat(args) => args.exec(shell),
             Command::Doctor(args) => args.exec(shell),
             Command::New(args) => args.exec(shell),

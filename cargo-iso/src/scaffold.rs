@@ -28,13 +28,13 @@ pub const TEMPLATES: &[Template] = &[
     Template {
         name: "counter",
         description: "a #[derive(Schema)] state with increment, get, reset and run exports, and logging",
-        files: template_files!("counter": "Cargo.toml", "src/lib.rs", "wit/world.wit"),
+        files: template_files!("counter": "Cargo.toml", "src/lib.rs", "wit/world.wit", "tests/iso/counts.toml"),
         guests: &[""],
     },
     Template {
         name: "rate-limiter",
         description: "per-key token buckets in the host's key-value store, timed by the host clock",
-        files: template_files!("rate-limiter": "Cargo.toml", "src/lib.rs", "wit/world.wit"),
+        files: template_files!("rate-limiter": "Cargo.toml", "src/lib.rs", "wit/world.wit", "tests/iso/refill.toml"),
         guests: &[""],
     },
     Template {

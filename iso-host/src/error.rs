@@ -194,6 +194,12 @@ pub enum HostError {
         /// Why.
         reason: String,
     },
+    /// A test case whose setup cannot be made (see [`Case`](crate::case::Case)).
+    #[error("bad test case: {reason}")]
+    BadTestCase {
+        /// What is wrong, naming the field.
+        reason: String,
+    },
 }
 
 impl From<crate::runtime::WiringError> for HostError {

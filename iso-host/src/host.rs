@@ -89,11 +89,13 @@ impl std::fmt::Display for NestedCall {
 }
 
 /// Clock, random and kv reads: recorded when asked, and answered from a
-/// recording instead of the world when replaying.
+/// recording instead of the world when replaying, or from a
+/// [`FixedWorld`] instead of the real one.
 pub struct Effects {
     started: Instant,
     recording: Option<Vec<Effect>>,
     replaying: Option<VecDeque<Effect>>,
+    world: Option<FixedWorld>,
     /// Set once recording or replaying starts, for [`Shared::watched`].
     watched: Arc<AtomicBool>,
 }
@@ -104,12 +106,81 @@ impl Default for Effects {
             started: Instant::now(),
             recording: None,
             replaying: None,
+            world: None,
             watched: Arc::default(),
         }
     }
 }
 
+/// A world under control, for tests: both clocks stand still until
+/// [advanced](FixedWorld::advance), and random numbers come from a seed
+/// (SplitMix64), so a run can be made again to the bit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedWorld {
+    /// The wall clock, in nanoseconds since the Unix epoch.
+    pub wall_ns: u64,
+    /// The monotonic clock, in nanoseconds.
+    pub monotonic_ns: u64,
+    /// The random generator's state.
+    pub random: u64,
+}
+
+impl FixedWorld {
+    /// A world whose wall clock reads `wall` and whose random numbers
+    /// come from `seed`.
+    pub fn new(wall: SystemTime, seed: u64) -> FixedWorld {
+        FixedWorld {
+            wall_ns: wall
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64),
+            monotonic_ns: 0,
+            random: seed,
+        }
+    }
+
+    /// Moves both clocks on by `by`.
+    pub fn advance(&mut self, by: std::time::Duration) {
+        let by = by.as_nanos() as u64;
+        self.wall_ns = self.wall_ns.saturating_add(by);
+        self.monotonic_ns = self.monotonic_ns.saturating_add(by);
+    }
+
+    /// The next random number.
+    fn next_u64(&mut self) -> u64 {
+        self.random = self.random.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.random;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn fill(&mut self, bytes: &mut [u8]) {
+        for chunk in bytes.chunks_mut(8) {
+            let word = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&word[..chunk.len()]);
+        }
+    }
+}
+
 impl Effects {
+    /// Answers clock and random reads from `world` from now on (`None`:
+    /// from the real world), unless replaying.
+    pub fn set_world(&mut self, world: Option<FixedWorld>) {
+        self.world = world;
+    }
+
+    /// The world under control, if any, e.g. to advance its clocks.
+    pub fn world_mut(&mut self) -> Option<&mut FixedWorld> {
+        self.world.as_mut()
+    }
+
+    /// Stops answering reads from a recording: they go to the world again.
+    pub fn stop_replay(&mut self) {
+        self.replaying = None;
+        self.watched
+            .store(self.recording.is_some(), Ordering::Relaxed);
+    }
+
     /// Starts recording every effect (clearing an earlier recording).
     pub fn record(&mut self) {
         self.recording = Some(Vec::new());
@@ -214,7 +285,7 @@ impl Effects {
     fn answer<T: Default + Clone>(
         &mut self,
         pick: impl Fn(&Effect) -> Option<T>,
-        live: impl FnOnce(&Self) -> T,
+        live: impl FnOnce(&mut Self) -> T,
         effect: impl FnOnce(T) -> Effect,
     ) -> T {
         let value = match self.replayed(pick) {
@@ -273,6 +344,21 @@ impl KvStore {
             used,
             kept: Some((storage.clone(), app.to_owned())),
         })
+    }
+
+    /// A store in memory holding `entries`, kept nowhere.
+    pub fn with_entries(entries: BTreeMap<String, Vec<u8>>) -> KvStore {
+        let used = entries.iter().map(|(k, v)| entry_size(k, v)).sum();
+        KvStore {
+            entries,
+            used,
+            kept: None,
+        }
+    }
+
+    /// The committed entries, by key.
+    pub fn entries(&self) -> &BTreeMap<String, Vec<u8>> {
+        &self.entries
     }
 
     /// The committed value at `key`.
@@ -478,10 +564,11 @@ impl clock::Host for HostState {
                 Effect::WallNow(now) => Some(*now),
                 _ => None,
             },
-            |_| {
-                SystemTime::now()
+            |effects| match &effects.world {
+                Some(world) => world.wall_ns,
+                None => SystemTime::now()
                     .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos() as u64)
+                    .map_or(0, |d| d.as_nanos() as u64),
             },
             Effect::WallNow,
         )
@@ -493,7 +580,10 @@ impl clock::Host for HostState {
                 Effect::MonotonicNow(now) => Some(*now),
                 _ => None,
             },
-            |effects| effects.started.elapsed().as_nanos() as u64,
+            |effects| match &effects.world {
+                Some(world) => world.monotonic_ns,
+                None => effects.started.elapsed().as_nanos() as u64,
+            },
             Effect::MonotonicNow,
         )
     }
@@ -506,10 +596,13 @@ impl random::Host for HostState {
                 Effect::RandomU64(value) => Some(*value),
                 _ => None,
             },
-            |_| {
-                let mut bytes = [0u8; 8];
-                getrandom::fill(&mut bytes).expect("the OS random source works");
-                u64::from_le_bytes(bytes)
+            |effects| match &mut effects.world {
+                Some(world) => world.next_u64(),
+                None => {
+                    let mut bytes = [0u8; 8];
+                    getrandom::fill(&mut bytes).expect("the OS random source works");
+                    u64::from_le_bytes(bytes)
+                }
             },
             Effect::RandomU64,
         )
@@ -523,9 +616,12 @@ impl random::Host for HostState {
                 Effect::RandomBytes(bytes) if bytes.len() == len => Some(bytes.clone()),
                 _ => None,
             },
-            |_| {
+            |effects| {
                 let mut bytes = vec![0u8; len];
-                getrandom::fill(&mut bytes).expect("the OS random source works");
+                match &mut effects.world {
+                    Some(world) => world.fill(&mut bytes),
+                    None => getrandom::fill(&mut bytes).expect("the OS random source works"),
+                }
                 bytes
             },
             Effect::RandomBytes,

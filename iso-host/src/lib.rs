@@ -33,6 +33,7 @@
 pub mod app;
 pub mod budget;
 pub mod cache;
+pub mod case;
 pub mod engine;
 pub mod error;
 pub mod event_log;
@@ -50,7 +51,7 @@ pub use cache::{CacheHit, ComponentCache};
 pub use engine::{Compiler, EngineOptions, IsoEngine};
 pub use error::{Amount, BudgetKind, HostError};
 pub use event_log::{EventLog, LoggedCall, StateRef};
-pub use host::{Effect, LogRecord, LogSink, NestedCall, NoLog, Shared};
+pub use host::{Effect, FixedWorld, LogRecord, LogSink, NestedCall, NoLog, Shared};
 pub use instance::{CallOutput, Callees, Instance, SnapshotPolicy, TypedExport, Usage};
 pub use session::{CallRecord, Divergence, ExportChanges, Outcome, Session, Swapped};
 pub use storage::{Durability, Storage};

@@ -39,6 +39,11 @@ pub struct CallRecord {
 }
 
 impl CallRecord {
+    /// The guest's state just before the call, when it has state.
+    pub fn state_before(&self) -> Option<&[u8]> {
+        self.state_before.as_deref()
+    }
+
     /// The calls it made to other apps, in order.
     pub fn nested_calls(&self) -> impl Iterator<Item = &NestedCall> {
         self.effects.iter().filter_map(|effect| match effect {

@@ -13,6 +13,7 @@
 
 mod input;
 mod live;
+mod save;
 mod watch;
 
 use std::collections::HashMap;
@@ -94,6 +95,7 @@ Calls, one per line, in WAVE syntax:  increment(5)   get()   greet(\"ada\")
   :budget [APP] [fuel=N] [memory=SIZE] [timeout=DURATION]   show or set the per-call budget (`none` lifts one)
   :history           the calls so far and what they returned
   :replay [APP]      replay the session's calls on the running versions and show what differs
+  :save [APP] NAME   write the session's calls to the app as the test case tests/iso/NAME.toml, for `cargo iso test`
   :divergences [APP] with --shadow-live: the calls on which the new version differed from the running one
   :promote [APP] [--primary-state]   make the new version answer, with its own state (or the running one's)
   :rollback [APP]    drop the new version; the running one goes on alone
@@ -365,6 +367,7 @@ impl Dev {
             ("history", _) => self.show_history(),
             ("replay", []) => self.replay_all(),
             ("replay", app) => self.on_app(app, Dev::replay),
+            ("save", words) => self.save(words),
             ("budget", settings) => self.budget(settings),
             ("divergences", app) => self.on_app(app, Dev::show_divergences),
             ("promote", words) => self.promote(words),

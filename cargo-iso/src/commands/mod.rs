@@ -10,3 +10,4 @@ pub mod new;
 pub mod replay;
 pub mod replay_rev;
 pub mod run;
+pub mod test;

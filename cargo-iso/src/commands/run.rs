@@ -306,6 +306,7 @@ impl RunArgs {
                 bytes,
                 wiring: Wiring::new(),
                 budget: Budget::default(),
+                folder: None,
             };
             return Ok((vec![app], None));
         }
@@ -353,6 +354,8 @@ pub struct RunApp {
     pub wiring: Wiring,
     /// The budget its manifest sets.
     pub budget: Budget,
+    /// The guest crate's folder, when built from one.
+    pub folder: Option<PathBuf>,
 }
 
 /// Every selected guest of the project, built, each with its wiring and
@@ -370,6 +373,7 @@ pub fn project_apps(build: &BuildOptions, shell: &Shell) -> Result<(Vec<RunApp>,
             Ok(RunApp {
                 wiring: wiring_of(&guest.name, pipeline.links(), &selected),
                 budget: guest.settings.budget(),
+                folder: guest.manifest_path.parent().map(|dir| dir.into()),
                 name: guest.name,
                 bytes,
             })

@@ -38,6 +38,7 @@ pub const META_COMMANDS: &[&str] = &[
     ":budget",
     ":history",
     ":replay",
+    ":save",
     ":help",
     ":quit",
 ];

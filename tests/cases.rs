@@ -1,0 +1,220 @@
+//! `cargo iso test`: test cases run on fresh instances in the real host,
+//! reported as libtest does; `--bless`; failures named with their reason;
+//! and sessions saved in `cargo iso dev` replayed as tests.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use predicates::prelude::*;
+use support::GuestCrate;
+
+fn stdout_of(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
+}
+
+fn iso_in(dir: &Path, args: &[&str]) -> assert_cmd::Command {
+    let mut command = support::cargo_iso();
+    command.current_dir(dir).args(args);
+    command
+}
+
+#[test]
+fn a_new_counter_passes_fails_on_a_change_naming_the_call_and_blesses_it() {
+    let (_scratch, dir) = support::scaffold("tested", None);
+    let passed = iso_in(&dir, &["test"]).assert().success();
+    let out = stdout_of(&passed);
+    assert!(
+        out.contains("running 1 test\ntest counts ... ok\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in "),
+        "{out}"
+    );
+
+    let lib = dir.join("src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(
+        &lib,
+        text.replacen("state().count\n", "state().count * 2\n", 1),
+    )
+    .unwrap();
+    let failed = iso_in(&dir, &["test"]).assert().code(101);
+    let out = stdout_of(&failed);
+    assert!(out.contains("test counts ... FAILED"), "{out}");
+    assert!(
+        out.contains("---- counts ----\ncall 3: get()\n  expected: 5\n  actual:   10\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("guest log:\n  info: incremented by 2 count=2"),
+        "{out}"
+    );
+    assert!(
+        out.contains("test result: FAILED. 0 passed; 1 failed;"),
+        "{out}"
+    );
+
+    // JSON lines, as libtest writes them.
+    let json = iso_in(&dir, &["test", "--format", "json"])
+        .assert()
+        .code(101);
+    let events: Vec<serde_json::Value> = stdout_of(&json)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(events[0]["type"], "suite");
+    assert_eq!(events[0]["test_count"], 1);
+    assert_eq!(events[2]["event"], "failed");
+    assert!(
+        events[2]["stdout"]
+            .as_str()
+            .unwrap()
+            .contains("actual:   10")
+    );
+    assert_eq!(events[3]["failed"], 1);
+
+    let blessed = iso_in(&dir, &["test", "--bless"]).assert().success();
+    let err = String::from_utf8_lossy(&blessed.get_output().stderr).into_owned();
+    assert!(
+        err.contains("Blessed counts: call 3 get(): 5 -> 10"),
+        "{err}"
+    );
+    let case = std::fs::read_to_string(dir.join("tests/iso/counts.toml")).unwrap();
+    assert!(case.contains("expect = \"10\""), "{case}");
+    assert!(
+        case.starts_with("# A test case for `cargo iso test`"),
+        "comments kept: {case}"
+    );
+    iso_in(&dir, &["test"]).assert().success();
+}
+
+#[test]
+fn the_rate_limiter_template_passes_under_a_fixed_clock() {
+    let (_scratch, dir) = support::scaffold("limited", Some("rate-limiter"));
+    iso_in(&dir, &["test"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("test refill ... ok"));
+}
+
+#[test]
+fn each_failure_names_its_reason_and_the_run_goes_on() {
+    let guest = GuestCrate::new("misbehave", "cased");
+    let cases = guest.path().join("tests/iso");
+    std::fs::create_dir_all(&cases).unwrap();
+    let write = |name: &str, text: &str| std::fs::write(cases.join(name), text).unwrap();
+    write(
+        "panics.toml",
+        "[[call]]\ncall = 'add(2)'\nexpect = '2'\n\n[[call]]\ncall = 'boom(\"oh no\")'\nexpect = '()'\n\n[[call]]\ncall = 'total()'\nexpect = '2'\n",
+    );
+    write(
+        "budget.toml",
+        "[setup]\nfuel = 100_000\n\n[[call]]\ncall = 'spin()'\n",
+    );
+    write("missing.toml", "[[call]]\ncall = 'nope()'\nexpect = '1'\n");
+    write("garbage.toml", "[[call]\ncall = 'total()'\n");
+    write(
+        "clock.toml",
+        "[setup]\nclock = 'yesterday'\n\n[[call]]\ncall = 'total()'\n",
+    );
+    write(
+        "kv.toml",
+        "[setup.kv]\nk = 'abc'\n\n[[call]]\ncall = 'stashed(\"k\")'\nexpect = '3'\n\n[[call]]\ncall = 'stash(\"s\", 1)'\n\n[kv-after]\nk = 'abc'\n",
+    );
+    let failed = guest.cargo_iso(&["test"]).assert().code(101);
+    let out = stdout_of(&failed);
+    for expected in [
+        "running 6 tests",
+        "test budget ... FAILED",
+        "test clock ... FAILED",
+        "test garbage ... FAILED",
+        "test kv ... FAILED",
+        "test missing ... FAILED",
+        "test panics ... FAILED",
+        // The panic, with its message; the call after it goes on from the last good state.
+        "---- panics ----\ncall 2: boom(\"oh no\")\n  expected: ()\n  actual:   error: panic: oh no\n",
+        "---- budget ----\ncall 1: spin()\n  expected: a success\n  actual:   error: fuel budget exceeded\n",
+        "call 1: nope()\n  expected: 1\n  actual:   error: ",
+        "---- garbage ----\n`",
+        "garbage.toml` is not a test case: TOML parse error at line 1",
+        "bad test case: setup.clock `yesterday` is not a time",
+        // The kv was given (3 bytes under k), and the write is found, by key.
+        "---- kv ----\nkv after the last call, key \"s\"\n  expected: (none)\n  actual:   [7, 7, 7",
+        "... (1024 bytes)\n",
+        "test result: FAILED. 0 passed; 6 failed; 0 ignored; 0 measured; 0 filtered out;",
+    ] {
+        assert!(out.contains(expected), "no {expected:?} in:\n{out}");
+    }
+    assert!(!out.contains("call 3: total()"), "{out}");
+    // A filter runs only the cases whose names contain it.
+    guest
+        .cargo_iso(&["test", "panic"])
+        .assert()
+        .code(101)
+        .stdout(predicate::str::contains("running 1 test\n"))
+        .stdout(predicate::str::contains("5 filtered out"));
+    guest
+        .cargo_iso(&["test", "missing", "--exact", "--bless"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "Blessed missing: call 1 nope(): 1 -> error: ",
+        ));
+}
+
+#[test]
+fn a_session_saved_in_dev_replays_deterministically_as_a_test() {
+    let (_scratch, dir) = support::scaffold("saved", Some("rate-limiter"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-iso"))
+        .args(["iso", "dev"])
+        .current_dir(&dir)
+        .env("CARGO_TERM_COLOR", "never")
+        .env_remove("CARGO_ISO_TOOLCHAIN")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // The clock is real here: each check reads it.
+    for line in [
+        "configure(2, 1)",
+        "check(\"ada\")",
+        "check(\"ada\")",
+        "check(\"ada\")",
+        "tokens(\"ada\")",
+        ":save bad/name",
+        ":save session",
+        ":quit",
+    ] {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    stdin.flush().unwrap();
+    let stderr: Vec<String> = BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .collect();
+    child.wait().unwrap();
+    let stderr = stderr.join("\n");
+    assert!(
+        stderr.contains("`bad/name` cannot name a test: use letters, digits, `-` and `_`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Saved 5 calls to `saved` in ")
+            && stderr.contains("tests/iso/session.toml; `cargo iso test session` replays them"),
+        "{stderr}"
+    );
+    let case = std::fs::read_to_string(dir.join("tests/iso/session.toml")).unwrap();
+    assert!(case.contains("WallNow"), "the clock reads are kept: {case}");
+    for _ in 0..3 {
+        iso_in(&dir, &["test", "session"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("test session ... ok"));
+    }
+}
