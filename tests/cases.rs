@@ -218,3 +218,38 @@ fn a_session_saved_in_dev_replays_deterministically_as_a_test() {
             .stdout(predicate::str::contains("test session ... ok"));
     }
 }
+
+#[test]
+fn a_fake_stands_in_for_the_app_an_import_is_wired_to() {
+    let (_scratch, dir) = support::scaffold("shop", Some("pair"));
+    let cases = dir.join("front/tests/iso");
+    std::fs::create_dir_all(&cases).unwrap();
+    std::fs::write(
+        cases.join("faked.toml"),
+        r#"[[fake]]
+app = "store"
+call = 'visit("ada")'
+returns = "41"
+
+[[call]]
+call = 'greet("ada")'
+expect = '"hello ada, visit 41"'
+
+[[call]]
+call = 'greet("bob")'
+expect = '"hello bob, visit 1"'
+"#,
+    )
+    .unwrap();
+    let failed = iso_in(&dir, &["test"]).assert().code(101);
+    let out = stdout_of(&failed);
+    // The store was never called: ada's visit is the fake's, and bob has none.
+    assert!(out.contains("test front::faked ... FAILED"), "{out}");
+    assert!(!out.contains("call 1: greet"), "{out}");
+    assert!(
+        out.contains(
+            "call 2: greet(\"bob\")\n  expected: \"hello bob, visit 1\"\n  actual:   error: "
+        ) && out.contains("no fake answers `store.visit(\"bob\")`: add one to the test case"),
+        "{out}"
+    );
+}

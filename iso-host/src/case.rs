@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::App;
 use crate::budget::{Budget, Fuel, MemorySize, Timeout};
 use crate::error::HostError;
-use crate::host::{Effect, FixedWorld, KvStore, LogRecord, LogSink, Shared};
+use crate::host::{Effect, FixedWorld, KvStore, LogRecord, LogSink, NestedCall, Shared};
 use crate::session::{Outcome, effects, successor};
 
 /// One test case.
@@ -37,6 +37,52 @@ pub struct Case {
     /// Every kv entry expected after the last call, when checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kv_after: Option<BTreeMap<String, KvValue>>,
+    /// Answers that stand in for other apps (`[[fake]]` in TOML): calls
+    /// to an app that a fake names never reach it.
+    #[serde(default, rename = "fake", skip_serializing_if = "Vec::is_empty")]
+    pub fakes: Vec<Fake>,
+}
+
+/// An answer standing in for another app: when the app under test calls
+/// `app` with `call`, it gets `returns` (or fails with `error`). Each fake
+/// answers once; list a call twice to answer it twice.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Fake {
+    /// The app it stands in for, as the import is wired (e.g. `store`).
+    pub app: String,
+    /// The call it answers, in WAVE: the function's name and arguments,
+    /// e.g. `visit("ada")`.
+    pub call: String,
+    /// What it returns, in WAVE; nothing for a function without a result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returns: Option<String>,
+    /// How it fails instead: the caller gets this error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Fake {
+    /// The call it answers, as the effect layer matches calls.
+    fn nested(&self) -> Result<NestedCall, HostError> {
+        let open = self.call.find('(');
+        let (Some(open), true) = (open, self.call.trim_end().ends_with(')')) else {
+            return Err(invalid(format!(
+                "fake `{}`: write the call as a function and its arguments, e.g. visit(\"ada\")",
+                self.call
+            )));
+        };
+        let close = self.call.trim_end().len() - 1;
+        Ok(NestedCall {
+            address: self.app.clone(),
+            function: self.call[..open].trim().to_owned(),
+            args: self.call[open + 1..close].trim().to_owned(),
+            result: match &self.error {
+                Some(error) => Err(error.clone()),
+                None => Ok(self.returns.clone()),
+            },
+        })
+    }
 }
 
 /// What a case starts from.
@@ -218,7 +264,16 @@ impl Case {
             .map(|(key, value)| (key.clone(), value.bytes().to_vec()))
             .collect();
         shared.kv = Arc::new(Mutex::new(KvStore::with_entries(entries)));
-        effects(&shared).set_world(Some(world));
+        let fakes = self
+            .fakes
+            .iter()
+            .map(Fake::nested)
+            .collect::<Result<_, _>>()?;
+        {
+            let mut effects = effects(&shared);
+            effects.set_world(Some(world));
+            effects.set_fakes(fakes);
+        }
         let state = self.setup.state_bytes()?;
         let (mut instance, _) =
             successor(self.setup.budget_over(budget), shared.clone(), app, state)?;

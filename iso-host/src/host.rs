@@ -96,6 +96,8 @@ pub struct Effects {
     recording: Option<Vec<Effect>>,
     replaying: Option<VecDeque<Effect>>,
     world: Option<FixedWorld>,
+    /// Answers for calls to other apps, each used once (see [`Effects::set_fakes`]).
+    fakes: Vec<(NestedCall, bool)>,
     /// Set once recording or replaying starts, for [`Shared::watched`].
     watched: Arc<AtomicBool>,
 }
@@ -107,6 +109,7 @@ impl Default for Effects {
             recording: None,
             replaying: None,
             world: None,
+            fakes: Vec::new(),
             watched: Arc::default(),
         }
     }
@@ -177,8 +180,54 @@ impl Effects {
     /// Stops answering reads from a recording: they go to the world again.
     pub fn stop_replay(&mut self) {
         self.replaying = None;
-        self.watched
-            .store(self.recording.is_some(), Ordering::Relaxed);
+        self.update_watched();
+    }
+
+    /// Answers calls to other apps from `fakes` when not replaying, for
+    /// tests: a call to an app that some fake names is answered by the
+    /// first unused fake with its function and arguments (compared but
+    /// for spaces), and fails when none is left; the app is not called.
+    /// Calls to other apps go through.
+    pub fn set_fakes(&mut self, fakes: Vec<NestedCall>) {
+        self.fakes = fakes.into_iter().map(|fake| (fake, false)).collect();
+        self.update_watched();
+    }
+
+    /// Wired calls take the watched path while anything needs to see them.
+    fn update_watched(&self) {
+        let watched =
+            self.recording.is_some() || self.replaying.is_some() || !self.fakes.is_empty();
+        self.watched.store(watched, Ordering::Relaxed);
+    }
+
+    /// The fake answer to a call, when fakes stand in for `address`.
+    fn faked_call(
+        &mut self,
+        address: &str,
+        function: &str,
+        args: &str,
+    ) -> Option<Result<Option<String>, String>> {
+        if !self.fakes.iter().any(|(fake, _)| fake.address == address) {
+            return None;
+        }
+        let squeezed = |text: &str| text.split_whitespace().collect::<String>();
+        let found = self.fakes.iter_mut().find(|(fake, used)| {
+            !*used
+                && fake.address == address
+                && fake.function == function
+                && squeezed(&fake.args) == squeezed(args)
+        });
+        let result = match found {
+            Some((fake, used)) => {
+                *used = true;
+                fake.result.clone()
+            }
+            None => Err(format!(
+                "no fake answers `{address}.{function}({args})`: add one to the test case"
+            )),
+        };
+        self.note_call(address, function, args, result.clone());
+        Some(result)
     }
 
     /// Starts recording every effect (clearing an earlier recording).
@@ -221,8 +270,7 @@ impl Effects {
             return recording.get(mark.at..).unwrap_or_default().to_vec();
         }
         let recorded = self.recording.take().unwrap_or_default();
-        self.watched
-            .store(self.replaying.is_some(), Ordering::Relaxed);
+        self.update_watched();
         recorded
     }
 
@@ -235,14 +283,18 @@ impl Effects {
     }
 
     /// The recorded answer of the next call to `function` of `address`,
-    /// when replaying (`Some(None)` when the recording has no such call
-    /// left); `None` when live. Noted as the call's effect either way.
+    /// when replaying (an error when the recording has no such call
+    /// left), or its fake (see [`Effects::set_fakes`]); `None` when live.
+    /// Noted as the call's effect either way.
     pub(crate) fn replayed_call(
         &mut self,
         address: &str,
         function: &str,
         args: &str,
     ) -> Option<Result<Option<String>, String>> {
+        if self.replaying.is_none() {
+            return self.faked_call(address, function, args);
+        }
         let replayed = self.replayed(|effect| match effect {
             Effect::Call(call) if call.address == address && call.function == function => {
                 Some(call.result.clone())

@@ -67,6 +67,7 @@ impl Dev {
             },
             calls: records.iter().map(|record| case_call(record)).collect(),
             kv_after: None,
+            fakes: Vec::new(),
         };
         let text = format!(
             "# Recorded by `cargo iso dev` (`:save {name}`): the calls to `{address}`, what\n\
