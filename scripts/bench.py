@@ -81,6 +81,11 @@ def main():
                   f"  (debug module, {(TARGET / 'iso' / 'debug' / 'bench_hello.wasm').stat().st_size // 1024} KiB)")
 
 
+def codec():
+    """The codec: encode + decode of a record of about 1 KiB, against copying its bytes."""
+    example("codec_bench")
+
+
 def test_run():
     """`cargo iso test` on a counter with a case of 100 calls, against the build it starts with."""
     env = dict(os.environ, CARGO_ISO_SHARED_TARGET_DIR=str(ROOT / "target" / "bench-shared"))
@@ -393,6 +398,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["versions"]:
         versions()
         sys.exit()
+    if sys.argv[1:] == ["codec"]:
+        codec()
+        sys.exit()
     if sys.argv[1:] == ["test"]:
         test_run()
         sys.exit()
@@ -403,6 +411,7 @@ if __name__ == "__main__":
     runtime()
     storage()
     versions()
+    codec()
     test_run()
     dev_reload()
     pair_reload()

@@ -34,6 +34,7 @@ pub mod app;
 pub mod budget;
 pub mod cache;
 pub mod case;
+pub mod codec;
 pub mod engine;
 pub mod error;
 pub mod event_log;
