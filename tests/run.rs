@@ -1483,3 +1483,64 @@ fn a_typed_handle_survives_restarts_and_swaps_and_fails_once_stopped() {
     let err = call(&add, 1).unwrap_err().to_string();
     assert_eq!(err, "nothing runs under `m`");
 }
+
+#[test]
+fn a_remote_provider_over_a_transport_is_used_like_a_local_one() {
+    use iso_host::codec::{RemoteError, decode_answer};
+    use iso_host::runtime::InProcess;
+    // The store on one host...
+    let mut server = runtime();
+    start(
+        &mut server,
+        "store",
+        store(),
+        Wiring::new(),
+        Budget::default(),
+    );
+    let front_bytes = std::fs::read(front()).unwrap();
+    (server.start("not-a-store", &front_bytes, to_store(), Budget::default())).unwrap();
+    let server = Arc::new(server);
+    let transport = Arc::new(InProcess::new());
+    transport.serve(server.clone());
+    // ...and the front on another, its import filled by the remote store.
+    let mut client = runtime();
+    client.set_transport(transport);
+    let remote = |address: &str| Wiring::new().remote("local:store/api", address);
+    (client.start("front", &front_bytes, remote("store"), Budget::default())).unwrap();
+    assert_eq!(wave(&client, "front", "remember(\"a\", 2)"), "1");
+    assert_eq!(wave(&client, "front", "recall(\"a\")"), "some(2)");
+    assert_eq!(wave(&client, "front", "total([\"a\", \"b\"])"), "2");
+    assert_eq!(
+        wave(&server, "store", "get(\"a\")"),
+        "some(2)",
+        "the remote store keeps it"
+    );
+
+    // Checked at start against what the remote serves, the import named.
+    let err = (client.start("front-2", &front_bytes, remote("nobody"), Budget::default()))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "`front-2` imports `local:store/api@0.1.0` from the remote `nobody`, which cannot be checked: no host serves `nobody`"
+    );
+    let err = (client.start(
+        "front-3",
+        &front_bytes,
+        remote("not-a-store"),
+        Budget::default(),
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("local:store/api@0.1.0") && err.contains("not-a-store"),
+        "{err}"
+    );
+    // Garbage sent to a host is answered with a typed error.
+    let reply = block_on(server.answer(b"\x01garbage"));
+    let (_, answer) = decode_answer(&reply, &[]).unwrap();
+    assert!(
+        matches!(&answer, Err(RemoteError::BadRequest(why)) if why.contains("at byte")),
+        "{answer:?}"
+    );
+}

@@ -123,6 +123,24 @@ impl App {
         &self.exports
     }
 
+    /// The wasmtime type of the export `name`, by its full name
+    /// (`local:store/api@0.1.0#get`, or `get` at the top level).
+    pub fn func_type(&self, name: &str) -> Option<wasmtime::component::types::ComponentFunc> {
+        let engine = self.engine.engine();
+        let component = self.pre.component().component_type();
+        let item = match name.split_once('#') {
+            Some((interface, func)) => match component.get_export(engine, interface)?.ty {
+                ComponentItem::ComponentInstance(instance) => instance.get_export(engine, func)?.ty,
+                _ => return None,
+            },
+            None => component.get_export(engine, name)?.ty,
+        };
+        match item {
+            ComponentItem::ComponentFunc(func) => Some(func),
+            _ => None,
+        }
+    }
+
     /// The export that `spelling` names (`put`, `api.put` or
     /// `local:store/api@0.1.0#put`; see [`crate::names`]), or an error that
     /// lists the exports, or the spellings that tell an ambiguous name apart.

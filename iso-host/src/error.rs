@@ -194,6 +194,15 @@ pub enum HostError {
         /// Why.
         reason: String,
     },
+    /// A call to an app another host serves failed there, or could not
+    /// reach it.
+    #[error("remote `{address}`: {reason}")]
+    Remote {
+        /// The remote app.
+        address: String,
+        /// What happened.
+        reason: String,
+    },
     /// A test case whose setup cannot be made (see [`Case`](crate::case::Case)).
     #[error("bad test case: {reason}")]
     BadTestCase {

@@ -87,7 +87,7 @@ fn direct(
 
 /// The callee's failure as the guest's own error value, when the function
 /// returns `result<_, string>`: the WIT says the caller handles failures.
-fn failure_as_result(ty: &ComponentFunc, failure: &CalleeFailed) -> Option<Val> {
+pub(crate) fn failure_as_result(ty: &ComponentFunc, failure: &CalleeFailed) -> Option<Val> {
     let mut results = ty.results();
     match (results.next(), results.next()) {
         (Some(Type::Result(result)), None) if matches!(result.err(), Some(Type::String)) => {

@@ -39,6 +39,7 @@ mod candidate;
 mod forward;
 mod nested;
 mod pool;
+mod remote;
 mod replay;
 pub mod supervise;
 mod typed_forward;
@@ -76,6 +77,7 @@ use candidate::{Candidate, Logging};
 pub use candidate::{CandidateReport, ShadowDivergence};
 use forward::forwarder;
 use pool::Pool;
+pub use remote::{DEFAULT_REMOTE_TIMEOUT, InProcess, Transport, TransportError};
 pub use replay::Replayed;
 use rustc_hash::FxHashMap;
 pub use supervise::RestartIntensity;
@@ -100,6 +102,8 @@ pub struct Runtime {
     storage: Option<Storage>,
     /// Where calls are logged, if anywhere.
     events: Option<Arc<EventLog>>,
+    /// What reaches the apps other hosts serve, if anything.
+    transport: Option<Arc<dyn Transport>>,
 }
 
 /// What the runtime keeps of an instance besides the instance itself.
@@ -112,6 +116,10 @@ struct Running {
     /// Its WIT, to check the imports of those wired to it.
     resolve: Resolve,
     world: WorldId,
+    /// Its component, for [`Runtime::describe`].
+    bytes: Arc<[u8]>,
+    /// The budget it was started under.
+    budget: Budget,
 }
 
 /// The state a new version starts from.
@@ -153,6 +161,13 @@ enum WireTo {
     },
     /// Rust code the embedder registered.
     System(SystemInterface),
+    /// The export of an app another host serves.
+    Remote {
+        /// The remote app's address.
+        address: String,
+        /// Its export that fills the import.
+        export: String,
+    },
 }
 
 /// An interface implemented in Rust by the embedder, for
@@ -185,6 +200,7 @@ impl Runtime {
             systems: Vec::new(),
             storage: None,
             events: None,
+            transport: None,
         })
     }
 
@@ -200,6 +216,12 @@ impl Runtime {
     /// (see [`event_log`](crate::event_log)).
     pub fn set_event_log(&mut self, log: EventLog) {
         self.events = Some(Arc::new(log));
+    }
+
+    /// Reaches the apps that other hosts serve through `transport`, for
+    /// imports wired with [`Wiring::remote`].
+    pub fn set_transport(&mut self, transport: Arc<dyn Transport>) {
+        self.transport = Some(transport);
     }
 
     /// The restart intensity of instances started from now on.
@@ -310,7 +332,7 @@ impl Runtime {
         let (component, _) = self.cache.load(self.engine.engine(), bytes)?;
         let (resolve, world) = decode(bytes)?;
         let wires = self.check_wiring(address, &wiring, &resolve, world)?;
-        let app = Arc::new(self.link(&component, &wires)?);
+        let app = Arc::new(self.link(&component, &wires, budget)?);
         check_pool(address, &app, size)?;
         // One kv and one log for the address, however many instances serve it.
         let mut shared = Shared::new(self.log.clone());
@@ -333,6 +355,8 @@ impl Runtime {
             wiring,
             resolve,
             world,
+            bytes: bytes.into(),
+            budget,
         };
         self.running.insert(address.to_owned(), running);
         Ok(())
@@ -570,6 +594,7 @@ impl Runtime {
         };
         let running = self.running.get_mut(address).expect("checked above");
         (running.resolve, running.world, running.app) = (resolve, world, app);
+        running.bytes = bytes.into();
         running.version += 1;
         Ok(Swapped {
             version: running.version,
@@ -594,7 +619,7 @@ impl Runtime {
         let (resolve, world) = decode(bytes)?;
         let wires = self.check_wiring(address, &running.wiring, &resolve, world)?;
         self.check_dependents(address, &resolve, world)?;
-        let app = Arc::new(self.link(&component, &wires)?);
+        let app = Arc::new(self.link(&component, &wires, running.budget)?);
         Ok((app, resolve, world))
     }
 
@@ -822,6 +847,9 @@ impl Runtime {
             to: WireTo::System(define.clone()),
         };
         let provider = match (wiring.provider(import), self.system(import)) {
+            (Some(Provider::Remote(remote)), _) => {
+                return self.check_remote(address, resolve, world, import, remote);
+            }
             (Some(Provider::Address(provider)), _) => provider.clone(),
             (Some(Provider::Host) | None, Some(define)) => return Ok(system(define)),
             (Some(Provider::Host), None) => {
@@ -872,6 +900,56 @@ impl Runtime {
         })
     }
 
+    /// The remote provider of one import, checked against the component
+    /// its host describes.
+    fn check_remote(
+        &self,
+        address: &str,
+        resolve: &Resolve,
+        world: WorldId,
+        import: &str,
+        remote: &str,
+    ) -> Result<Wire, WiringError> {
+        let unreachable = |reason: String| WiringError::RemoteUnreachable {
+            address: address.to_owned(),
+            import: import.to_owned(),
+            provider: remote.to_owned(),
+            reason,
+        };
+        let transport = (self.transport.as_ref()).ok_or_else(|| {
+            unreachable("this runtime has no transport: give it one with `set_transport`".into())
+        })?;
+        let bytes = (transport.describe(remote, DEFAULT_REMOTE_TIMEOUT))
+            .map_err(|err| unreachable(err.to_string()))?;
+        let (offered, offered_world) = decode(&bytes)
+            .map_err(|err| unreachable(format!("its description does not read: {err}")))?;
+        let importer = iso_compat::Side { resolve, world };
+        let offered = iso_compat::Side {
+            resolve: &offered,
+            world: offered_world,
+        };
+        let differences = breaking(&iso_compat::check_provider(&importer, import, &offered));
+        if !differences.is_empty() {
+            return Err(WiringError::IncompatibleProvider {
+                address: address.to_owned(),
+                import: import.to_owned(),
+                provider: remote.to_owned(),
+                differences,
+            });
+        }
+        let exports = export_names(offered.resolve, offered.world);
+        let export = iso_compat::linked_name(import, exports.iter().map(String::as_str))
+            .unwrap_or(import)
+            .to_owned();
+        Ok(Wire {
+            import: import.to_owned(),
+            to: WireTo::Remote {
+                address: remote.to_owned(),
+                export,
+            },
+        })
+    }
+
     /// Whether a new version of `address` (of WIT `world`) still fills every
     /// import that a running instance takes from it.
     fn check_dependents(
@@ -908,7 +986,13 @@ impl Runtime {
 
     /// Links `component` against the iso host and a forwarder for each
     /// function of each wired import.
-    fn link(&self, component: &Component, wires: &[Wire]) -> Result<App, HostError> {
+    fn link(
+        &self,
+        component: &Component,
+        wires: &[Wire],
+        budget: Budget,
+    ) -> Result<App, HostError> {
+        let timeout = budget.timeout.map_or(DEFAULT_REMOTE_TIMEOUT, |t| t.0);
         let engine = self.engine.engine();
         let ty = component.component_type();
         let wired: Vec<String> = wires.iter().map(|w| w.import.clone()).collect();
@@ -929,6 +1013,22 @@ impl Runtime {
                     let (provider, export) = match &wire.to {
                         WireTo::System(define) => {
                             define(&mut instance)?;
+                            continue;
+                        }
+                        WireTo::Remote { address, export } => {
+                            let Some(transport) = &self.transport else {
+                                wasmtime::bail!("no transport reaches `{address}`");
+                            };
+                            for (func, _) in interface.exports(engine) {
+                                let export = format!("{export}#{func}");
+                                let forward = remote::remote_forwarder(
+                                    transport.clone(),
+                                    address.clone(),
+                                    export,
+                                    timeout,
+                                );
+                                instance.func_new(func, forward)?;
+                            }
                             continue;
                         }
                         WireTo::Address { provider, export } => (provider, export),

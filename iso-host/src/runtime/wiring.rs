@@ -18,6 +18,9 @@ pub enum Provider {
     Host,
     /// The export of the instance running under this address.
     Address(String),
+    /// The export of the app another host serves under this address,
+    /// reached through the runtime's [`Transport`](super::Transport).
+    Remote(String),
 }
 
 /// The providers of an app's imports, by import name. An import may be
@@ -37,6 +40,17 @@ impl Wiring {
     /// Fills `import` with the export of the instance at `address`.
     pub fn import(mut self, import: &str, address: &str) -> Wiring {
         let provider = Provider::Address(address.to_owned());
+        self.providers.insert(import.to_owned(), provider);
+        self
+    }
+
+    /// Fills `import` with the export of the app served under `address`
+    /// by another host, reached through the runtime's
+    /// [`Transport`](super::Transport): a Remote(X), used exactly as a
+    /// local X, and checked against what the remote exports when the
+    /// importer starts.
+    pub fn remote(mut self, import: &str, address: &str) -> Wiring {
+        let provider = Provider::Remote(address.to_owned());
         self.providers.insert(import.to_owned(), provider);
         self
     }
@@ -97,6 +111,21 @@ pub(crate) fn names_import(named: &str, import: &str) -> bool {
 /// Why an instance was not started, or not stopped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WiringError {
+    /// The host that serves a remote provider could not be reached, or
+    /// did not describe what it serves.
+    #[error(
+        "`{address}` imports `{import}` from the remote `{provider}`, which cannot be checked: {reason}"
+    )]
+    RemoteUnreachable {
+        /// The importer.
+        address: String,
+        /// The import.
+        import: String,
+        /// The remote provider's address.
+        provider: String,
+        /// Why.
+        reason: String,
+    },
     /// Something already runs under the address.
     #[error("an instance already runs under `{address}`: stop it first, or choose another address")]
     AddressInUse {

@@ -1,0 +1,275 @@
+//! Remote(X): an app that another host serves, used exactly like a local
+//! one. Calls travel as bytes (see [`codec`](crate::codec)) over a
+//! [`Transport`], which is all a messaging system has to provide: this
+//! crate has no networking code. A host answers the calls it is sent with
+//! [`Runtime::answer`], and describes what it serves with
+//! [`Runtime::describe`]; an importer wired with
+//! [`Wiring::remote`](super::Wiring::remote) is checked against that
+//! description when it starts, and each call it makes waits at most its
+//! time budget (30 s without one).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use wasmtime::StoreContextMut;
+use wasmtime::component::types::ComponentFunc;
+use wasmtime::component::{Type, Val};
+
+use crate::codec::{self, AnswerHeader, CallHeader, RemoteError};
+use crate::error::{BudgetKind, HostError};
+use crate::host::HostState;
+use crate::runtime::forward::{CalleeFailed, failure_as_result};
+use crate::runtime::{Runtime, block_on};
+
+/// How long a remote call waits when its caller has no time budget.
+pub const DEFAULT_REMOTE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Carries request bytes to the host that serves an address, and the
+/// reply back. Implement it for a messaging system; [`InProcess`] is one
+/// in memory.
+pub trait Transport: Send + Sync {
+    /// Sends `request` to whoever serves `address`, and waits at most
+    /// `timeout` for the reply.
+    fn request(
+        &self,
+        address: &str,
+        request: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, TransportError>;
+
+    /// The component served under `address` (see [`Runtime::describe`]),
+    /// to check an import against its WIT.
+    fn describe(&self, address: &str, timeout: Duration) -> Result<Vec<u8>, TransportError>;
+}
+
+/// Why a transport could not carry a call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// Nobody serves the address.
+    #[error("no host serves `{address}`")]
+    NoResponder {
+        /// The address.
+        address: String,
+    },
+    /// No reply came in time.
+    #[error("no reply within {after:?}")]
+    TimedOut {
+        /// How long it waited.
+        after: Duration,
+    },
+    /// The connection is gone.
+    #[error("disconnected: {reason}")]
+    Disconnected {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A transport within one process, to runtimes it was given: for tests,
+/// and for hosts that want the remote path without a network.
+#[derive(Default)]
+pub struct InProcess {
+    hosts: RwLock<HashMap<String, Arc<Runtime>>>,
+}
+
+impl InProcess {
+    /// An empty transport.
+    pub fn new() -> InProcess {
+        InProcess::default()
+    }
+
+    /// Serves every address of `runtime` (as it runs now) through this transport.
+    pub fn serve(&self, runtime: Arc<Runtime>) {
+        let mut hosts = self.hosts.write().unwrap_or_else(|e| e.into_inner());
+        for address in runtime.addresses() {
+            hosts.insert(address.to_owned(), runtime.clone());
+        }
+    }
+
+    fn host(&self, address: &str) -> Result<Arc<Runtime>, TransportError> {
+        let hosts = self.hosts.read().unwrap_or_else(|e| e.into_inner());
+        hosts
+            .get(address)
+            .cloned()
+            .ok_or_else(|| TransportError::NoResponder {
+                address: address.to_owned(),
+            })
+    }
+}
+
+impl Transport for InProcess {
+    fn request(
+        &self,
+        address: &str,
+        request: Vec<u8>,
+        _: Duration,
+    ) -> Result<Vec<u8>, TransportError> {
+        Ok(block_on(self.host(address)?.answer(&request)))
+    }
+
+    fn describe(&self, address: &str, _: Duration) -> Result<Vec<u8>, TransportError> {
+        let host = self.host(address)?;
+        host.describe(address)
+            .map(|bytes| bytes.to_vec())
+            .map_err(|_| TransportError::NoResponder {
+                address: address.to_owned(),
+            })
+    }
+}
+
+impl Runtime {
+    /// Answers a call that came as bytes (see [`codec`](crate::codec)):
+    /// reads it, makes it under the budget it names (within the app's),
+    /// and returns the answer as bytes, a failure included. Bytes that do
+    /// not read are answered with [`RemoteError::BadRequest`].
+    pub fn answer(&self, request: &[u8]) -> impl Future<Output = Vec<u8>> + Send + 'static + use<> {
+        let sent = self.answer_call(request);
+        async move {
+            let (id, types, answer) = match sent {
+                Ok((id, types, call)) => {
+                    let answer = call
+                        .await
+                        .map(|output| output.into_result().into_iter().collect());
+                    (id, types, answer.map_err(|err| remote_error(&err)))
+                }
+                Err((id, error)) => (id, Vec::new(), Err(error)),
+            };
+            let header = AnswerHeader { id };
+            codec::encode_answer(&header, &types, &answer).unwrap_or_else(|err| {
+                let error = Err(RemoteError::Other(format!(
+                    "could not encode the answer: {err}"
+                )));
+                codec::encode_answer(&header, &[], &error).unwrap_or_default()
+            })
+        }
+    }
+
+    /// Reads a call and sends it: its id, result types and answer; or why not.
+    #[allow(clippy::type_complexity)]
+    fn answer_call(
+        &self,
+        request: &[u8],
+    ) -> Result<
+        (
+            u64,
+            Vec<Type>,
+            impl Future<Output = Result<crate::CallOutput, HostError>> + use<>,
+        ),
+        (u64, RemoteError),
+    > {
+        let bad = |id, err: codec::CodecError| (id, RemoteError::BadRequest(err.to_string()));
+        let (header, args) = codec::decode_call_header(request).map_err(|err| bad(0, err))?;
+        let id = header.id;
+        let app = (self.app(&header.address))
+            .map_err(|_| (id, RemoteError::NoSuchAddress(header.address.clone())))?;
+        let func = (app.func_type(&header.export))
+            .ok_or_else(|| (id, RemoteError::NoSuchExport(header.export.clone())))?;
+        let params: Vec<Type> = func.params().map(|(_, ty)| ty).collect();
+        let args = codec::decode_values(&params, args).map_err(|err| bad(id, err))?;
+        let results = func.results().collect();
+        Ok((
+            id,
+            results,
+            self.call(&header.address, &header.export, args),
+        ))
+    }
+
+    /// The component served under `address`, for a remote importer to
+    /// check its import against.
+    pub fn describe(&self, address: &str) -> Result<Arc<[u8]>, HostError> {
+        (self.running.get(address))
+            .map(|running| running.bytes.clone())
+            .ok_or_else(|| super::no_such_address(address))
+    }
+}
+
+/// The failure of a call, as it travels.
+fn remote_error(err: &HostError) -> RemoteError {
+    match err {
+        HostError::BudgetExceeded { kind, .. } => RemoteError::BudgetExceeded {
+            kind: match kind {
+                BudgetKind::Fuel => "fuel",
+                BudgetKind::Memory => "memory",
+                BudgetKind::Time => "time",
+                BudgetKind::Storage => "storage",
+            }
+            .into(),
+            detail: err.to_string(),
+        },
+        HostError::Trap { message, .. } => RemoteError::Trap(message.clone()),
+        HostError::GuestPanic { message, .. } => RemoteError::Panic(message.clone()),
+        HostError::Stopped { .. } => RemoteError::Stopped(err.to_string()),
+        other => RemoteError::Other(other.to_string()),
+    }
+}
+
+/// The host function for one function of an import filled by a remote
+/// app: sends the call as bytes over `transport`, waits at most
+/// `timeout`, and hands back the results or the failure.
+pub(crate) fn remote_forwarder(
+    transport: Arc<dyn Transport>,
+    address: String,
+    export: String,
+    timeout: Duration,
+) -> impl Fn(StoreContextMut<'_, HostState>, ComponentFunc, &[Val], &mut [Val]) -> wasmtime::Result<()>
++ Send
++ Sync
++ 'static {
+    move |_caller, ty, params, results| {
+        let failed = |reason: String| CalleeFailed {
+            address: address.clone(),
+            export: export.clone(),
+            error: HostError::Remote {
+                address: address.clone(),
+                reason,
+            },
+        };
+        let param_types: Vec<Type> = ty.params().map(|(_, ty)| ty).collect();
+        let result_types: Vec<Type> = ty.results().collect();
+        let deadline = SystemTime::now() + timeout;
+        let header = CallHeader {
+            id: next_call_id(),
+            address: address.clone(),
+            export: export.clone(),
+            fuel: None,
+            timeout_us: Some(timeout.as_micros() as u64),
+            deadline_ms: deadline
+                .duration_since(UNIX_EPOCH)
+                .ok()
+                .map(|d| d.as_millis() as u64),
+        };
+        let answer = (|| {
+            let request = codec::encode_call(&header, &param_types, params)
+                .map_err(|err| failed(format!("could not encode the call: {err}")))?;
+            let reply = (transport.request(&address, request, timeout))
+                .map_err(|err| failed(err.to_string()))?;
+            let (_, answer) = codec::decode_answer(&reply, &result_types)
+                .map_err(|err| failed(format!("the answer does not read: {err}")))?;
+            answer.map_err(|err| failed(err.to_string()))
+        })();
+        match answer {
+            Ok(vals) => {
+                for (slot, val) in results.iter_mut().zip(vals) {
+                    *slot = val;
+                }
+                Ok(())
+            }
+            // As a local callee's: the guest gets it where the WIT says so.
+            Err(failure) => match failure_as_result(&ty, &failure) {
+                Some(value) => {
+                    results[0] = value;
+                    Ok(())
+                }
+                None => Err(failure.into()),
+            },
+        }
+    }
+}
+
+/// A number no remote call of this process had before.
+fn next_call_id() -> u64 {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
