@@ -10,16 +10,15 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use iso_host::runtime::{Replayed, Runtime, Start, Wiring};
-use iso_host::{Budget, ComponentCache, EngineOptions, EventLog, IsoEngine, LoggedCall, NoLog};
+use iso_host::runtime::{Replayed, Runtime, Wiring};
+use iso_host::{Budget, EventLog, LoggedCall};
 
 use crate::AlreadyReported;
 use crate::commands::build::BuildOptions;
-use crate::commands::run::{RunApp, fail, project_apps};
+use crate::commands::run::{RunApp, fail, project_apps, start_in_memory};
 use crate::term::Shell;
 
 /// Past this many calls, a terminal shows a progress bar.
@@ -191,20 +190,7 @@ impl ReplayArgs {
     /// A runtime, in memory and logging nothing, with `apps` started and
     /// the component `--against` gives at the address of the calls.
     fn runtime(&self, shell: &Shell, apps: Vec<RunApp>, calls: &[LoggedCall]) -> Result<Runtime> {
-        let engine = Arc::new(IsoEngine::new(EngineOptions::default())?);
-        let cache = ComponentCache::new(
-            crate::shared_target::root().map(|root| root.with_file_name("compiled")),
-        );
-        let mut runtime = Runtime::new(engine, cache, Arc::new(NoLog))?;
-        let starts = (apps.iter())
-            .map(|app| Start {
-                address: &app.name,
-                bytes: &app.bytes,
-                wiring: app.wiring.clone(),
-                budget: app.budget,
-            })
-            .collect();
-        runtime.start_all(starts).map_err(|err| fail(shell, err))?;
+        let mut runtime = start_in_memory(shell, &apps)?;
         if let Some(path) = &self.against {
             let address = one_address(calls).map_err(|err| bad_input(shell, err))?;
             let bytes = std::fs::read(path)

@@ -358,6 +358,26 @@ pub struct RunApp {
     pub folder: Option<PathBuf>,
 }
 
+/// A runtime in memory that logs nothing, with `apps` started, for the
+/// commands that make calls of their own (`replay`, `test`).
+pub fn start_in_memory(shell: &Shell, apps: &[RunApp]) -> Result<Runtime> {
+    let engine = Arc::new(IsoEngine::new(EngineOptions::default())?);
+    let cache = ComponentCache::new(
+        crate::shared_target::root().map(|root| root.with_file_name("compiled")),
+    );
+    let mut runtime = Runtime::new(engine, cache, Arc::new(iso_host::NoLog))?;
+    let starts = (apps.iter())
+        .map(|app| Start {
+            address: &app.name,
+            bytes: &app.bytes,
+            wiring: app.wiring.clone(),
+            budget: app.budget,
+        })
+        .collect();
+    runtime.start_all(starts).map_err(|err| fail(shell, err))?;
+    Ok(runtime)
+}
+
 /// Every selected guest of the project, built, each with its wiring and
 /// the budget its manifest sets; and the project's data folder.
 pub fn project_apps(build: &BuildOptions, shell: &Shell) -> Result<(Vec<RunApp>, PathBuf)> {

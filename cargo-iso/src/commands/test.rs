@@ -16,13 +16,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use iso_host::case::{Case, CaseFailure, CaseReport};
-use iso_host::runtime::{Runtime, Start};
-use iso_host::{App, Budget, ComponentCache, EngineOptions, IsoEngine, NoLog};
+use iso_host::runtime::Runtime;
+use iso_host::{App, Budget};
 use serde_json::json;
 
 use crate::AlreadyReported;
 use crate::commands::build::BuildOptions;
-use crate::commands::run::{RunApp, fail, project_apps};
+use crate::commands::run::{RunApp, project_apps, start_in_memory};
 use crate::componentize::write_atomically;
 use crate::term::Shell;
 
@@ -94,7 +94,7 @@ impl TestArgs {
     /// Builds, runs the cases, and reports.
     pub fn exec(self, shell: &Shell) -> Result<()> {
         let (apps, _) = project_apps(&self.build, shell)?;
-        let runtime = start(shell, &apps)?;
+        let runtime = start_in_memory(shell, &apps)?;
         let found = find_cases(&apps)?;
         let total = found.len();
         let selected: Vec<&Found> = found.iter().filter(|case| self.selects(case)).collect();
@@ -153,25 +153,6 @@ impl TestArgs {
         }
         Verdict::Failed(describe(&report))
     }
-}
-
-/// A runtime, in memory and logging nothing, with every app started.
-fn start(shell: &Shell, apps: &[RunApp]) -> Result<Runtime> {
-    let engine = Arc::new(IsoEngine::new(EngineOptions::default())?);
-    let cache = ComponentCache::new(
-        crate::shared_target::root().map(|root| root.with_file_name("compiled")),
-    );
-    let mut runtime = Runtime::new(engine, cache, Arc::new(NoLog))?;
-    let starts = (apps.iter())
-        .map(|app| Start {
-            address: &app.name,
-            bytes: &app.bytes,
-            wiring: app.wiring.clone(),
-            budget: app.budget,
-        })
-        .collect();
-    runtime.start_all(starts).map_err(|err| fail(shell, err))?;
-    Ok(runtime)
 }
 
 /// Each app's cases, by name (`name`, or `app::name` in a project of

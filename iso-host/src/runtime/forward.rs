@@ -45,21 +45,32 @@ pub(crate) fn forwarder(
             true => nested::call(&mut caller, &callee, &provider, &export, &ty, params),
             false => direct(&mut caller, &callee, &provider, &export, params),
         };
-        match result {
-            Ok(value) => {
-                if let (Some(slot), Some(value)) = (results.first_mut(), value) {
-                    *slot = value;
-                }
+        deliver(&ty, result, results)
+    }
+}
+
+/// Puts a wired call's result in the caller's `results`; a failure goes
+/// to the guest as its error where the function returns
+/// `result<_, string>`, else fails the caller's call.
+pub(crate) fn deliver(
+    ty: &ComponentFunc,
+    result: Result<Option<Val>, CalleeFailed>,
+    results: &mut [Val],
+) -> wasmtime::Result<()> {
+    match result {
+        Ok(value) => {
+            if let (Some(slot), Some(value)) = (results.first_mut(), value) {
+                *slot = value;
+            }
+            Ok(())
+        }
+        Err(failure) => match failure_as_result(ty, &failure) {
+            Some(value) => {
+                results[0] = value;
                 Ok(())
             }
-            Err(failure) => match failure_as_result(&ty, &failure) {
-                Some(value) => {
-                    results[0] = value;
-                    Ok(())
-                }
-                None => Err(failure.into()),
-            },
-        }
+            None => Err(failure.into()),
+        },
     }
 }
 
@@ -87,7 +98,7 @@ fn direct(
 
 /// The callee's failure as the guest's own error value, when the function
 /// returns `result<_, string>`: the WIT says the caller handles failures.
-pub(crate) fn failure_as_result(ty: &ComponentFunc, failure: &CalleeFailed) -> Option<Val> {
+fn failure_as_result(ty: &ComponentFunc, failure: &CalleeFailed) -> Option<Val> {
     let mut results = ty.results();
     match (results.next(), results.next()) {
         (Some(Type::Result(result)), None) if matches!(result.err(), Some(Type::String)) => {

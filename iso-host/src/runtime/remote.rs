@@ -20,7 +20,7 @@ use wasmtime::component::{Type, Val};
 use crate::codec::{self, AnswerHeader, CallHeader, RemoteError};
 use crate::error::{BudgetKind, HostError};
 use crate::host::HostState;
-use crate::runtime::forward::{CalleeFailed, failure_as_result};
+use crate::runtime::forward::{CalleeFailed, deliver};
 use crate::runtime::{Runtime, block_on};
 
 /// How long a remote call waits when its caller has no time budget.
@@ -249,22 +249,9 @@ pub(crate) fn remote_forwarder(
                 .map_err(|err| failed(format!("the answer does not read: {err}")))?;
             answer.map_err(|err| failed(err.to_string()))
         })();
-        match answer {
-            Ok(vals) => {
-                for (slot, val) in results.iter_mut().zip(vals) {
-                    *slot = val;
-                }
-                Ok(())
-            }
-            // As a local callee's: the guest gets it where the WIT says so.
-            Err(failure) => match failure_as_result(&ty, &failure) {
-                Some(value) => {
-                    results[0] = value;
-                    Ok(())
-                }
-                None => Err(failure.into()),
-            },
-        }
+        // Component functions return at most one value.
+        let answer = answer.map(|vals| vals.into_iter().next());
+        deliver(&ty, answer, results)
     }
 }
 
