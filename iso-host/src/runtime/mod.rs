@@ -116,8 +116,6 @@ struct Running {
     /// Its WIT, to check the imports of those wired to it.
     resolve: Resolve,
     world: WorldId,
-    /// Its component, for [`Runtime::describe`].
-    bytes: Arc<[u8]>,
     /// The budget it was started under.
     budget: Budget,
 }
@@ -355,7 +353,6 @@ impl Runtime {
             wiring,
             resolve,
             world,
-            bytes: bytes.into(),
             budget,
         };
         self.running.insert(address.to_owned(), running);
@@ -594,7 +591,6 @@ impl Runtime {
         };
         let running = self.running.get_mut(address).expect("checked above");
         (running.resolve, running.world, running.app) = (resolve, world, app);
-        running.bytes = bytes.into();
         running.version += 1;
         Ok(Swapped {
             version: running.version,
@@ -921,7 +917,7 @@ impl Runtime {
         })?;
         let bytes = (transport.describe(remote, DEFAULT_REMOTE_TIMEOUT))
             .map_err(|err| unreachable(err.to_string()))?;
-        let (offered, offered_world) = decode(&bytes)
+        let (offered, offered_world) = decode_description(&bytes)
             .map_err(|err| unreachable(format!("its description does not read: {err}")))?;
         let importer = iso_compat::Side { resolve, world };
         let offered = iso_compat::Side {
@@ -1210,6 +1206,20 @@ fn breaking(findings: &[iso_compat::Finding]) -> Vec<String> {
         .filter(|f| f.severity == iso_schema::evolve::Severity::Breaking)
         .map(ToString::to_string)
         .collect()
+}
+
+/// The world a remote host describes: a WIT package of one world (or a component).
+fn decode_description(bytes: &[u8]) -> Result<(Resolve, WorldId), HostError> {
+    match wit_parser::decoding::decode(bytes) {
+        Ok(DecodedWasm::WitPackage(resolve, package)) => {
+            let world = resolve.packages[package].worlds.values().next().copied();
+            let world = world.ok_or_else(|| HostError::Invalid {
+                reason: "the package holds no world".into(),
+            })?;
+            Ok((resolve, world))
+        }
+        _ => decode(bytes),
+    }
 }
 
 /// The WIT world of a component's bytes.

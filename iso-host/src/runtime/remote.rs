@@ -65,6 +65,12 @@ pub enum TransportError {
         /// Why.
         reason: String,
     },
+    /// The transport would not carry the call (too large, say).
+    #[error("refused: {reason}")]
+    Refused {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// A transport within one process, to runtimes it was given: for tests,
@@ -112,7 +118,6 @@ impl Transport for InProcess {
     fn describe(&self, address: &str, _: Duration) -> Result<Vec<u8>, TransportError> {
         let host = self.host(address)?;
         host.describe(address)
-            .map(|bytes| bytes.to_vec())
             .map_err(|_| TransportError::NoResponder {
                 address: address.to_owned(),
             })
@@ -176,12 +181,22 @@ impl Runtime {
         ))
     }
 
-    /// The component served under `address`, for a remote importer to
-    /// check its import against.
-    pub fn describe(&self, address: &str) -> Result<Arc<[u8]>, HostError> {
-        (self.running.get(address))
-            .map(|running| running.bytes.clone())
-            .ok_or_else(|| super::no_such_address(address))
+    /// The WIT of what `address` serves, encoded as a WIT package (a few
+    /// KiB, where the component may take megabytes), for a remote
+    /// importer to check its import against.
+    pub fn describe(&self, address: &str) -> Result<Vec<u8>, HostError> {
+        let running = (self.running.get(address)).ok_or_else(|| super::no_such_address(address))?;
+        let package = running.resolve.worlds[running.world].package;
+        let encoded = package.map(|package| wit_component::encode(&running.resolve, package));
+        match encoded {
+            Some(Ok(bytes)) => Ok(bytes),
+            Some(Err(err)) => Err(HostError::Invalid {
+                reason: format!("could not describe `{address}`: {err:#}"),
+            }),
+            None => Err(HostError::Invalid {
+                reason: format!("`{address}`'s world belongs to no package"),
+            }),
+        }
     }
 }
 
