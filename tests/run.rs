@@ -562,28 +562,6 @@ fn a_world_with_state_but_no_state_macro_names_the_fix() {
         .stderr(predicate::str::contains("include iso:app/stateless@0.1.0;"));
 }
 
-/// A component of the world in WIT `text` whose core module is
-/// wit-component's dummy: calling it traps, but names resolve before a call.
-fn dummy_component(text: &str) -> Vec<u8> {
-    let mut resolve = wit_parser::Resolve::default();
-    let package = resolve.push_str("names.wit", text).unwrap();
-    let world = resolve.select_world(&[package], None).unwrap();
-    let mut module =
-        wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-    )
-    .unwrap();
-    wit_component::ComponentEncoder::default()
-        .module(&module)
-        .unwrap()
-        .encode()
-        .unwrap()
-}
-
 #[test]
 fn a_name_two_interfaces_share_lists_the_spellings_that_tell_them_apart() {
     let scratch = tempfile::tempdir().unwrap();
@@ -592,7 +570,7 @@ fn a_name_two_interfaces_share_lists_the_spellings_that_tell_them_apart() {
         interface admin { reset: func(); }
         interface api { reset: func(); get: func() -> u32; }
         world names { export admin; export api; }";
-    std::fs::write(&wasm, dummy_component(wit)).unwrap();
+    std::fs::write(&wasm, iso_host::stub::component(wit, None).unwrap()).unwrap();
     run_wasm(&wasm, &["--invoke", "reset()"])
         .code(2)
         .stderr(predicate::str::contains(

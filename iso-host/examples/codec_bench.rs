@@ -58,22 +58,7 @@ fn main() {
 
 /// The type of `put`'s parameter, from a component made of the WIT alone.
 fn order_type() -> Type {
-    let mut resolve = wit_parser::Resolve::default();
-    let package = resolve.push_str("record.wit", WIT).unwrap();
-    let world = resolve.select_world(&[package], Some("orders")).unwrap();
-    let mut module =
-        wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-    )
-    .unwrap();
-    let bytes = (wit_component::ComponentEncoder::default().module(&module))
-        .unwrap()
-        .encode()
-        .unwrap();
+    let bytes = iso_host::stub::component(WIT, Some("orders")).unwrap();
     let engine = wasmtime::Engine::default();
     let component = Component::new(&engine, bytes).unwrap();
     let component_type = component.component_type();

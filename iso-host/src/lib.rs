@@ -45,6 +45,7 @@ pub mod names;
 pub mod runtime;
 pub mod session;
 pub mod storage;
+pub mod stub;
 
 pub use app::{App, ExportFunc};
 pub use budget::{Budget, BudgetParseError, Fuel, MemorySize, Timeout};

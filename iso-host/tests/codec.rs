@@ -33,22 +33,7 @@ world kinds {
 
 /// The parameter types of `all`, named.
 fn kinds() -> Vec<(String, Type)> {
-    let mut resolve = wit_parser::Resolve::default();
-    let package = resolve.push_str("kinds.wit", WIT).unwrap();
-    let world = resolve.select_world(&[package], Some("kinds")).unwrap();
-    let mut module =
-        wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-    )
-    .unwrap();
-    let bytes = (wit_component::ComponentEncoder::default().module(&module))
-        .unwrap()
-        .encode()
-        .unwrap();
+    let bytes = iso_host::stub::component(WIT, Some("kinds")).unwrap();
     let engine = Engine::new(&Config::new()).unwrap();
     let component = Component::new(&engine, bytes).unwrap();
     let Some(ComponentItem::ComponentFunc(all)) =

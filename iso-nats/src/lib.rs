@@ -145,9 +145,12 @@ impl Nats {
             })
     }
 
+    /// Sends `payload` on `subject` for `address`, and waits at most
+    /// `timeout` for the reply.
     fn ask(
         &self,
         subject: String,
+        address: &str,
         payload: Vec<u8>,
         timeout: Duration,
     ) -> Result<Vec<u8>, TransportError> {
@@ -160,7 +163,7 @@ impl Nats {
             Ok(Ok(message)) => Ok(message.payload.to_vec()),
             Ok(Err(err)) => Err(match err.kind() {
                 RequestErrorKind::NoResponders => TransportError::NoResponder {
-                    address: String::new(),
+                    address: address.to_owned(),
                 },
                 RequestErrorKind::TimedOut => TransportError::TimedOut { after: timeout },
                 RequestErrorKind::Other => TransportError::Disconnected {
@@ -174,16 +177,6 @@ impl Nats {
     }
 }
 
-/// Names the address in a "no responder" error.
-fn for_address(err: TransportError, address: &str) -> TransportError {
-    match err {
-        TransportError::NoResponder { .. } => TransportError::NoResponder {
-            address: address.to_owned(),
-        },
-        other => other,
-    }
-}
-
 impl Transport for Nats {
     fn request(
         &self,
@@ -191,12 +184,10 @@ impl Transport for Nats {
         request: Vec<u8>,
         timeout: Duration,
     ) -> Result<Vec<u8>, TransportError> {
-        self.ask(call_subject(address), request, timeout)
-            .map_err(|err| for_address(err, address))
+        self.ask(call_subject(address), address, request, timeout)
     }
 
     fn describe(&self, address: &str, timeout: Duration) -> Result<Vec<u8>, TransportError> {
-        self.ask(describe_subject(address), Vec::new(), timeout)
-            .map_err(|err| for_address(err, address))
+        self.ask(describe_subject(address), address, Vec::new(), timeout)
     }
 }

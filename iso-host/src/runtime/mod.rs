@@ -877,19 +877,7 @@ impl Runtime {
             resolve: &running.resolve,
             world: running.world,
         };
-        let differences = breaking(&iso_compat::check_provider(&importer, import, &offered));
-        if !differences.is_empty() {
-            return Err(WiringError::IncompatibleProvider {
-                address: address.to_owned(),
-                import: import.to_owned(),
-                provider,
-                differences,
-            });
-        }
-        let exports = export_names(&running.resolve, running.world);
-        let export = iso_compat::linked_name(import, exports.iter().map(String::as_str))
-            .unwrap_or(import)
-            .to_owned();
+        let export = filling_export(address, &importer, import, &provider, &offered)?;
         Ok(Wire {
             import: import.to_owned(),
             to: WireTo::Address { provider, export },
@@ -924,19 +912,7 @@ impl Runtime {
             resolve: &offered,
             world: offered_world,
         };
-        let differences = breaking(&iso_compat::check_provider(&importer, import, &offered));
-        if !differences.is_empty() {
-            return Err(WiringError::IncompatibleProvider {
-                address: address.to_owned(),
-                import: import.to_owned(),
-                provider: remote.to_owned(),
-                differences,
-            });
-        }
-        let exports = export_names(offered.resolve, offered.world);
-        let export = iso_compat::linked_name(import, exports.iter().map(String::as_str))
-            .unwrap_or(import)
-            .to_owned();
+        let export = filling_export(address, &importer, import, remote, &offered)?;
         Ok(Wire {
             import: import.to_owned(),
             to: WireTo::Remote {
@@ -1197,6 +1173,30 @@ fn check_pool(address: &str, app: &App, size: usize) -> Result<(), HostError> {
         });
     }
     Ok(())
+}
+
+/// The export of `provider` (the app `offered` describes) that fills
+/// `import` of `address` (`importer`): the same interface, perhaps at
+/// another compatible version; or what breaks between them.
+fn filling_export(
+    address: &str,
+    importer: &iso_compat::Side,
+    import: &str,
+    provider: &str,
+    offered: &iso_compat::Side,
+) -> Result<String, WiringError> {
+    let differences = breaking(&iso_compat::check_provider(importer, import, offered));
+    if !differences.is_empty() {
+        return Err(WiringError::IncompatibleProvider {
+            address: address.to_owned(),
+            import: import.to_owned(),
+            provider: provider.to_owned(),
+            differences,
+        });
+    }
+    let exports = export_names(offered.resolve, offered.world);
+    let export = iso_compat::linked_name(import, exports.iter().map(String::as_str));
+    Ok(export.unwrap_or(import).to_owned())
 }
 
 /// The breaking findings, one line each.

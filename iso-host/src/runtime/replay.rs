@@ -48,12 +48,8 @@ impl Runtime {
         state: Option<Vec<u8>>,
     ) -> Result<Replayed, HostError> {
         let app = self.app(address)?;
-        let served = self.served(address)?;
-        let actor = served.actors().first().cloned();
-        let budget = match actor {
-            Some(actor) => actor.ask_blocking(|supervised| supervised.instance.budget())?,
-            None => return Err(super::no_such_address(address)),
-        };
+        let running = (self.running.get(address)).ok_or_else(|| super::no_such_address(address))?;
+        let budget = running.budget;
         let shared = Shared::new(Arc::new(NoLog));
         let request = Request::Wave(call.call.clone());
         let (outcome, effects) = match successor(budget, shared.clone(), app, state) {
