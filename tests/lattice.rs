@@ -83,7 +83,7 @@ fn a_front_on_one_host_calls_a_store_served_by_another() {
     (store_host.start("store", &store_bytes, Wiring::new(), Budget::default())).unwrap();
     let store_host = Arc::new(store_host);
     let serving = Nats::connect(&server.url).unwrap();
-    serving.serve(store_host.clone()).unwrap();
+    let _serving = serving.serve(store_host.clone(), |_| {}).unwrap();
 
     let mut front_host = runtime();
     front_host.set_transport(Arc::new(Nats::connect(&server.url).unwrap()));

@@ -3,8 +3,9 @@
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    build::BuildArgs, check_compat::CheckCompatArgs, dev::DevArgs, doctor::DoctorArgs,
-    init::InitArgs, log::LogArgs, new::NewArgs, replay::ReplayArgs, run::RunArgs, test::TestArgs,
+    build::BuildArgs, call::CallArgs, check_compat::CheckCompatArgs, dev::DevArgs,
+    doctor::DoctorArgs, init::InitArgs, lattice::LatticeArgs, log::LogArgs, new::NewArgs,
+    replay::ReplayArgs, run::RunArgs, serve::ServeArgs, test::TestArgs,
 };
 use crate::term::Shell;
 
@@ -36,6 +37,8 @@ Examples:
   cargo iso build --message-format json
   cargo iso run --fuel 1e6 --invoke 'increment(5)' --invoke 'get()'
   cargo iso dev --watch                serve the guest here, reloading it on save with its state kept
+  cargo iso serve -p store             serve the store guest on NATS until Ctrl-C
+  cargo iso call 'store.get(\"a\")'     one call to an app served on NATS
   cargo iso log --failed               the logged calls that failed
   cargo iso check-compat v1.wasm v2.wasm  what v2 breaks for users of v1
   cargo iso doctor                     which toolchain builds guests, and why";
@@ -94,6 +97,12 @@ pub enum Command {
     Run(RunArgs),
     /// Serve a guest live: a REPL of calls, hot reload on save that keeps its state, and replay
     Dev(DevArgs),
+    /// Serve the guests on NATS, for other hosts to call, until stopped
+    Serve(ServeArgs),
+    /// Make one call to an app served on NATS
+    Call(CallArgs),
+    /// List the hosts serving on NATS and what each serves
+    Lattice(LatticeArgs),
     /// List the calls `run` and `dev` logged, or show one
     Log(LogArgs),
     /// Run the test cases in each guest's tests/iso/ in the real host, as `cargo test` reports
@@ -117,6 +126,9 @@ impl Command {
             Command::Build(args) => args.exec(shell),
             Command::Run(args) => args.exec(shell),
             Command::Dev(args) => args.exec(shell),
+            Command::Serve(args) => args.exec(shell),
+            Command::Call(args) => args.exec(shell),
+            Command::Lattice(args) => args.exec(shell),
             Command::Log(args) => args.exec(shell),
             Command::Replay(args) => args.exec(shell),
             Command::Test(args) => args.exec(shell),

@@ -19,6 +19,7 @@ use anyhow::{Context, Result, bail};
 use wit_parser::{AstItem, PackageName, UnresolvedPackageGroup, WorldKey};
 
 use crate::componentize::write_atomically;
+use crate::manifest::ImportSource;
 use crate::project::Guest;
 
 /// One wired import: `importer` imports `interface` from `provider`.
@@ -28,8 +29,12 @@ pub struct Link {
     pub importer: String,
     /// The interface, without its version: `local:store/api`.
     pub interface: String,
-    /// The providing guest's package name.
+    /// The providing guest's package name; for a remote, the address of
+    /// the app another host serves (its WIT comes from the guest of that
+    /// name, if the project has one).
     pub provider: String,
+    /// Whether the provider is served on NATS rather than run here.
+    pub remote: bool,
 }
 
 /// What a guest's `wit/` folder says: its own package, its files, and the
@@ -63,17 +68,24 @@ pub fn resolve(importers: &[Guest], guests: &[Guest]) -> Result<Vec<Link>> {
         for (package, name) in &wit.imports {
             let interface = format!("{}:{}/{name}", package.namespace, package.name);
             let named = importer.settings.imports.get(&interface);
-            let provider = match named {
-                Some(source) => find_named(importer, &interface, &source.guest, guests)?,
+            let (provider, remote) = match named {
+                Some(ImportSource::Guest(name)) => {
+                    (find_named(importer, &interface, name, guests)?, false)
+                }
+                Some(ImportSource::Remote(address)) => {
+                    check_remote_wit(importer, package, &interface, address, guests)?;
+                    (address.as_str(), true)
+                }
                 None => match find_by_package(importer, package, &interface, guests, &wits)? {
-                    Some(provider) => provider,
+                    Some(provider) => (provider, false),
                     None => continue,
                 },
             };
             links.push(Link {
                 importer: importer.name.clone(),
                 interface,
-                provider: provider.name.clone(),
+                provider: provider.to_owned(),
+                remote,
             });
         }
     }
@@ -84,17 +96,40 @@ pub fn resolve(importers: &[Guest], guests: &[Guest]) -> Result<Vec<Link>> {
 fn find_named<'a>(
     importer: &Guest,
     interface: &str,
-    name: &str,
-    guests: &'a [Guest],
-) -> Result<&'a Guest> {
+    name: &'a str,
+    guests: &[Guest],
+) -> Result<&'a str> {
     match guests.iter().find(|g| g.name == name) {
-        Some(guest) => Ok(guest),
+        Some(_) => Ok(name),
         None => bail!(
             "`{interface}` under `[package.metadata.iso.imports]` in `{}` names guest `{name}`, which is not in this project\nhelp: the guests are {}",
             importer.manifest_path,
             names(guests)
         ),
     }
+}
+
+/// Whether `importer` can build against the WIT of `interface`, which
+/// the app at `address` serves remotely: from the guest of that name in
+/// the project, or from its own copy in `wit/deps/`.
+fn check_remote_wit(
+    importer: &Guest,
+    package: &PackageName,
+    interface: &str,
+    address: &str,
+    guests: &[Guest],
+) -> Result<()> {
+    if guests.iter().any(|g| g.name == address) || kept_in_deps(importer, package) {
+        return Ok(());
+    }
+    bail!(
+        "import `{interface}` of guest `{}` is served remotely by `{address}`, but no guest of this project is named `{address}` and `{}` keeps no copy of package `{}:{}`\nhelp: copy that package's WIT into `{}`, or add the guest `{address}` to the workspace",
+        importer.name,
+        importer.name,
+        package.namespace,
+        package.name,
+        wit_dir(importer).join("deps").display()
+    )
 }
 
 /// The one guest (not `importer`) whose WIT package is `package`; `None`
@@ -105,7 +140,7 @@ fn find_by_package<'a>(
     interface: &str,
     guests: &'a [Guest],
     wits: &[Option<GuestWit>],
-) -> Result<Option<&'a Guest>> {
+) -> Result<Option<&'a str>> {
     let same = |wit: &GuestWit| {
         wit.package.namespace == package.namespace && wit.package.name == package.name
     };
@@ -116,7 +151,7 @@ fn find_by_package<'a>(
         .map(|(guest, _)| guest)
         .collect();
     match candidates.as_slice() {
-        [provider] => Ok(Some(provider)),
+        [provider] => Ok(Some(&provider.name)),
         [] if kept_in_deps(importer, package) => Ok(None),
         [] => bail!(
             "import `{interface}` of guest `{}` is provided by no guest of this project and no system interface\nhelp: the guests looked at are {}; add the guest whose WIT package is `{}:{}` to the workspace, or name the provider under `[package.metadata.iso.imports]` in `{}`",

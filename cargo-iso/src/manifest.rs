@@ -9,6 +9,7 @@
 //!
 //! [package.metadata.iso.imports]
 //! "local:store/api" = { guest = "store" }   # which guest provides an import
+//! "local:clock/api" = { remote = "clock" }  # or an app served on NATS
 //! ```
 //!
 //! Unknown keys and bad values are errors that name the key and the manifest.
@@ -38,10 +39,39 @@ pub struct IsoSettings {
 
 /// The provider of one import, under `[package.metadata.iso.imports]`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "SourceTable")]
+pub enum ImportSource {
+    /// `{ guest = "store" }`: the guest package of this project that
+    /// exports the interface.
+    Guest(String),
+    /// `{ remote = "store" }`: the address of an app another host serves
+    /// on NATS (`cargo iso serve`).
+    Remote(String),
+}
+
+/// An import's table as written, before it is checked to name one provider.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ImportSource {
-    /// The guest package of this project that exports the interface.
-    pub guest: String,
+struct SourceTable {
+    guest: Option<String>,
+    remote: Option<String>,
+}
+
+impl TryFrom<SourceTable> for ImportSource {
+    type Error = &'static str;
+
+    fn try_from(table: SourceTable) -> Result<ImportSource, Self::Error> {
+        match (table.guest, table.remote) {
+            (Some(guest), None) => Ok(ImportSource::Guest(guest)),
+            (None, Some(remote)) => Ok(ImportSource::Remote(remote)),
+            (Some(_), Some(_)) => Err(
+                "name one provider: `guest` (a guest of this project) or `remote` (an app served on NATS), not both",
+            ),
+            (None, None) => Err(
+                "name the provider: `{ guest = \"NAME\" }` for a guest of this project, or `{ remote = \"ADDRESS\" }` for an app served on NATS",
+            ),
+        }
+    }
 }
 
 impl IsoSettings {
@@ -127,6 +157,19 @@ mod tests {
             text.contains("expected one of `fuel`, `memory`, `timeout`, `storage`, `imports`"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn an_import_names_one_provider() {
+        let imports = |source| json!({"iso": {"imports": {"local:store/api": source}}});
+        let settings = read(imports(json!({"remote": "store"}))).unwrap().unwrap();
+        let source = &settings.imports["local:store/api"];
+        assert_eq!(source, &ImportSource::Remote("store".into()));
+        let text = error_text(imports(json!({"guest": "a", "remote": "b"})));
+        assert!(text.contains("imports.local:store/api"), "{text}");
+        assert!(text.contains("not both"), "{text}");
+        let text = error_text(imports(json!({})));
+        assert!(text.contains("`{ remote = \"ADDRESS\" }`"), "{text}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 
@@ -87,29 +88,7 @@ impl App {
             .map_err(|err| HostError::Invalid {
                 reason: format!("{err:#}"),
             })?;
-        let mut exports = Vec::new();
-        let mut has_state = false;
-        for (name, item) in ty.exports(engine.engine()) {
-            match item.ty {
-                ComponentItem::ComponentFunc(func) => {
-                    exports.push(ExportFunc::new(None, name, func_type(&func)));
-                }
-                ComponentItem::ComponentInstance(instance) => {
-                    has_state |= name == STATE_INTERFACE;
-                    for (func_name, item) in instance.exports(engine.engine()) {
-                        if let ComponentItem::ComponentFunc(func) = item.ty {
-                            let ty = func_type(&func);
-                            exports.push(ExportFunc::new(Some(name), func_name, ty));
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        names::assign_short_names(&mut exports);
-        for export in &mut exports {
-            export.signature = format!("{}: {}", export.short, export.ty);
-        }
+        let (exports, has_state) = export_funcs(engine.engine(), component);
         Ok(App {
             engine,
             pre,
@@ -126,19 +105,7 @@ impl App {
     /// The wasmtime type of the export `name`, by its full name
     /// (`local:store/api@0.1.0#get`, or `get` at the top level).
     pub fn func_type(&self, name: &str) -> Option<wasmtime::component::types::ComponentFunc> {
-        let engine = self.engine.engine();
-        let component = self.pre.component().component_type();
-        let item = match name.split_once('#') {
-            Some((interface, func)) => match component.get_export(engine, interface)?.ty {
-                ComponentItem::ComponentInstance(instance) => instance.get_export(engine, func)?.ty,
-                _ => return None,
-            },
-            None => component.get_export(engine, name)?.ty,
-        };
-        match item {
-            ComponentItem::ComponentFunc(func) => Some(func),
-            _ => None,
-        }
+        func_type_of(self.engine.engine(), self.pre.component(), name)
     }
 
     /// The export that `spelling` names (`put`, `api.put` or
@@ -229,5 +196,55 @@ pub(crate) fn type_name(ty: &wasmtime::component::Type) -> String {
         Type::Enum(_) => "enum".into(),
         Type::Flags(_) => "flags".into(),
         other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+/// The exported functions of `component`, each with its shortest
+/// spelling, and whether it exports `iso:app/state`.
+pub(crate) fn export_funcs(engine: &Engine, component: &Component) -> (Vec<ExportFunc>, bool) {
+    let mut exports = Vec::new();
+    let mut has_state = false;
+    for (name, item) in component.component_type().exports(engine) {
+        match item.ty {
+            ComponentItem::ComponentFunc(func) => {
+                exports.push(ExportFunc::new(None, name, func_type(&func)));
+            }
+            ComponentItem::ComponentInstance(instance) => {
+                has_state |= name == STATE_INTERFACE;
+                for (func_name, item) in instance.exports(engine) {
+                    if let ComponentItem::ComponentFunc(func) = item.ty {
+                        let ty = func_type(&func);
+                        exports.push(ExportFunc::new(Some(name), func_name, ty));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    names::assign_short_names(&mut exports);
+    for export in &mut exports {
+        export.signature = format!("{}: {}", export.short, export.ty);
+    }
+    (exports, has_state)
+}
+
+/// The wasmtime type of `component`'s export `name`, by its full name
+/// (`local:store/api@0.1.0#get`, or `get` at the top level).
+pub(crate) fn func_type_of(
+    engine: &Engine,
+    component: &Component,
+    name: &str,
+) -> Option<wasmtime::component::types::ComponentFunc> {
+    let component = component.component_type();
+    let item = match name.split_once('#') {
+        Some((interface, func)) => match component.get_export(engine, interface)?.ty {
+            ComponentItem::ComponentInstance(instance) => instance.get_export(engine, func)?.ty,
+            _ => return None,
+        },
+        None => component.get_export(engine, name)?.ty,
+    };
+    match item {
+        ComponentItem::ComponentFunc(func) => Some(func),
+        _ => None,
     }
 }

@@ -196,12 +196,12 @@ pub enum HostError {
     },
     /// A call to an app another host serves failed there, or could not
     /// reach it.
-    #[error("remote `{address}`: {reason}")]
+    #[error("remote `{address}`: {failure}")]
     Remote {
         /// The remote app.
         address: String,
-        /// What happened.
-        reason: String,
+        /// What happened (boxed: errors travel by value on every call path).
+        failure: Box<RemoteFailure>,
     },
     /// A test case whose setup cannot be made (see [`Case`](crate::case::Case)).
     #[error("bad test case: {reason}")]
@@ -239,4 +239,18 @@ mod tests {
             std::mem::size_of::<HostError>()
         );
     }
+}
+
+/// Why a call to a remote app failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RemoteFailure {
+    /// The call did not reach the app, or its answer did not come back.
+    #[error(transparent)]
+    Transport(#[from] crate::runtime::TransportError),
+    /// The call reached the app and failed there.
+    #[error(transparent)]
+    Failed(#[from] crate::codec::RemoteError),
+    /// The call or its answer could not be put into bytes or read back.
+    #[error("{0}")]
+    Codec(String),
 }

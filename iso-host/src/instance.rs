@@ -114,13 +114,13 @@ impl CallOutput {
 
     /// The result in WAVE text, e.g. `5` or `"hello"`; empty when there is none.
     pub fn results_wave(&self) -> Vec<String> {
-        self.result()
-            .iter()
-            .map(|v| {
-                wasmtime::component::wasm_wave::to_string(v).unwrap_or_else(|e| format!("<{e}>"))
-            })
-            .collect()
+        self.result().iter().map(wave).collect()
     }
+}
+
+/// `value` in WAVE text, e.g. `5`, `"hello"` or `some(2)`.
+pub fn wave(value: &Val) -> String {
+    wasmtime::component::wasm_wave::to_string(value).unwrap_or_else(|e| format!("<{e}>"))
 }
 
 /// A typed handle on one export, from [`Instance::typed`].
@@ -327,15 +327,7 @@ impl Instance {
         let func = self.exports[export].func;
         let types: Vec<wasmtime::component::Type> =
             func.ty(&self.store).params().map(|(_, ty)| ty).collect();
-        let args: Vec<Val> =
-            parsed
-                .call
-                .to_wasm_params(types.iter())
-                .map_err(|err| HostError::BadArguments {
-                    what: call.to_owned(),
-                    detail: point_at(call, &err, parsed.source),
-                    expected: self.signature(name),
-                })?;
+        let args = parsed.args(call, &types, || self.signature(name))?;
         self.call_func(name, export, &args)
     }
 
@@ -777,9 +769,26 @@ fn backtrace(err: &wasmtime::Error) -> Vec<String> {
 }
 
 /// A call's text parsed: the WAVE call, and where its text came from.
-struct ParsedCall {
+pub(crate) struct ParsedCall {
     call: UntypedFuncCall<'static>,
     source: Source,
+}
+
+impl ParsedCall {
+    /// The arguments, as values of `types`; `call` is the call as typed,
+    /// and `signature` gives the export's, for the error.
+    pub(crate) fn args(
+        &self,
+        call: &str,
+        types: &[wasmtime::component::Type],
+        signature: impl FnOnce() -> String,
+    ) -> Result<Vec<Val>, HostError> {
+        (self.call.to_wasm_params(types.iter())).map_err(|err| HostError::BadArguments {
+            what: call.to_owned(),
+            detail: point_at(call, &err, self.source),
+            expected: signature(),
+        })
+    }
 }
 
 /// Where the parsed text came from: the call as typed, or its argument list
@@ -817,7 +826,7 @@ impl Source {
 /// Splits the export's name off `call` and parses the arguments as WAVE.
 /// Names WAVE does not take (`api.put`, `local:store/api@0.1.0#put`) are
 /// swapped for a stand-in first.
-fn parse_call(call: &str) -> Result<(&str, ParsedCall), HostError> {
+pub(crate) fn parse_call(call: &str) -> Result<(&str, ParsedCall), HostError> {
     let bad = |detail: String| HostError::BadArguments {
         what: call.to_owned(),
         detail,

@@ -1,25 +1,43 @@
 //! NATS for iso hosts: a [`Transport`] that carries calls over a NATS
-//! connection, and [`Nats::serve`], which answers the calls sent to a
-//! runtime's apps. Several hosts serving one address share its calls: each
-//! subscribes to the address's subject in one queue group.
+//! connection ([`Nats`]), [`Nats::serve`], which answers the calls sent to
+//! a runtime's apps, and [`Nats::lattice`], which lists the hosts that
+//! serve and what they serve.
 //!
-//! Subjects: `iso.call.<address>` for calls (the export is in the call's
-//! header), `iso.describe.<address>` for the component an address serves.
+//! Subjects:
+//! - `iso.call.<address>`: calls, in the component-model value encoding
+//!   of [`iso_host::codec`] (the export is in the call's header). Every
+//!   host that serves an address subscribes in the queue group
+//!   `iso.<address>`, so hosts serving one address share its calls.
+//! - `iso.describe.<address>`: the WIT of what the address serves, to
+//!   check an import against before its first call.
+//! - `iso.hosts`: every host answers with a [`HostInfo`] (JSON); a host
+//!   also publishes its `HostInfo` on `iso.announce` when it starts and
+//!   when it stops serving.
 //!
-//! A lost connection, a host that dies mid-call and no responder are
-//! errors within the caller's time budget; the client reconnects by
-//! itself. Calls are at most once: a call whose reply is lost is not sent
-//! again, since the app may have made it.
+//! Calls are **at most once**: a call whose answer is lost (the serving
+//! host died, the connection broke) is not sent again, since the app may
+//! have made it; the caller gets an error within its time budget. A lost
+//! connection, a host that dies mid-call and no responder are errors,
+//! never hangs; the client reconnects by itself, and a serving host's
+//! subscriptions come back with the connection.
 
-use std::sync::Arc;
+mod lattice;
+mod serve;
+
 use std::time::Duration;
 
+use async_nats::connection::State;
 use async_nats::{Client, RequestErrorKind};
-use futures_util::StreamExt;
-use iso_host::runtime::{Runtime, Transport, TransportError};
+use iso_host::runtime::{Transport, TransportError};
+
+pub use lattice::{HostInfo, ServedApp};
+pub use serve::Serving;
 
 /// How long connecting may take before it is an error.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The URL used when none is given: a server on this machine.
+pub const DEFAULT_URL: &str = "nats://127.0.0.1:4222";
 
 /// Why NATS could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +58,14 @@ pub enum NatsError {
         /// Why.
         reason: String,
     },
+    /// A message could not be sent.
+    #[error("cannot publish on `{subject}`: {reason}")]
+    Publish {
+        /// The subject.
+        subject: String,
+        /// Why.
+        reason: String,
+    },
     /// The threads that drive the connection could not start.
     #[error("cannot start the NATS client's threads: {0}")]
     Threads(String),
@@ -48,6 +74,7 @@ pub enum NatsError {
 /// A connection to NATS, with the threads that drive it.
 pub struct Nats {
     client: Client,
+    url: String,
     tasks: tokio::runtime::Runtime,
 }
 
@@ -56,7 +83,7 @@ pub fn call_subject(address: &str) -> String {
     format!("iso.call.{address}")
 }
 
-/// The subject the component served under `address` is asked on.
+/// The subject the WIT served under `address` is asked on.
 pub fn describe_subject(address: &str) -> String {
     format!("iso.describe.{address}")
 }
@@ -70,79 +97,27 @@ impl Nats {
             .enable_all()
             .build()
             .map_err(|err| NatsError::Threads(err.to_string()))?;
-        let failed = |reason: String| NatsError::Connect {
-            url: url.to_owned(),
-            reason,
-        };
         let connecting = async_nats::ConnectOptions::new()
             .connection_timeout(CONNECT_TIMEOUT)
+            // Each request has the caller's own timeout.
+            .request_timeout(None)
             .connect(url);
         let client = tasks
             .block_on(connecting)
-            .map_err(|err| failed(err.to_string()))?;
-        Ok(Nats { client, tasks })
-    }
-
-    /// Answers the calls sent to each address `runtime` runs now, in the
-    /// queue group of the address, so that hosts serving one address
-    /// share its calls. Bytes that do not read as a call are answered with
-    /// an error, and the host goes on.
-    pub fn serve(&self, runtime: Arc<Runtime>) -> Result<(), NatsError> {
-        let addresses: Vec<String> = runtime.addresses().map(str::to_owned).collect();
-        for address in addresses {
-            self.serve_calls(runtime.clone(), &address)?;
-            self.serve_description(runtime.clone(), &address)?;
-        }
-        self.tasks
-            .block_on(self.client.flush())
-            .map_err(|err| NatsError::Subscribe {
-                subject: "(flush)".into(),
+            .map_err(|err| NatsError::Connect {
+                url: url.to_owned(),
                 reason: err.to_string(),
-            })
+            })?;
+        Ok(Nats {
+            client,
+            url: url.to_owned(),
+            tasks,
+        })
     }
 
-    fn serve_calls(&self, runtime: Arc<Runtime>, address: &str) -> Result<(), NatsError> {
-        let subject = call_subject(address);
-        let mut calls = self.subscribe(&subject, address)?;
-        let client = self.client.clone();
-        self.tasks.spawn(async move {
-            while let Some(message) = calls.next().await {
-                let Some(reply) = message.reply else { continue };
-                let answer = runtime.answer(&message.payload);
-                let client = client.clone();
-                tokio::spawn(async move {
-                    let _ = client.publish(reply, answer.await.into()).await;
-                });
-            }
-        });
-        Ok(())
-    }
-
-    fn serve_description(&self, runtime: Arc<Runtime>, address: &str) -> Result<(), NatsError> {
-        let subject = describe_subject(address);
-        let mut asks = self.subscribe(&subject, address)?;
-        let client = self.client.clone();
-        let address = address.to_owned();
-        self.tasks.spawn(async move {
-            while let Some(message) = asks.next().await {
-                let (Some(reply), Ok(bytes)) = (message.reply, runtime.describe(&address)) else {
-                    continue;
-                };
-                let _ = client.publish(reply, bytes.to_vec().into()).await;
-            }
-        });
-        Ok(())
-    }
-
-    fn subscribe(&self, subject: &str, address: &str) -> Result<async_nats::Subscriber, NatsError> {
-        let group = format!("iso.{address}");
-        let subscribing = self.client.queue_subscribe(subject.to_owned(), group);
-        self.tasks
-            .block_on(subscribing)
-            .map_err(|err| NatsError::Subscribe {
-                subject: subject.to_owned(),
-                reason: err.to_string(),
-            })
+    /// The URL it connected to.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// Sends `payload` on `subject` for `address`, and waits at most
@@ -154,6 +129,11 @@ impl Nats {
         payload: Vec<u8>,
         timeout: Duration,
     ) -> Result<Vec<u8>, TransportError> {
+        if self.client.connection_state() == State::Disconnected {
+            return Err(TransportError::Disconnected {
+                reason: format!("the connection to {} is lost; reconnecting", self.url),
+            });
+        }
         let client = self.client.clone();
         let asking = async move {
             tokio::time::timeout(timeout, client.request(subject, payload.into())).await

@@ -226,10 +226,11 @@ impl Pipeline {
         let links = links::resolve(&project.guests, &project.workspace_guests)?;
         links::sync_deps(&links, &project.workspace_guests)?;
         for link in &links {
+            let remote = if link.remote { "remote " } else { "" };
             shell.status(
                 "Wiring",
                 format_args!(
-                    "{}: {} from {}",
+                    "{}: {} from {remote}{}",
                     link.importer, link.interface, link.provider
                 ),
             );

@@ -31,6 +31,7 @@ use iso_host::{
 };
 
 use crate::commands::build::{BuildOptions, BuiltComponent, Pipeline};
+use crate::commands::lattice::NatsArgs;
 use crate::commands::run::{BudgetArgs, StderrLog, address_call, fail, wiring_of};
 use crate::links::Link;
 use crate::project::Guest;
@@ -63,6 +64,10 @@ pub struct DevArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub budget: BudgetArgs,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub nats: NatsArgs,
 
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -164,7 +169,7 @@ impl DevArgs {
             .keep_in(&mut runtime, Some(pipeline.data_dir()), Durability::Batched)
             .map_err(|e| fail(shell, e))?;
         let running: Vec<&str> = names.iter().map(String::as_str).collect();
-        let starts = guests
+        let starts: Vec<Start> = guests
             .iter()
             .zip(&components)
             .map(|(guest, bytes)| Start {
@@ -174,6 +179,7 @@ impl DevArgs {
                 budget: self.budget.over(guest.settings.budget()),
             })
             .collect();
+        let _nats = (self.nats).connect_for(&mut runtime, starts.iter().map(|s| &s.wiring))?;
         runtime.start_all(starts).map_err(|e| fail(shell, e))?;
         let session = Session::new(runtime, &running).map_err(|e| fail(shell, e))?;
 

@@ -14,14 +14,17 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use iso_host::codec::RemoteError;
 use iso_host::runtime::{Runtime, Start, Wiring, block_on};
 use iso_host::{
     Budget, BudgetKind, CallOutput, ComponentCache, Durability, EngineOptions, EventLog, Fuel,
-    HostError, IsoEngine, LogRecord, LogSink, MemorySize, Storage, Timeout, event_log,
+    HostError, IsoEngine, LogRecord, LogSink, MemorySize, RemoteFailure, Storage, Timeout,
+    event_log,
 };
 
 use crate::AlreadyReported;
 use crate::commands::build::{BuildOptions, Pipeline};
+use crate::commands::lattice::NatsArgs;
 use crate::componentize::write_atomically;
 use crate::links::Link;
 use crate::term::Shell;
@@ -55,6 +58,10 @@ pub struct RunArgs {
     /// Print each call's results and usage as one JSON object on stdout
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub nats: NatsArgs,
 
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -202,6 +209,25 @@ pub fn exit_code(err: &HostError) -> u8 {
         HostError::Trap { .. } => 20,
         HostError::GuestPanic { .. } => 21,
         HostError::CalleeFailed { error, .. } => exit_code(error),
+        HostError::Remote { failure, .. } => match &**failure {
+            RemoteFailure::Failed(failed) => remote_exit_code(failed),
+            _ => 2,
+        },
+        _ => 2,
+    }
+}
+
+/// The exit code for a call that failed on another host, as if it had failed here.
+fn remote_exit_code(failed: &RemoteError) -> u8 {
+    match failed {
+        RemoteError::BudgetExceeded { kind, .. } => match kind.as_str() {
+            "fuel" => 10,
+            "memory" => 11,
+            "time" => 12,
+            _ => 13,
+        },
+        RemoteError::Trap(_) => 20,
+        RemoteError::Panic(_) => 21,
         _ => 2,
     }
 }
@@ -231,6 +257,7 @@ impl RunArgs {
         (self.budget)
             .keep_in(&mut runtime, data_dir, Durability::EveryCall)
             .map_err(|e| fail(shell, e))?;
+        let _nats = (self.nats).connect_for(&mut runtime, apps.iter().map(|app| &app.wiring))?;
         let starts = apps
             .iter()
             .map(|app| Start {
@@ -296,19 +323,7 @@ impl RunArgs {
     /// the project's data folder (none for a given `.wasm`).
     fn components(&self, shell: &Shell) -> Result<(Vec<RunApp>, Option<PathBuf>)> {
         if let Some(path) = &self.wasm {
-            let bytes = std::fs::read(path)
-                .with_context(|| format!("could not read `{}`", path.display()))?;
-            let name = path
-                .file_stem()
-                .map_or_else(|| "guest".to_owned(), |s| s.to_string_lossy().into_owned());
-            let app = RunApp {
-                name,
-                bytes,
-                wiring: Wiring::new(),
-                budget: Budget::default(),
-                folder: None,
-            };
-            return Ok((vec![app], None));
+            return Ok((vec![RunApp::from_wasm(path)?], None));
         }
         let (apps, data) = project_apps(&self.build, shell)?;
         Ok((apps, Some(data)))
@@ -358,6 +373,25 @@ pub struct RunApp {
     pub folder: Option<PathBuf>,
 }
 
+impl RunApp {
+    /// The component in the file at `path`, named by the file, unwired,
+    /// with no budget of its own.
+    pub fn from_wasm(path: &std::path::Path) -> Result<RunApp> {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("could not read `{}`", path.display()))?;
+        let name = path
+            .file_stem()
+            .map_or_else(|| "guest".to_owned(), |s| s.to_string_lossy().into_owned());
+        Ok(RunApp {
+            name,
+            bytes,
+            wiring: Wiring::new(),
+            budget: Budget::default(),
+            folder: None,
+        })
+    }
+}
+
 /// A runtime in memory that logs nothing, with `apps` started, for the
 /// commands that make calls of their own (`replay`, `test`).
 pub fn start_in_memory(shell: &Shell, apps: &[RunApp]) -> Result<Runtime> {
@@ -402,15 +436,18 @@ pub fn project_apps(build: &BuildOptions, shell: &Shell) -> Result<(Vec<RunApp>,
     Ok((apps, pipeline.data_dir()))
 }
 
-/// The wiring of guest `name`: each of its links to a provider that runs
-/// too (one of `running`); any other import must be a system interface.
+/// The wiring of guest `name`: each of its links to a remote provider,
+/// or to a provider that runs too (one of `running`); any other import
+/// must be a system interface.
 pub fn wiring_of(name: &str, links: &[Link], running: &[&str]) -> Wiring {
-    links
-        .iter()
-        .filter(|link| link.importer == name && running.contains(&link.provider.as_str()))
-        .fold(Wiring::new(), |wiring, link| {
+    let links = links.iter().filter(|link| link.importer == name);
+    links.fold(Wiring::new(), |wiring, link| match link.remote {
+        true => wiring.remote(&link.interface, &link.provider),
+        false if running.contains(&link.provider.as_str()) => {
             wiring.import(&link.interface, &link.provider)
-        })
+        }
+        false => wiring,
+    })
 }
 
 /// The address a call goes to, and the call without its app prefix:

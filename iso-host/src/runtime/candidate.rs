@@ -83,10 +83,7 @@ impl Request {
         match self {
             Request::Wave(text) => text.clone(),
             Request::Vals { name, args } => {
-                let args: Vec<String> = args
-                    .iter()
-                    .map(|arg| wasm_wave::to_string(arg).unwrap_or_else(|e| format!("<{e}>")))
-                    .collect();
+                let args: Vec<String> = args.iter().map(crate::instance::wave).collect();
                 format!("{name}({})", args.join(", "))
             }
         }

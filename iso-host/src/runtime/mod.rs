@@ -40,6 +40,7 @@ mod forward;
 mod nested;
 mod pool;
 mod remote;
+mod remote_app;
 mod replay;
 pub mod supervise;
 mod typed_forward;
@@ -78,6 +79,7 @@ pub use candidate::{CandidateReport, ShadowDivergence};
 use forward::forwarder;
 use pool::Pool;
 pub use remote::{DEFAULT_REMOTE_TIMEOUT, InProcess, Transport, TransportError};
+pub use remote_app::RemoteApp;
 pub use replay::Replayed;
 use rustc_hash::FxHashMap;
 pub use supervise::RestartIntensity;
@@ -1209,7 +1211,7 @@ fn breaking(findings: &[iso_compat::Finding]) -> Vec<String> {
 }
 
 /// The world a remote host describes: a WIT package of one world (or a component).
-fn decode_description(bytes: &[u8]) -> Result<(Resolve, WorldId), HostError> {
+pub(crate) fn decode_description(bytes: &[u8]) -> Result<(Resolve, WorldId), HostError> {
     match wit_parser::decoding::decode(bytes) {
         Ok(DecodedWasm::WitPackage(resolve, package)) => {
             let world = resolve.packages[package].worlds.values().next().copied();

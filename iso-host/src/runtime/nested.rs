@@ -12,6 +12,7 @@ use wasmtime::component::{Type, Val, wasm_wave};
 
 use crate::error::HostError;
 use crate::host::{HostState, lock};
+use crate::instance::wave;
 use crate::runtime::actor::Served;
 use crate::runtime::forward::CalleeFailed;
 
@@ -57,10 +58,6 @@ pub(crate) fn call(
     };
     lock(&effects).note_call(provider, function, &args, noted);
     result.map_err(failed)
-}
-
-fn wave(value: &Val) -> String {
-    wasm_wave::to_string(value).unwrap_or_else(|e| format!("<{e}>"))
 }
 
 /// The recorded result, read back as the function's result type.

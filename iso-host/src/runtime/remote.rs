@@ -11,16 +11,17 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use wasmtime::StoreContextMut;
 use wasmtime::component::types::ComponentFunc;
 use wasmtime::component::{Type, Val};
 
-use crate::codec::{self, AnswerHeader, CallHeader, RemoteError};
+use crate::codec::{self, AnswerHeader, RemoteError};
 use crate::error::{BudgetKind, HostError};
 use crate::host::HostState;
 use crate::runtime::forward::{CalleeFailed, deliver};
+use crate::runtime::remote_app::request;
 use crate::runtime::{Runtime, block_on};
 
 /// How long a remote call waits when its caller has no time budget.
@@ -233,45 +234,12 @@ pub(crate) fn remote_forwarder(
 + Sync
 + 'static {
     move |_caller, ty, params, results| {
-        let failed = |reason: String| CalleeFailed {
+        let answer = request(&*transport, &address, &export, &ty, params, timeout);
+        let answer = answer.map_err(|error| CalleeFailed {
             address: address.clone(),
             export: export.clone(),
-            error: HostError::Remote {
-                address: address.clone(),
-                reason,
-            },
-        };
-        let param_types: Vec<Type> = ty.params().map(|(_, ty)| ty).collect();
-        let result_types: Vec<Type> = ty.results().collect();
-        let deadline = SystemTime::now() + timeout;
-        let header = CallHeader {
-            id: next_call_id(),
-            address: address.clone(),
-            export: export.clone(),
-            fuel: None,
-            timeout_us: Some(timeout.as_micros() as u64),
-            deadline_ms: deadline
-                .duration_since(UNIX_EPOCH)
-                .ok()
-                .map(|d| d.as_millis() as u64),
-        };
-        let answer = (|| {
-            let request = codec::encode_call(&header, &param_types, params)
-                .map_err(|err| failed(format!("could not encode the call: {err}")))?;
-            let reply = (transport.request(&address, request, timeout))
-                .map_err(|err| failed(err.to_string()))?;
-            let (_, answer) = codec::decode_answer(&reply, &result_types)
-                .map_err(|err| failed(format!("the answer does not read: {err}")))?;
-            answer.map_err(|err| failed(err.to_string()))
-        })();
-        // Component functions return at most one value.
-        let answer = answer.map(|vals| vals.into_iter().next());
+            error,
+        });
         deliver(&ty, answer, results)
     }
-}
-
-/// A number no remote call of this process had before.
-fn next_call_id() -> u64 {
-    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }

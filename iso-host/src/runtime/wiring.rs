@@ -91,6 +91,16 @@ impl Wiring {
             })
     }
 
+    /// The addresses of the remote apps that fill imports.
+    pub fn remotes(&self) -> impl Iterator<Item = &str> {
+        self.providers
+            .values()
+            .filter_map(|provider| match provider {
+                Provider::Remote(address) => Some(address.as_str()),
+                _ => None,
+            })
+    }
+
     /// Whether any import is filled by the instance at `address`.
     pub fn uses(&self, address: &str) -> bool {
         self.providers

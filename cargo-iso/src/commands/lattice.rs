@@ -1,0 +1,107 @@
+//! `cargo iso lattice`: the hosts serving on NATS and what each serves;
+//! and [`NatsArgs`], the `--nats` flag of every command that uses NATS.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Result, anyhow};
+use clap::Args;
+use iso_host::runtime::{Runtime, Wiring};
+use iso_nats::{HostInfo, Nats};
+
+use crate::term::Shell;
+
+/// How long `lattice` waits for hosts to answer.
+const ANSWERS_WITHIN: Duration = Duration::from_millis(500);
+
+/// Where the NATS server is.
+#[derive(Args, Debug, Clone, Default)]
+pub struct NatsArgs {
+    /// The NATS server hosts meet on [default: nats://127.0.0.1:4222]
+    #[arg(long, value_name = "URL", env = "ISO_NATS_URL")]
+    pub nats: Option<String>,
+}
+
+impl NatsArgs {
+    /// The URL: `--nats`, else `ISO_NATS_URL`, else a server on this machine.
+    pub fn url(&self) -> &str {
+        self.nats.as_deref().unwrap_or(iso_nats::DEFAULT_URL)
+    }
+
+    /// A connection to the server, or an error that says how to get one.
+    pub fn connect(&self) -> Result<Nats> {
+        Nats::connect(self.url()).map_err(|err| {
+            anyhow!(
+                "{err}\nhelp: start a server with `nats-server` (`./scripts/setup --nats` installs it), or name another with `--nats URL` or `ISO_NATS_URL`"
+            )
+        })
+    }
+
+    /// Connects `runtime` to NATS when one of `wirings` names a remote
+    /// app; returns the connection, if made.
+    pub fn connect_for<'a>(
+        &self,
+        runtime: &mut Runtime,
+        wirings: impl IntoIterator<Item = &'a Wiring>,
+    ) -> Result<Option<Arc<Nats>>> {
+        let remote = (wirings.into_iter()).find_map(|wiring| wiring.remotes().next());
+        let Some(remote) = remote else {
+            return Ok(None);
+        };
+        let nats =
+            Arc::new(self.connect().map_err(|err| {
+                err.context(format!("remote app `{remote}` is reached over NATS"))
+            })?);
+        runtime.set_transport(nats.clone());
+        Ok(Some(nats))
+    }
+}
+
+/// `cargo iso lattice`.
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:
+  cargo iso lattice
+  cargo iso lattice --nats nats://10.0.0.5:4222 --json")]
+pub struct LatticeArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub nats: NatsArgs,
+
+    /// Print each host as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl LatticeArgs {
+    /// Asks every host what it serves, and lists the answers.
+    pub fn exec(self, shell: &Shell) -> Result<()> {
+        let nats = self.nats.connect()?;
+        let hosts = nats.lattice(ANSWERS_WITHIN)?;
+        if self.json {
+            for host in &hosts {
+                println!("{}", serde_json::to_string(host)?);
+            }
+            return Ok(());
+        }
+        if hosts.is_empty() {
+            shell.note(format_args!("no host serves on {}", nats.url()));
+            return Ok(());
+        }
+        for host in &hosts {
+            print_host(host);
+        }
+        Ok(())
+    }
+}
+
+/// `host` and its apps, one per line under it.
+fn print_host(host: &HostInfo) {
+    println!("{}", host.host);
+    let width = (host.apps.iter())
+        .map(|app| app.address.len())
+        .max()
+        .unwrap_or(0);
+    for app in &host.apps {
+        println!("  {:width$}  {}", app.address, app.exports.join(", "));
+    }
+}

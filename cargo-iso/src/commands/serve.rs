@@ -1,0 +1,142 @@
+//! `cargo iso serve`: a long-running host that serves the project's guests
+//! (or given `.wasm` files) on NATS, each under the budget of its
+//! manifest, until it is stopped: then it drains, answering every call
+//! already sent to it before it exits.
+//!
+//! Hosts serving one app share its calls. Calls are at most once: a call
+//! in flight on a host that dies fails at the caller (no reply within its
+//! time budget) and is not sent again.
+
+use std::path::PathBuf;
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use iso_host::runtime::{Runtime, Start, Transport};
+use iso_host::{ComponentCache, Durability, EngineOptions, IsoEngine};
+
+use crate::commands::build::BuildOptions;
+use crate::commands::lattice::NatsArgs;
+use crate::commands::run::{BudgetArgs, RunApp, StderrLog, compile_all, fail, project_apps};
+use crate::term::Shell;
+
+/// How long a stopping host waits for the calls in flight.
+const DRAIN_WITHIN: Duration = Duration::from_secs(30);
+
+/// How long a new host waits to hear itself answer.
+const ANSWER_WITHIN: Duration = Duration::from_secs(5);
+
+/// `cargo iso serve`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Stops on Ctrl-C or SIGTERM, after answering the calls in flight.
+
+Examples:
+  cargo iso serve -p store
+  cargo iso serve --nats nats://10.0.0.5:4222 --fuel 1e7
+  cargo iso serve target/iso/release/store.wasm --no-data"
+)]
+pub struct ServeArgs {
+    /// Built components to serve instead of the project's guests, each under its file name
+    #[arg(value_name = "WASM")]
+    pub wasm: Vec<PathBuf>,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub nats: NatsArgs,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub budget: BudgetArgs,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub build: BuildOptions,
+}
+
+impl ServeArgs {
+    /// Builds (unless given `.wasm` files), starts every guest, serves
+    /// them, and drains on a signal.
+    pub fn exec(self, shell: &Shell) -> Result<()> {
+        let (apps, data_dir) = self.components(shell)?;
+        let engine = Arc::new(IsoEngine::new(EngineOptions::default())?);
+        let cache = ComponentCache::new(
+            crate::shared_target::root().map(|root| root.with_file_name("compiled")),
+        );
+        let names: Vec<String> = apps.iter().map(|app| app.name.clone()).collect();
+        let log = Arc::new(StderrLog {
+            guest: names.join(","),
+        });
+        let compiling: Vec<(&str, &[u8])> = (apps.iter())
+            .map(|app| (app.name.as_str(), app.bytes.as_slice()))
+            .collect();
+        compile_all(shell, &engine, &cache, &compiling);
+        let mut runtime = Runtime::new(engine, cache, log)?;
+        (self.budget)
+            .keep_in(&mut runtime, data_dir, Durability::EveryCall)
+            .map_err(|e| fail(shell, e))?;
+        let nats = Arc::new(self.nats.connect()?);
+        runtime.set_transport(nats.clone());
+        let starts = (apps.iter())
+            .map(|app| Start {
+                address: &app.name,
+                bytes: &app.bytes,
+                wiring: app.wiring.clone(),
+                budget: self.budget.over(app.budget),
+            })
+            .collect();
+        runtime.start_all(starts).map_err(|err| fail(shell, err))?;
+        let stop = stop_signal()?;
+        let warn_shell = shell.clone();
+        let serving = nats.serve(Arc::new(runtime), move |warning| warn_shell.warn(warning))?;
+        for app in &serving.info().apps {
+            // Heard answering through the server: it is reachable.
+            (nats.describe(&app.address, ANSWER_WITHIN))
+                .with_context(|| format!("`{}` does not answer on {}", app.address, nats.url()))?;
+            shell.status(
+                "Serving",
+                format_args!(
+                    "{} ({}) on {}",
+                    app.address,
+                    app.exports.join(", "),
+                    nats.url()
+                ),
+            );
+        }
+        let _ = stop.recv();
+        shell.status("Draining", "the calls in flight");
+        let answered = serving.answered();
+        let drained = serving.stop(DRAIN_WITHIN);
+        if !drained {
+            shell.warn(format_args!(
+                "some calls were not answered within {DRAIN_WITHIN:?}"
+            ));
+        }
+        shell.status("Stopped", format_args!("after answering {answered} calls"));
+        Ok(())
+    }
+
+    /// The apps to serve: the given `.wasm` files, each under its file
+    /// name, or every selected guest, built and wired; and the data folder
+    /// (the project's, or none for `.wasm` files).
+    fn components(&self, shell: &Shell) -> Result<(Vec<RunApp>, Option<PathBuf>)> {
+        if self.wasm.is_empty() {
+            let (apps, data) = project_apps(&self.build, shell)?;
+            return Ok((apps, Some(data)));
+        }
+        let apps = self.wasm.iter().map(|path| RunApp::from_wasm(path));
+        let apps = apps.collect::<Result<_>>()?;
+        Ok((apps, None))
+    }
+}
+
+/// A channel that receives once on Ctrl-C or SIGTERM.
+fn stop_signal() -> Result<mpsc::Receiver<()>> {
+    let (stop, stopped) = mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = stop.send(());
+    })
+    .context("could not take Ctrl-C and SIGTERM")?;
+    Ok(stopped)
+}
