@@ -1,22 +1,31 @@
-//! Hosts on NATS: a front on one host calls a store that another host
-//! serves, through a real `nats-server` started on a free port.
+//! Hosts on NATS, each test with a real `nats-server` of its own on a free
+//! port: a front on one host calls a store another host serves; two hosts
+//! share one address's calls; garbage is dropped; a stopped server gives
+//! clear errors and calls resume when it is back; a remote whose WIT no
+//! longer matches is refused at start; and, with real `cargo iso serve`
+//! processes, `run`, `call` and `lattice` from other processes, a drain
+//! on SIGTERM, and a host killed during 500 calls without losing an
+//! acknowledged call.
 
 mod support;
 
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command};
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use iso_host::runtime::{Runtime, Wiring, block_on};
+use iso_host::runtime::{RemoteApp, Runtime, Transport, TransportError, Wiring, block_on};
 use iso_host::{Budget, ComponentCache, EngineOptions, IsoEngine, NoLog, Timeout};
 use iso_nats::Nats;
+use predicates::prelude::*;
 use support::GuestCrate;
 
 /// A `nats-server` of its own, stopped when dropped.
 struct Server {
     child: Child,
+    port: u16,
     url: String,
 }
 
@@ -27,13 +36,18 @@ impl Server {
             .local_addr()
             .unwrap()
             .port();
+        Server::start_on(port)
+    }
+
+    fn start_on(port: u16) -> Server {
         // Debian puts it in /usr/sbin, which a user's PATH may lack.
         let binary = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
             .into_iter()
-            .find(|path| std::path::Path::new(path).exists())
+            .find(|path| Path::new(path).exists())
             .unwrap_or("nats-server");
         let child = Command::new(binary)
             .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+            .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|err| {
                 panic!("cannot start nats-server ({err}): run ./scripts/setup --nats")
@@ -48,6 +62,7 @@ impl Server {
         }
         Server {
             child,
+            port,
             url: format!("nats://127.0.0.1:{port}"),
         }
     }
@@ -60,11 +75,27 @@ impl Drop for Server {
     }
 }
 
-fn built(fixture: &str, name: &str) -> (GuestCrate, PathBuf) {
-    let guest = GuestCrate::new(fixture, name);
+/// The component of a fixture, built once for the whole file.
+fn fixture(fixture: &'static str) -> &'static [u8] {
+    static BUILT: OnceLock<Mutex<Vec<(&'static str, &'static [u8])>>> = OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, bytes)) = built.iter().find(|(name, _)| *name == fixture) {
+        return bytes;
+    }
+    let guest = GuestCrate::new(fixture, &format!("lattice-{fixture}"));
     guest.cargo_iso(&["build", "-q"]).assert().success();
-    let path = guest.component_path("debug");
-    (guest, path)
+    let bytes = std::fs::read(guest.component_path("debug")).unwrap();
+    let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+    built.push((fixture, bytes));
+    bytes
+}
+
+/// `fixture`'s component in `dir`, as `<address>.wasm`.
+fn wasm_file(dir: &Path, fixture: &'static str, address: &str) -> PathBuf {
+    let path = dir.join(format!("{address}.wasm"));
+    std::fs::write(&path, self::fixture(fixture)).unwrap();
+    path
 }
 
 fn runtime() -> Runtime {
@@ -72,28 +103,30 @@ fn runtime() -> Runtime {
     Runtime::new(engine, ComponentCache::new(None), Arc::new(NoLog)).unwrap()
 }
 
+/// A runtime that runs the store fixture (or `bytes`) as `store`.
+fn store_host(bytes: &[u8]) -> Arc<Runtime> {
+    let mut host = runtime();
+    (host.start("store", bytes, Wiring::new(), Budget::default())).unwrap();
+    Arc::new(host)
+}
+
+const SECOND: Duration = Duration::from_secs(1);
+
 #[test]
 fn a_front_on_one_host_calls_a_store_served_by_another() {
     let server = Server::start();
-    let (_store_crate, store) = built("store", "lattice-store");
-    let (_front_crate, front) = built("front", "lattice-front");
-
-    let mut store_host = runtime();
-    let store_bytes = std::fs::read(store).unwrap();
-    (store_host.start("store", &store_bytes, Wiring::new(), Budget::default())).unwrap();
-    let store_host = Arc::new(store_host);
     let serving = Nats::connect(&server.url).unwrap();
-    let _serving = serving.serve(store_host.clone(), |_| {}).unwrap();
+    let _serving = (serving.serve(store_host(fixture("store")), |_| {})).unwrap();
 
     let mut front_host = runtime();
     front_host.set_transport(Arc::new(Nats::connect(&server.url).unwrap()));
-    let front_bytes = std::fs::read(front).unwrap();
+    let front = fixture("front");
     let budget = Budget {
-        timeout: Some(Timeout(Duration::from_secs(2))),
+        timeout: Some(Timeout(2 * SECOND)),
         ..Budget::default()
     };
     let wiring = |to: &str| Wiring::new().remote("local:store/api", to);
-    (front_host.start("front", &front_bytes, wiring("store"), budget)).unwrap();
+    (front_host.start("front", front, wiring("store"), budget)).unwrap();
     let call = |text: &str| {
         let output = block_on(front_host.call_wave("front", text)).unwrap();
         output.results_wave().join(",")
@@ -103,7 +136,7 @@ fn a_front_on_one_host_calls_a_store_served_by_another() {
     assert_eq!(call("total([\"a\", \"b\"])"), "2");
 
     // Nobody serves `nobody`: refused at start, the import named.
-    let err = (front_host.start("front-2", &front_bytes, wiring("nobody"), budget))
+    let err = (front_host.start("front-2", front, wiring("nobody"), budget))
         .unwrap_err()
         .to_string();
     assert!(err.contains("no host serves `nobody`"), "{err}");
@@ -114,10 +147,331 @@ fn a_front_on_one_host_calls_a_store_served_by_another() {
     let err = block_on(front_host.call_wave("front", "recall(\"a\")"))
         .unwrap_err()
         .to_string();
-    assert!(
-        started.elapsed() < Duration::from_secs(4),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < 4 * SECOND, "{:?}", started.elapsed());
     assert!(err.contains("store"), "{err}");
+}
+
+#[test]
+fn two_hosts_serving_one_address_share_its_calls_and_both_are_listed() {
+    let server = Server::start();
+    let (one, two) = (
+        Nats::connect(&server.url).unwrap(),
+        Nats::connect(&server.url).unwrap(),
+    );
+    let one = one.serve(store_host(fixture("store")), |_| {}).unwrap();
+    let two = two.serve(store_host(fixture("store")), |_| {}).unwrap();
+    let client = Arc::new(Nats::connect(&server.url).unwrap());
+    let store = RemoteApp::connect(client.clone(), "store", SECOND).unwrap();
+    for i in 0..200 {
+        let got = store
+            .call_wave(&format!("sum([\"k{i}\"])"), SECOND)
+            .unwrap();
+        assert_eq!(got.map(|v| iso_host::wave(&v)).as_deref(), Some("0"));
+    }
+    let (a, b) = (one.answered(), two.answered());
+    assert_eq!(a + b, 200, "{a} + {b}");
+    assert!(a > 0 && b > 0, "each host took some: {a} and {b}");
+
+    let hosts = client.lattice(Duration::from_millis(500)).unwrap();
+    assert_eq!(hosts.len(), 2, "{hosts:?}");
+    for host in &hosts {
+        assert_eq!(host.apps.len(), 1);
+        assert_eq!(host.apps[0].address, "store");
+        assert_eq!(host.apps[0].exports, ["local:store/api@0.1.0"]);
+    }
+}
+
+#[test]
+fn garbage_on_a_subject_is_logged_and_dropped_and_the_host_keeps_serving() {
+    let server = Server::start();
+    let warnings = Arc::new(Mutex::new(Vec::new()));
+    let seen = warnings.clone();
+    let nats = Nats::connect(&server.url).unwrap();
+    let serving = (nats.serve(store_host(fixture("store")), move |warning| {
+        seen.lock().unwrap().push(warning)
+    }))
+    .unwrap();
+    let client = Arc::new(Nats::connect(&server.url).unwrap());
+    let garbage = b"\xffgarbage!".to_vec();
+    let err = client.request("store", garbage, Duration::from_millis(300));
+    assert_eq!(
+        err,
+        Err(TransportError::TimedOut {
+            after: Duration::from_millis(300)
+        })
+    );
+    let store = RemoteApp::connect(client, "store", SECOND).unwrap();
+    store.call_wave("put(\"a\", 7)", SECOND).unwrap();
+    let got = store.call_wave("get(\"a\")", SECOND).unwrap();
+    assert_eq!(got.map(|v| iso_host::wave(&v)).as_deref(), Some("some(7)"));
+    assert_eq!(serving.dropped(), 1);
+    let warnings = warnings.lock().unwrap();
+    assert!(
+        warnings[0].starts_with("dropped 9 bytes on `iso.call.store`: it is not a call"),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn a_stopped_server_gives_clear_errors_and_calls_resume_when_it_is_back() {
+    let server = Server::start();
+    let port = server.port;
+    let nats = Nats::connect(&server.url).unwrap();
+    let _serving = nats.serve(store_host(fixture("store")), |_| {}).unwrap();
+    let client = Arc::new(Nats::connect(&server.url).unwrap());
+    let store = RemoteApp::connect(client, "store", SECOND).unwrap();
+    store.call_wave("put(\"a\", 1)", SECOND).unwrap();
+
+    drop(server);
+    let started = Instant::now();
+    let err = store
+        .call_wave("get(\"a\")", SECOND)
+        .unwrap_err()
+        .to_string();
+    assert!(started.elapsed() < 2 * SECOND, "{:?}", started.elapsed());
+    assert!(
+        err.starts_with("remote `store`: ")
+            && (err.contains("is lost; reconnecting") || err.contains("no reply within 1s")),
+        "{err}"
+    );
+
+    let _server = Server::start_on(port);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let answer = loop {
+        match store.call_wave("get(\"a\")", SECOND) {
+            Ok(answer) => break answer,
+            Err(err) if Instant::now() > deadline => panic!("calls did not resume: {err}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    };
+    assert_eq!(
+        answer.map(|v| iso_host::wave(&v)).as_deref(),
+        Some("some(1)")
+    );
+}
+
+#[test]
+fn a_remote_whose_wit_no_longer_matches_is_refused_at_start_with_the_import_named() {
+    let server = Server::start();
+    let changed = iso_host::stub::component(
+        "package local:store@0.1.0;
+        interface api {
+            put: func(key: string, value: string);
+            get: func(key: string) -> option<u32>;
+            sum: func(keys: list<string>) -> u32;
+        }
+        world store { export api; }",
+        None,
+    )
+    .unwrap();
+    let nats = Nats::connect(&server.url).unwrap();
+    let _serving = nats.serve(store_host(&changed), |_| {}).unwrap();
+    let mut front_host = runtime();
+    front_host.set_transport(Arc::new(Nats::connect(&server.url).unwrap()));
+    let wiring = Wiring::new().remote("local:store/api", "store");
+    let err = (front_host.start("front", fixture("front"), wiring, Budget::default()))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("local:store/api"), "{err}");
+    assert!(err.contains("put"), "{err}");
+}
+
+/// `cargo iso serve` in a process of its own, stopped when dropped.
+struct ServeProcess {
+    child: Child,
+    stderr: BufReader<ChildStderr>,
+}
+
+impl ServeProcess {
+    /// Starts `cargo iso serve ARGS` in `dir` and waits for its `Serving` line.
+    fn start(dir: &Path, url: &str, args: &[&str]) -> ServeProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-iso"))
+            .arg("iso")
+            .env("CARGO_TERM_COLOR", "never")
+            .current_dir(dir)
+            .env(
+                "CARGO_ISO_SHARED_TARGET_DIR",
+                support::shared_target_dir().join("shared"),
+            )
+            .args(["serve", "--nats", url])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut seen = String::new();
+        while !seen.contains("Serving") {
+            let mut line = String::new();
+            if stderr.read_line(&mut line).unwrap() == 0 {
+                panic!("serve stopped before serving: {seen}");
+            }
+            seen.push_str(&line);
+        }
+        ServeProcess { child, stderr }
+    }
+
+    /// Sends SIGTERM and returns its exit status and the rest of its stderr.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut self.stderr, &mut rest).unwrap();
+        (self.child.wait().unwrap(), rest)
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn serve_answers_run_call_and_lattice_from_other_processes_and_drains_on_sigterm() {
+    let server = Server::start();
+    let (_scratch, shop) = support::scaffold("shop", Some("pair"));
+    let manifest = shop.join("front/Cargo.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str(
+        "\n[package.metadata.iso.imports]\n\"local:store/api\" = { remote = \"store\" }\n",
+    );
+    std::fs::write(&manifest, text).unwrap();
+    let serve = ServeProcess::start(&shop, &server.url, &["-p", "store"]);
+    let iso = |args: &[&str]| {
+        support::cargo_iso()
+            .current_dir(&shop)
+            .env("ISO_NATS_URL", &server.url)
+            .env(
+                "CARGO_ISO_SHARED_TARGET_DIR",
+                support::shared_target_dir().join("shared"),
+            )
+            .args(args)
+            .assert()
+    };
+    iso(&["run", "-p", "front", "--invoke", "greet(\"ada\")"])
+        .success()
+        .stdout("\"hello ada, visit 1\"\n")
+        .stderr(predicate::str::contains(
+            "Wiring front: local:store/api from remote store",
+        ));
+    iso(&["call", "store.visits(\"ada\")"])
+        .success()
+        .stdout("1\n");
+    iso(&["call", "store.visits(5)"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "expected visits: func(name: string) -> u32",
+        ));
+    iso(&["call", "nobody.get()"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "remote `nobody`: no host serves `nobody`",
+        ));
+    iso(&["call", "visits(\"ada\")"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "help: write the app first, e.g. `store.visits(\"ada\")`",
+        ));
+    iso(&["lattice"])
+        .success()
+        .stdout(predicate::str::is_match(r"(?m)^  store  local:store/api@0\.1\.0$").unwrap());
+
+    let (status, stderr) = serve.terminate();
+    assert!(status.success(), "{status:?}: {stderr}");
+    assert!(stderr.contains("Draining the calls in flight"), "{stderr}");
+    assert!(
+        stderr.contains("Stopped after answering 2 calls"),
+        "{stderr}"
+    );
+    iso(&["call", "store.visits(\"ada\")", "--timeout", "1s"])
+        .code(2)
+        .stderr(predicate::str::contains("no host serves `store`"));
+}
+
+#[test]
+fn killing_one_of_two_hosts_during_500_calls_loses_no_acknowledged_call() {
+    let server = Server::start();
+    let scratch = tempfile::tempdir().unwrap();
+    let store = wasm_file(scratch.path(), "store", "store");
+    let (data_a, data_b) = (scratch.path().join("a"), scratch.path().join("b"));
+    let serve = |data: &Path| {
+        let args = [store.to_str().unwrap(), "--data", data.to_str().unwrap()];
+        ServeProcess::start(scratch.path(), &server.url, &args)
+    };
+    let (a, b) = (serve(&data_a), serve(&data_b));
+    let client = Arc::new(Nats::connect(&server.url).unwrap());
+    let remote = RemoteApp::connect(client, "store", SECOND).unwrap();
+    // Eight callers share 500 calls; host `a` is killed after the 150th
+    // answer, with calls in flight on it.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let answered = std::sync::atomic::AtomicUsize::new(0);
+    let outcomes = Mutex::new((Vec::new(), Vec::new()));
+    let a = Mutex::new(a);
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= 500 {
+                        return;
+                    }
+                    let key = format!("\"k{i}\"");
+                    let outcome = remote.call_wave(&format!("put({key}, 1)"), 2 * SECOND);
+                    let mut outcomes = outcomes.lock().unwrap();
+                    match outcome {
+                        Ok(_) => outcomes.0.push(key),
+                        Err(err) => outcomes.1.push(format!("{i}: {err}")),
+                    }
+                    drop(outcomes);
+                    if answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 150 {
+                        let mut a = a.lock().unwrap();
+                        a.child.kill().unwrap();
+                        a.child.wait().unwrap();
+                    }
+                }
+            });
+        }
+    });
+    let (acknowledged, failed) = outcomes.into_inner().unwrap();
+    // At most once: a call in flight on the killed host fails, and is not sent again.
+    assert!(failed.len() <= 8, "{failed:?}");
+    for failure in &failed {
+        assert!(
+            failure.contains("remote `store`: no reply within 2s"),
+            "{failure}"
+        );
+    }
+    assert_eq!(acknowledged.len() + failed.len(), 500);
+    let (status, stderr) = b.terminate();
+    assert!(status.success(), "{stderr}");
+
+    // Each acknowledged put is in the data of exactly one host.
+    let sum_in = |data: &Path| {
+        let call = format!("sum([{}])", acknowledged.join(", "));
+        let output = support::cargo_iso()
+            .args([
+                "run",
+                store.to_str().unwrap(),
+                "--data",
+                data.to_str().unwrap(),
+            ])
+            .args(["--invoke", &call, "--no-log"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .trim()
+            .parse::<usize>()
+            .unwrap()
+    };
+    let (in_a, in_b) = (sum_in(&data_a), sum_in(&data_b));
+    assert!(in_a > 0 && in_b > 0, "{in_a} and {in_b}");
+    assert_eq!(in_a + in_b, acknowledged.len());
 }

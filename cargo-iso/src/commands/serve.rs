@@ -3,7 +3,9 @@
 //! manifest, until it is stopped: then it drains, answering every call
 //! already sent to it before it exits.
 //!
-//! Hosts serving one app share its calls. Calls are at most once: a call
+//! Its kv, state and event log are kept in `target/iso/serve/` (not in
+//! `target/iso/data/`, so that `run` and `dev` of the project work while
+//! it serves), or in `--data DIR`. Hosts serving one app share its calls. Calls are at most once: a call
 //! in flight on a host that dies fails at the caller (no reply within its
 //! time budget) and is not sent again.
 
@@ -123,7 +125,8 @@ impl ServeArgs {
     fn components(&self, shell: &Shell) -> Result<(Vec<RunApp>, Option<PathBuf>)> {
         if self.wasm.is_empty() {
             let (apps, data) = project_apps(&self.build, shell)?;
-            return Ok((apps, Some(data)));
+            // Not `data` itself: `run` and `dev` of the project keep using it.
+            return Ok((apps, Some(data.with_file_name("serve"))));
         }
         let apps = self.wasm.iter().map(|path| RunApp::from_wasm(path));
         let apps = apps.collect::<Result<_>>()?;
