@@ -75,9 +75,12 @@ impl Drop for Server {
     }
 }
 
+/// Fixtures built so far, by name.
+type Built = Mutex<Vec<(&'static str, &'static [u8])>>;
+
 /// The component of a fixture, built once for the whole file.
 fn fixture(fixture: &'static str) -> &'static [u8] {
-    static BUILT: OnceLock<Mutex<Vec<(&'static str, &'static [u8])>>> = OnceLock::new();
+    static BUILT: OnceLock<Built> = OnceLock::new();
     let built = BUILT.get_or_init(Default::default);
     let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, bytes)) = built.iter().find(|(name, _)| *name == fixture) {
