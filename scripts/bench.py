@@ -157,6 +157,16 @@ def runtime():
                         *paths], cwd=ROOT, check=True)
 
 
+def nats():
+    """A remote call over NATS against a bare request/reply of the same bytes; calls per second through one and two hosts."""
+    env = dict(os.environ, CARGO_ISO_SHARED_TARGET_DIR=str(ROOT / "target" / "bench-shared"))
+    with tempfile.TemporaryDirectory() as parent:
+        guest = fixture(parent, "store")
+        subprocess.run(["cargo", "iso", "build", "-q", "--release"], cwd=guest, env=env, check=True)
+        subprocess.run(["cargo", "run", "--quiet", "--release", "--locked", "-p", "iso-nats", "--example", "nats_bench", "--",
+                        str(guest / "target" / "iso" / "release" / "bench_store.wasm")], cwd=ROOT, check=True)
+
+
 def misbehave_release(parent):
     """The misbehave fixture built for release in `parent`; its component's path."""
     env = dict(os.environ, CARGO_ISO_SHARED_TARGET_DIR=str(ROOT / "target" / "bench-shared"))
@@ -401,6 +411,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["codec"]:
         codec()
         sys.exit()
+    if sys.argv[1:] == ["nats"]:
+        nats()
+        sys.exit()
     if sys.argv[1:] == ["test"]:
         test_run()
         sys.exit()
@@ -412,6 +425,7 @@ if __name__ == "__main__":
     storage()
     versions()
     codec()
+    nats()
     test_run()
     dev_reload()
     pair_reload()

@@ -391,6 +391,10 @@ fn serve_answers_run_call_and_lattice_from_other_processes_and_drains_on_sigterm
     iso(&["call", "store.visits(\"ada\")", "--timeout", "1s"])
         .code(2)
         .stderr(predicate::str::contains("no host serves `store`"));
+    // The served calls were logged in the host's own data folder.
+    iso(&["log", "--data", "target/iso/serve"])
+        .success()
+        .stdout(predicate::str::contains("store").and(predicate::str::contains("visits")));
 }
 
 #[test]

@@ -67,6 +67,16 @@ impl Actor {
         lock(&self.cell.instance)
     }
 
+    /// The instance, for a call on this thread, if it is free now and no
+    /// call waits in its mailbox (one made here would overtake it).
+    pub(crate) fn try_lock_idle(&self) -> Option<MutexGuard<'_, Supervised>> {
+        if self.cell.scheduled.load(Ordering::Acquire) {
+            return None;
+        }
+        let guard = self.cell.instance.try_lock().ok()?;
+        (!self.cell.scheduled.load(Ordering::Acquire)).then_some(guard)
+    }
+
     /// Runs `job` on the actor's instance, after the jobs before it; its
     /// answer, as a future. The job is sent now, not when the future is
     /// first polled, so that calls made one after another queue in order.

@@ -20,9 +20,10 @@ use wasmtime::component::{Type, Val};
 use crate::codec::{self, AnswerHeader, RemoteError};
 use crate::error::{BudgetKind, HostError};
 use crate::host::HostState;
+use crate::runtime::candidate::{self, Candidate};
 use crate::runtime::forward::{CalleeFailed, deliver};
 use crate::runtime::remote_app::request;
-use crate::runtime::{Runtime, block_on};
+use crate::runtime::{Request, Runtime, block_on};
 
 /// How long a remote call waits when its caller has no time budget.
 pub const DEFAULT_REMOTE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -142,14 +143,46 @@ impl Runtime {
                 }
                 Err((id, error)) => (id, Vec::new(), Err(error)),
             };
-            let header = AnswerHeader { id };
-            codec::encode_answer(&header, &types, &answer).unwrap_or_else(|err| {
-                let error = Err(RemoteError::Other(format!(
-                    "could not encode the answer: {err}"
-                )));
-                codec::encode_answer(&header, &[], &error).unwrap_or_default()
-            })
+            encoded_answer(id, &types, &answer)
         }
+    }
+
+    /// Answers a call that came as bytes, as [`Runtime::answer`] does, but
+    /// on this thread, if the instance it is for is free now: `None` when
+    /// it is not (it is busy, has calls waiting, is a pool, or a canary
+    /// takes some of its calls), and then [`Runtime::answer`] is the way.
+    /// A transport saves two thread hops per call this way; it must not
+    /// mind waiting for the call, which is under its time budget.
+    pub fn try_answer_here(&self, request: &[u8]) -> Option<Vec<u8>> {
+        let (header, args) = codec::decode_call_header(request).ok()?;
+        let served = self.served(&header.address).ok()?;
+        let [actor] = served.actors() else {
+            return None;
+        };
+        let app = self.app(&header.address).ok()?;
+        let func = app.func_type(&header.export)?;
+        let params: Vec<Type> = func.params().map(|(_, ty)| ty).collect();
+        let args = codec::decode_values(&params, args).ok()?;
+        let request_of = Request::Vals {
+            name: header.export.clone(),
+            args,
+        };
+        let route = Candidate::route(served.candidate(), &request_of);
+        if route.canary.is_some() {
+            return None;
+        }
+        let log = self.logging(&header.address, &None);
+        let mut supervised = actor.try_lock_idle()?;
+        let output = candidate::serve(&mut supervised, request_of, route.shadow, log);
+        let answer = output
+            .map(|output| output.into_result().into_iter().collect())
+            .map_err(|err| remote_error(&err));
+        let results: Vec<Type> = func.results().collect();
+        let answer = encoded_answer(header.id, &results, &answer);
+        // What the worker does after each answer: logging the call, and
+        // mirroring it to a shadow.
+        supervised.run_after_answer();
+        Some(answer)
     }
 
     /// Reads a call and sends it: its id, result types and answer; or why not.
@@ -199,6 +232,17 @@ impl Runtime {
             }),
         }
     }
+}
+
+/// The answer to call `id` as bytes; if it cannot be encoded, that failure.
+fn encoded_answer(id: u64, types: &[Type], answer: &Result<Vec<Val>, RemoteError>) -> Vec<u8> {
+    let header = AnswerHeader { id };
+    codec::encode_answer(&header, types, answer).unwrap_or_else(|err| {
+        let error = Err(RemoteError::Other(format!(
+            "could not encode the answer: {err}"
+        )));
+        codec::encode_answer(&header, &[], &error).unwrap_or_default()
+    })
 }
 
 /// The failure of a call, as it travels.
