@@ -130,6 +130,18 @@ impl BudgetArgs {
         Ok(())
     }
 
+    /// How to start each of `apps`: its budget with these flags over it.
+    pub fn starts<'a>(&self, apps: &'a [RunApp]) -> Vec<Start<'a>> {
+        (apps.iter())
+            .map(|app| Start {
+                address: &app.name,
+                bytes: &app.bytes,
+                wiring: app.wiring.clone(),
+                budget: self.over(app.budget),
+            })
+            .collect()
+    }
+
     /// `manifest`'s budget with these flags over it.
     pub fn over(&self, manifest: Budget) -> Budget {
         manifest.overridden_by(Budget {
@@ -163,6 +175,25 @@ impl LogSink for StderrLog {
             record.message
         );
     }
+}
+
+/// A runtime for `apps` on an engine with `options`, which prints their
+/// log lines on stderr, with their components compiled into the
+/// machine's cache ahead of starting them.
+pub fn compiled_runtime(shell: &Shell, options: EngineOptions, apps: &[RunApp]) -> Result<Runtime> {
+    let engine = Arc::new(IsoEngine::new(options)?);
+    let cache = ComponentCache::new(
+        crate::shared_target::root().map(|root| root.with_file_name("compiled")),
+    );
+    let names: Vec<String> = apps.iter().map(|app| app.name.clone()).collect();
+    let log = Arc::new(StderrLog {
+        guest: names.join(","),
+    });
+    let compiling: Vec<(&str, &[u8])> = (apps.iter())
+        .map(|app| (app.name.as_str(), app.bytes.as_slice()))
+        .collect();
+    compile_all(shell, &engine, &cache, &compiling);
+    Ok(Runtime::new(engine, cache, log)?)
 }
 
 /// Compiles each app's component into `cache` ahead of starting them, with
@@ -237,36 +268,18 @@ impl RunArgs {
     /// runtime, and makes the calls.
     pub fn exec(self, shell: &Shell) -> Result<()> {
         let (apps, data_dir) = self.components(shell)?;
-        let engine = Arc::new(IsoEngine::new(EngineOptions {
+        let precise = EngineOptions {
             precise_timing: true,
             ..EngineOptions::default()
-        })?);
-        let cache = ComponentCache::new(
-            crate::shared_target::root().map(|root| root.with_file_name("compiled")),
-        );
+        };
+        let mut runtime = compiled_runtime(shell, precise, &apps)?;
         let names: Vec<String> = apps.iter().map(|app| app.name.clone()).collect();
-        let log = Arc::new(StderrLog {
-            guest: names.join(","),
-        });
-        let compiling: Vec<(&str, &[u8])> = (apps.iter())
-            .map(|app| (app.name.as_str(), app.bytes.as_slice()))
-            .collect();
-        compile_all(shell, &engine, &cache, &compiling);
-        let mut runtime = Runtime::new(engine, cache, log)?;
         // Each call's writes are on disk before its result is printed.
         (self.budget)
             .keep_in(&mut runtime, data_dir, Durability::EveryCall)
             .map_err(|e| fail(shell, e))?;
         let _nats = (self.nats).connect_for(&mut runtime, apps.iter().map(|app| &app.wiring))?;
-        let starts = apps
-            .iter()
-            .map(|app| Start {
-                address: &app.name,
-                bytes: &app.bytes,
-                wiring: app.wiring.clone(),
-                budget: self.budget.over(app.budget),
-            })
-            .collect();
+        let starts = self.budget.starts(&apps);
         runtime.start_all(starts).map_err(|err| fail(shell, err))?;
         let state_of = match (&self.state, names.as_slice()) {
             (None, _) => None,

@@ -15,12 +15,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use iso_host::runtime::{Runtime, Start, Transport};
-use iso_host::{ComponentCache, Durability, EngineOptions, IsoEngine};
+use iso_host::runtime::Transport;
+use iso_host::{Durability, EngineOptions};
 
 use crate::commands::build::BuildOptions;
 use crate::commands::lattice::NatsArgs;
-use crate::commands::run::{BudgetArgs, RunApp, StderrLog, compile_all, fail, project_apps};
+use crate::commands::run::{BudgetArgs, RunApp, compiled_runtime, fail, project_apps};
 use crate::term::Shell;
 
 /// How long a stopping host waits for the calls in flight.
@@ -62,32 +62,13 @@ impl ServeArgs {
     /// them, and drains on a signal.
     pub fn exec(self, shell: &Shell) -> Result<()> {
         let (apps, data_dir) = self.components(shell)?;
-        let engine = Arc::new(IsoEngine::new(EngineOptions::default())?);
-        let cache = ComponentCache::new(
-            crate::shared_target::root().map(|root| root.with_file_name("compiled")),
-        );
-        let names: Vec<String> = apps.iter().map(|app| app.name.clone()).collect();
-        let log = Arc::new(StderrLog {
-            guest: names.join(","),
-        });
-        let compiling: Vec<(&str, &[u8])> = (apps.iter())
-            .map(|app| (app.name.as_str(), app.bytes.as_slice()))
-            .collect();
-        compile_all(shell, &engine, &cache, &compiling);
-        let mut runtime = Runtime::new(engine, cache, log)?;
+        let mut runtime = compiled_runtime(shell, EngineOptions::default(), &apps)?;
         (self.budget)
             .keep_in(&mut runtime, data_dir, Durability::EveryCall)
             .map_err(|e| fail(shell, e))?;
         let nats = Arc::new(self.nats.connect()?);
         runtime.set_transport(nats.clone());
-        let starts = (apps.iter())
-            .map(|app| Start {
-                address: &app.name,
-                bytes: &app.bytes,
-                wiring: app.wiring.clone(),
-                budget: self.budget.over(app.budget),
-            })
-            .collect();
+        let starts = self.budget.starts(&apps);
         runtime.start_all(starts).map_err(|err| fail(shell, err))?;
         let stop = stop_signal()?;
         let warn_shell = shell.clone();
