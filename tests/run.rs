@@ -1521,4 +1521,43 @@ fn a_remote_provider_over_a_transport_is_used_like_a_local_one() {
         matches!(&answer, Err(RemoteError::BadRequest(why)) if why.contains("at byte")),
         "{answer:?}"
     );
+
+    // A call that reaches the host after its caller's deadline is
+    // answered with that failure, and not made.
+    let put = "local:store/api@0.1.0#put";
+    let ty = server.app("store").unwrap().func_type(put).unwrap();
+    let params: Vec<_> = ty.params().map(|(_, ty)| ty).collect();
+    let put_late = |deadline_ms| {
+        let header = iso_host::codec::CallHeader {
+            id: 7,
+            address: "store".into(),
+            export: put.into(),
+            fuel: None,
+            timeout_us: None,
+            deadline_ms,
+        };
+        let args = [Val::String("late".into()), Val::U32(9)];
+        iso_host::codec::encode_call(&header, &params, &args).unwrap()
+    };
+    let (_, answer) = decode_answer(&block_on(server.answer(&put_late(Some(1)))), &[]).unwrap();
+    assert!(
+        matches!(&answer, Err(RemoteError::BudgetExceeded { kind, .. }) if kind == "time"),
+        "{answer:?}"
+    );
+    assert_eq!(
+        wave(&server, "store", "get(\"late\")"),
+        "none",
+        "never made"
+    );
+    // Made on the transport's thread only when the app has a time budget.
+    assert_eq!(server.try_answer_here(&put_late(None)), None);
+    let mut timed = runtime();
+    let budget = Budget {
+        timeout: Some(Timeout(Duration::from_secs(1))),
+        ..Budget::default()
+    };
+    start(&mut timed, "store", store(), Wiring::new(), budget);
+    let reply = timed.try_answer_here(&put_late(None)).expect("made here");
+    assert_eq!(decode_answer(&reply, &[]).unwrap().1, Ok(vec![]));
+    assert_eq!(wave(&timed, "store", "get(\"late\")"), "some(9)");
 }

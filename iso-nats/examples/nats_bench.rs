@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use iso_host::runtime::{RemoteApp, Runtime, Transport, TransportError, Wiring};
-use iso_host::{Budget, ComponentCache, EngineOptions, IsoEngine, NoLog, Val};
+use iso_host::{Budget, ComponentCache, EngineOptions, IsoEngine, NoLog, Timeout, Val};
 use iso_nats::Nats;
 
 /// Calls per batch, and batches of each kind.
@@ -90,7 +90,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn store_host(bytes: &[u8]) -> Result<Arc<Runtime>, Box<dyn std::error::Error>> {
     let engine = Arc::new(IsoEngine::new(EngineOptions::default())?);
     let mut host = Runtime::new(engine, ComponentCache::new(None), Arc::new(NoLog))?;
-    host.start("store", bytes, Wiring::new(), Budget::default())?;
+    // A time budget, as apps served for real have: calls are then made
+    // on the connection's thread when the instance is free.
+    let budget = Budget {
+        timeout: Some(Timeout(Duration::from_secs(1))),
+        ..Budget::default()
+    };
+    host.start("store", bytes, Wiring::new(), budget)?;
     Ok(Arc::new(host))
 }
 

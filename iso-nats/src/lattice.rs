@@ -92,8 +92,11 @@ impl Nats {
             reason,
         };
         self.tasks.block_on(async {
-            let mut answers = (self.client.subscribe(inbox.clone()).await)
-                .map_err(|err| failed(err.to_string()))?;
+            let subscribing = self.client.subscribe(inbox.clone()).await;
+            let mut answers = subscribing.map_err(|err| NatsError::Subscribe {
+                subject: inbox.clone(),
+                reason: err.to_string(),
+            })?;
             let asking = self
                 .client
                 .publish_with_reply(HOSTS_SUBJECT, inbox, "".into());

@@ -15,9 +15,10 @@
 //!   when it stops serving.
 //!
 //! A call is made on the connection's own threads when its instance is
-//! free (two thread hops fewer than through the runtime's workers: a
-//! fifth of a call's time on loopback), else through the runtime's
-//! mailbox. Calls are **at most once**: a call whose answer is lost (the serving
+//! free and has a time budget (two thread hops fewer than through the
+//! runtime's workers: a fifth of a call's time on loopback), else through
+//! the runtime's mailbox. A call that arrives after its caller's deadline
+//! is answered with that failure and not made. Calls are **at most once**: a call whose answer is lost (the serving
 //! host died, the connection broke) is not sent again, since the app may
 //! have made it; the caller gets an error within its time budget. A lost
 //! connection, a host that dies mid-call and no responder are errors,
@@ -33,8 +34,8 @@ use async_nats::connection::State;
 use async_nats::{Client, RequestErrorKind};
 use iso_host::runtime::{Transport, TransportError};
 
-pub use lattice::{HostInfo, ServedApp};
-pub use serve::Serving;
+pub use lattice::{ANNOUNCE_SUBJECT, HOSTS_SUBJECT, HostInfo, ServedApp};
+pub use serve::{Serving, Stopped};
 
 /// How long connecting may take before it is an error.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -6,20 +6,16 @@
 //! answering; 10/11/12 a budget exceeded, 20 a trap, 21 a panic there.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
 use iso_host::Timeout;
-use iso_host::runtime::RemoteApp;
+use iso_host::runtime::{DEFAULT_REMOTE_TIMEOUT, RemoteApp};
 
 use crate::AlreadyReported;
 use crate::commands::lattice::NatsArgs;
 use crate::commands::run::fail;
 use crate::term::Shell;
-
-/// How long a call waits for its answer without `--timeout`.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `cargo iso call`.
 #[derive(Args, Debug)]
@@ -60,7 +56,7 @@ impl CallArgs {
             ));
             return Err(AlreadyReported { code: 2 }.into());
         };
-        let timeout = self.timeout.map_or(DEFAULT_TIMEOUT, |t| t.0);
+        let timeout = self.timeout.map_or(DEFAULT_REMOTE_TIMEOUT, |t| t.0);
         let nats = Arc::new(self.nats.connect()?);
         let remote = RemoteApp::connect(nats, address, timeout).map_err(|e| fail(shell, e))?;
         let result = remote

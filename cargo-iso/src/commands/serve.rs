@@ -67,7 +67,9 @@ impl ServeArgs {
             .keep_in(&mut runtime, data_dir, Durability::EveryCall)
             .map_err(|e| fail(shell, e))?;
         let nats = Arc::new(self.nats.connect()?);
-        runtime.set_transport(nats.clone());
+        if apps.iter().any(|app| app.wiring.remotes().next().is_some()) {
+            runtime.set_transport(nats.clone());
+        }
         let starts = self.budget.starts(&apps);
         runtime.start_all(starts).map_err(|err| fail(shell, err))?;
         let stop = stop_signal()?;
@@ -89,13 +91,13 @@ impl ServeArgs {
         }
         let _ = stop.recv();
         shell.status("Draining", "the calls in flight");
-        let answered = serving.answered();
-        let drained = serving.stop(DRAIN_WITHIN);
-        if !drained {
+        let stopped = serving.stop(DRAIN_WITHIN);
+        if !stopped.drained {
             shell.warn(format_args!(
                 "some calls were not answered within {DRAIN_WITHIN:?}"
             ));
         }
+        let answered = stopped.answered;
         shell.status("Stopped", format_args!("after answering {answered} calls"));
         Ok(())
     }

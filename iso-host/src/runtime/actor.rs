@@ -74,7 +74,8 @@ impl Actor {
             return None;
         }
         let guard = self.cell.instance.try_lock().ok()?;
-        (!self.cell.scheduled.load(Ordering::Acquire)).then_some(guard)
+        let idle = !self.cell.scheduled.load(Ordering::Acquire) && self.cell.mailbox.is_empty();
+        idle.then_some(guard)
     }
 
     /// Runs `job` on the actor's instance, after the jobs before it; its
