@@ -26,12 +26,15 @@ fn a_new_counter_passes_fails_on_a_change_naming_the_call_and_blesses_it() {
     let (_scratch, dir) = support::scaffold("tested", None);
     let passed = iso_in(&dir, &["test"]).assert().success();
     let out = stdout_of(&passed);
+    // The template's unit test, then its test case.
     assert!(
-        out.contains("running 1 test\ntest counts ... ok\n"),
+        out.contains(
+            "running 2 tests\ntest tests::increment_adds_to_the_count ... ok\ntest counts ... ok\n"
+        ),
         "{out}"
     );
     assert!(
-        out.contains("test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in "),
+        out.contains("test result: ok. 2 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in "),
         "{out}"
     );
 
@@ -54,7 +57,7 @@ fn a_new_counter_passes_fails_on_a_change_naming_the_call_and_blesses_it() {
         "{out}"
     );
     assert!(
-        out.contains("test result: FAILED. 0 passed; 1 failed;"),
+        out.contains("test result: FAILED. 1 passed; 1 failed;"),
         "{out}"
     );
 
@@ -67,15 +70,18 @@ fn a_new_counter_passes_fails_on_a_change_naming_the_call_and_blesses_it() {
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
     assert_eq!(events[0]["type"], "suite");
-    assert_eq!(events[0]["test_count"], 1);
-    assert_eq!(events[2]["event"], "failed");
+    assert_eq!(events[0]["test_count"], 2);
+    assert_eq!(events[2]["event"], "ok");
+    assert_eq!(events[4]["name"], "counts");
+    assert_eq!(events[4]["event"], "failed");
     assert!(
-        events[2]["stdout"]
+        events[4]["stdout"]
             .as_str()
             .unwrap()
             .contains("actual:   10")
     );
-    assert_eq!(events[3]["failed"], 1);
+    assert_eq!(events[5]["passed"], 1);
+    assert_eq!(events[5]["failed"], 1);
 
     let blessed = iso_in(&dir, &["test", "--bless"]).assert().success();
     let err = String::from_utf8_lossy(&blessed.get_output().stderr).into_owned();
@@ -98,6 +104,9 @@ fn the_rate_limiter_template_passes_under_a_fixed_clock() {
     iso_in(&dir, &["test"])
         .assert()
         .success()
+        .stdout(predicate::str::contains(
+            "test tests::a_full_bucket_allows_its_capacity ... ok",
+        ))
         .stdout(predicate::str::contains("test refill ... ok"));
 }
 
@@ -163,6 +172,113 @@ fn each_failure_names_its_reason_and_the_run_goes_on() {
         .success()
         .stderr(predicate::str::contains(
             "Blessed missing: call 1 nope(): 1 -> error: ",
+        ));
+}
+
+/// Unit tests the counter gains: one that fails an assertion, one that
+/// returns an error, one that never ends, one that reads the fixed clock.
+const UNIT_TESTS: &str = r#"
+mod more {
+    use super::*;
+
+    #[iso_guest::test]
+    fn doubles() {
+        Component::increment(2);
+        assert_eq!(Component::get(), 4, "count after one increment");
+    }
+
+    #[iso_guest::test]
+    fn returns_an_error() -> Result<(), String> {
+        Err("no good".into())
+    }
+
+    #[iso_guest::test]
+    fn spins() {
+        iso_guest::info!("about to spin");
+        loop {
+            with_state(|s| s.count += 1);
+        }
+    }
+
+    #[iso_guest::test]
+    fn reads_the_fixed_clock() {
+        assert_eq!(iso_guest::clock::now().as_secs(), 946_684_800);
+    }
+}
+
+#[cfg(test)]
+mod native {
+    #[test]
+    fn pure_logic() {
+        assert_eq!(2 + 2, 4);
+    }
+}
+"#;
+
+#[test]
+fn guest_unit_tests_run_in_the_host_with_their_failures_named() {
+    let (_scratch, dir) = support::scaffold("units", None);
+    let lib = dir.join("src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, format!("{text}{UNIT_TESTS}")).unwrap();
+
+    let failed = iso_in(&dir, &["test"]).assert().code(101);
+    let out = stdout_of(&failed);
+    for expected in [
+        "running 6 tests\n",
+        "test more::doubles ... FAILED",
+        "test more::reads_the_fixed_clock ... ok",
+        "test more::returns_an_error ... FAILED",
+        "test more::spins ... FAILED",
+        "test tests::increment_adds_to_the_count ... ok",
+        "test counts ... ok",
+        // The panic's location and message, and what the test logged before it.
+        "---- more::doubles ----\npanicked at src/lib.rs:",
+        "assertion `left == right` failed: count after one increment\n  left: 2\n right: 4\nguest log:\n  info: incremented by 2 count=2\n",
+        "---- more::returns_an_error ----\nError: \"no good\"\n",
+        "---- more::spins ----\nfuel budget exceeded\nguest log:\n  info: about to spin\n",
+        "test result: FAILED. 3 passed; 3 failed;",
+    ] {
+        assert!(out.contains(expected), "no {expected:?} in:\n{out}");
+    }
+    // A filter selects unit tests by their path, as cargo test does.
+    iso_in(&dir, &["test", "more::re"])
+        .assert()
+        .code(101)
+        .stdout(predicate::str::contains("running 2 tests\n"))
+        .stdout(predicate::str::contains("4 filtered out"));
+    // A release component carries no tests.
+    iso_in(&dir, &["test", "--release"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "running 1 test\ntest counts ... ok",
+        ));
+    // Plain `cargo test` on the native target runs the pure tests alone.
+    let native = Command::new(env!("CARGO"))
+        .args(["test", "-q"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let native_out = String::from_utf8_lossy(&native.stdout);
+    assert!(
+        native.status.success(),
+        "{native_out}{}",
+        String::from_utf8_lossy(&native.stderr)
+    );
+    assert!(native_out.contains("running 1 test"), "{native_out}");
+
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(
+        &lib,
+        format!("{text}\n#[iso_guest::test]\nfn takes(x: u32) {{\n    let _ = x;\n}}\n"),
+    )
+    .unwrap();
+    iso_in(&dir, &["test"])
+        .assert()
+        .code(101)
+        .stderr(predicate::str::contains(
+            "an `#[iso_guest::test]` function takes no arguments",
         ));
 }
 

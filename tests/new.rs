@@ -65,7 +65,14 @@ fn the_counter_template_builds_at_once_and_exports_state() {
     let (exports, imports) = exports_and_imports(&bytes);
     assert_eq!(
         exports,
-        ["get", "increment", "iso:app/state@0.1.0", "reset", "run"]
+        [
+            "get",
+            "increment",
+            "iso:app/state@0.1.0",
+            "iso:app/tests@0.1.0",
+            "reset",
+            "run"
+        ]
     );
     assert_eq!(
         imports,

@@ -63,7 +63,10 @@ mod tests {
         let names = |items: &wit_parser::IndexMap<wit_parser::WorldKey, wit_parser::WorldItem>| -> Vec<String> {
             items.keys().map(|k| resolve.name_world_key(k)).collect()
         };
-        assert_eq!(names(&world.exports), ["iso:app/state@0.1.0"]);
+        assert_eq!(
+            names(&world.exports),
+            ["iso:app/tests@0.1.0", "iso:app/state@0.1.0"]
+        );
         assert_eq!(
             names(&world.imports),
             [

@@ -6,13 +6,15 @@
 //! `iso_schema::Schema` impl. See the `iso-schema` crate for the attributes.
 //!
 //! It also holds a helper of `iso_guest::generate!` ([`world`]), which reads
-//! the guest's world before wit-bindgen does.
+//! the guest's world before wit-bindgen does, and `#[iso_guest::test]`
+//! ([`test_attr`]).
 
 use proc_macro::TokenStream;
 
 mod ast;
 mod attr;
 mod expand;
+mod test_attr;
 mod valid;
 mod world;
 
@@ -30,11 +32,21 @@ pub fn derive_schema(input: TokenStream) -> TokenStream {
         .into()
 }
 
-/// Used by `iso_guest::generate!`: when the guest's world (in `wit/`) exports
-/// `iso:app/state`, implements that export through the state that
-/// `iso_guest::state!` keeps. Not for direct use.
+/// Used by `iso_guest::generate!`: implements the `iso:app` exports that
+/// the guest's world (in `wit/`) has: `iso:app/state` through the state
+/// that `iso_guest::state!` keeps, and `iso:app/tests` through the tests
+/// that `#[iso_guest::test]` registers. Not for direct use.
 #[doc(hidden)]
 #[proc_macro]
-pub fn __state_export(_input: TokenStream) -> TokenStream {
-    world::state_export_glue().into()
+pub fn __app_exports(_input: TokenStream) -> TokenStream {
+    world::app_export_glue().into()
+}
+
+/// `#[iso_guest::test]`: registers a function as a unit test that
+/// `cargo iso test` runs inside the host. See `iso_guest::test`.
+#[proc_macro_attribute]
+pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    test_attr::expand(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

@@ -34,13 +34,16 @@
 //!   `iso:app/guest` exports as `iso:app/state` (a guest without state
 //!   includes `iso:app/stateless` and needs no `state!`);
 //! - [`info!`] and friends: logging through `iso:host/log`;
-//! - [`clock`], [`random`], [`kv`]: typed wrappers for the other host interfaces.
+//! - [`clock`], [`random`], [`kv`]: typed wrappers for the other host interfaces;
+//! - [`#[test]`](test): unit tests that `cargo iso test` runs inside the host.
 
 pub mod clock;
 pub mod kv;
 pub mod log;
 pub mod random;
 mod state;
+#[doc(hidden)]
+pub mod testing;
 
 pub use iso_schema as schema;
 pub use iso_schema::Schema;
@@ -75,7 +78,7 @@ macro_rules! generate {
         #[allow(dead_code)]
         struct __IsoState;
 
-        $crate::__state_export!();
+        $crate::__app_exports!();
 
         $crate::wit_bindgen::generate!({
             path: "wit",
@@ -154,4 +157,23 @@ pub trait KeptState {
 }
 
 #[doc(hidden)]
-pub use iso_derive::__state_export;
+pub use iso_derive::__app_exports;
+
+/// Marks a function as a unit test that `cargo iso test` runs inside the
+/// host, on a fresh instance in a world under control (a clock that stands
+/// still, seeded random numbers, an empty kv), under the app's budget. It
+/// may call the app's exports and the host's interfaces.
+///
+/// ```ignore
+/// #[iso_guest::test]
+/// fn increment_adds() {
+///     assert_eq!(Component::increment(2), 2);
+/// }
+/// ```
+///
+/// The function takes no arguments and returns `()` or `Result<(), E>`
+/// with `E: Debug`. A panic, an `Err` or an exceeded budget fails it.
+/// Tests are built only into wasm32 builds with debug assertions (the dev
+/// profile), so release components carry none, and a native `cargo test`
+/// of the crate's pure logic is untouched.
+pub use iso_derive::test;

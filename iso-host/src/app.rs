@@ -16,6 +16,9 @@ use crate::names;
 /// The export a guest's state lives behind.
 pub const STATE_INTERFACE: &str = "iso:app/state@0.1.0";
 
+/// The export a guest's own unit tests live behind (see [`crate::guest_tests`]).
+pub const TESTS_INTERFACE: &str = "iso:app/tests@0.1.0";
+
 /// One exported function.
 #[derive(Debug, Clone)]
 pub struct ExportFunc {
@@ -122,9 +125,14 @@ impl App {
 }
 
 impl ExportFunc {
-    /// Whether it is one of the host's own, in `iso:app/state`, rather than the guest's.
-    pub fn is_host_state(&self) -> bool {
-        self.interface.as_deref() == Some(STATE_INTERFACE)
+    /// Whether it is one of the host's own, in `iso:app/state` or
+    /// `iso:app/tests`, rather than the guest's: listings leave these out,
+    /// and only their full names name them.
+    pub fn is_host_own(&self) -> bool {
+        matches!(
+            self.interface.as_deref(),
+            Some(STATE_INTERFACE | TESTS_INTERFACE)
+        )
     }
 
     /// Function `func` of `interface` (or of the world) of WIT type `ty`,

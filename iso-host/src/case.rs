@@ -22,6 +22,7 @@ use crate::app::App;
 use crate::budget::{Budget, Fuel, MemorySize, Timeout};
 use crate::error::HostError;
 use crate::host::{Effect, FixedWorld, KvStore, LogRecord, LogSink, NestedCall, Shared};
+use crate::instance::Instance;
 use crate::session::{Outcome, effects, successor};
 
 /// One test case.
@@ -257,6 +258,33 @@ impl Case {
     /// not a time, a state that is not hex or that the app refuses) is an
     /// error naming the field.
     pub fn run(&self, app: Arc<App>, budget: Budget) -> Result<CaseReport, HostError> {
+        let Fresh {
+            mut instance,
+            shared,
+            logs,
+        } = self.fresh(app, budget)?;
+        let mut report = CaseReport::default();
+        for (number, step) in (1..).zip(&self.calls) {
+            step.prepare(&shared)?;
+            let actual = Outcome::of(&instance.call_wave(&step.call)).to_string();
+            if let Some(failure) = step.check(number, &actual) {
+                report.failures.push(failure);
+            }
+            report.outcomes.push(actual);
+        }
+        if let Some(expected) = &self.kv_after {
+            let kv = crate::host::lock(&shared.kv);
+            report
+                .failures
+                .extend(kv_differences(expected, kv.entries()));
+        }
+        report.logs = logs.take();
+        Ok(report)
+    }
+
+    /// A fresh instance of `app` in the world, kv, fakes and state of the
+    /// case's setup, under `budget` with the setup's limits over it.
+    pub(crate) fn fresh(&self, app: Arc<App>, budget: Budget) -> Result<Fresh, HostError> {
         let world = self.setup.world()?;
         let logs = Arc::new(Captured::default());
         let mut shared = Shared::new(logs.clone());
@@ -275,26 +303,20 @@ impl Case {
             effects.set_fakes(fakes);
         }
         let state = self.setup.state_bytes()?;
-        let (mut instance, _) =
-            successor(self.setup.budget_over(budget), shared.clone(), app, state)?;
-        let mut report = CaseReport::default();
-        for (number, step) in (1..).zip(&self.calls) {
-            step.prepare(&shared)?;
-            let actual = Outcome::of(&instance.call_wave(&step.call)).to_string();
-            if let Some(failure) = step.check(number, &actual) {
-                report.failures.push(failure);
-            }
-            report.outcomes.push(actual);
-        }
-        if let Some(expected) = &self.kv_after {
-            let kv = crate::host::lock(&shared.kv);
-            report
-                .failures
-                .extend(kv_differences(expected, kv.entries()));
-        }
-        report.logs = std::mem::take(&mut *crate::host::lock(&logs.lines));
-        Ok(report)
+        let (instance, _) = successor(self.setup.budget_over(budget), shared.clone(), app, state)?;
+        Ok(Fresh {
+            instance,
+            shared,
+            logs,
+        })
     }
+}
+
+/// An instance made for a case, with what it shares with the host and its log.
+pub(crate) struct Fresh {
+    pub(crate) instance: Instance,
+    pub(crate) shared: Shared,
+    pub(crate) logs: Arc<Captured>,
 }
 
 impl Setup {
@@ -458,8 +480,15 @@ fn invalid(reason: String) -> HostError {
 
 /// The guest's log lines, kept for the report.
 #[derive(Default)]
-struct Captured {
+pub(crate) struct Captured {
     lines: Mutex<Vec<String>>,
+}
+
+impl Captured {
+    /// The lines logged so far, one each (`info: message key=value`).
+    pub(crate) fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *crate::host::lock(&self.lines))
+    }
 }
 
 impl LogSink for Captured {

@@ -39,6 +39,7 @@ pub mod engine;
 pub mod error;
 pub mod event_log;
 mod fast;
+pub mod guest_tests;
 pub mod host;
 pub mod instance;
 pub mod names;

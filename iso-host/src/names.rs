@@ -44,7 +44,7 @@ fn names(spelling: &str, export: &ExportFunc) -> bool {
     let Some(interface) = export
         .interface
         .as_deref()
-        .filter(|_| !export.is_host_state())
+        .filter(|_| !export.is_host_own())
     else {
         return false;
     };
@@ -79,7 +79,7 @@ pub fn resolve<'a>(exports: &'a [ExportFunc], spelling: &str) -> Result<&'a Expo
             name: spelling.to_owned(),
             available: exports
                 .iter()
-                .filter(|e| !e.is_host_state())
+                .filter(|e| !e.is_host_own())
                 .map(|e| e.short.clone())
                 .collect(),
         }),

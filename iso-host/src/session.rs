@@ -76,14 +76,17 @@ impl Outcome {
     pub(crate) fn of(result: &Result<CallOutput, HostError>) -> Outcome {
         match result {
             Ok(output) => Outcome::Returned(output.results_wave()),
-            Err(HostError::BudgetExceeded { kind, .. }) => {
-                Outcome::Failed(format!("{kind} budget exceeded"))
-            }
-            Err(HostError::Trap { message, .. }) => Outcome::Failed(format!("trap: {message}")),
-            Err(HostError::GuestPanic { message, .. }) => {
-                Outcome::Failed(format!("panic: {message}"))
-            }
-            Err(other) => Outcome::Failed(other.to_string()),
+            Err(error) => Outcome::Failed(Outcome::failure(error)),
+        }
+    }
+
+    /// How a call failed, without timings: `fuel budget exceeded`, `trap: ...`.
+    pub(crate) fn failure(error: &HostError) -> String {
+        match error {
+            HostError::BudgetExceeded { kind, .. } => format!("{kind} budget exceeded"),
+            HostError::Trap { message, .. } => format!("trap: {message}"),
+            HostError::GuestPanic { message, .. } => format!("panic: {message}"),
+            other => other.to_string(),
         }
     }
 }

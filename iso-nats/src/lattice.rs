@@ -75,7 +75,7 @@ fn exports_of(runtime: &Runtime, address: &str) -> Vec<String> {
         return Vec::new();
     };
     let mut exports: Vec<String> = (app.exports().iter())
-        .filter(|export| !export.is_host_state())
+        .filter(|export| !export.is_host_own())
         .map(|export| export.interface.clone().unwrap_or(export.func.clone()))
         .collect();
     exports.dedup();

@@ -748,7 +748,7 @@ fn describe_budget(budget: Budget) -> String {
 
 /// The guest's own exports, without the host's `iso:app/state`.
 fn user_exports(app: &App) -> impl Iterator<Item = &ExportFunc> {
-    app.exports().iter().filter(|e| !e.is_host_state())
+    app.exports().iter().filter(|e| !e.is_host_own())
 }
 
 /// The exports as `:exports` lists them, by the names a user types: the

@@ -1,9 +1,11 @@
-//! `cargo iso test`: builds the guests and runs each test case in their
-//! `tests/iso/*.toml` on a fresh instance in the real host, in a world
-//! under control (see [`iso_host::case`]), reporting as libtest does
-//! (`test name ... ok`, then `test result:`), or as libtest's JSON lines
-//! with `--format json`. `--bless` rewrites the expected results of the
-//! calls that failed to what they come to now.
+//! `cargo iso test`: builds the guests and runs their unit tests
+//! (`#[iso_guest::test]` functions, see [`iso_host::guest_tests`]) and
+//! each test case in their `tests/iso/*.toml`, every one on a fresh
+//! instance in the real host, in a world under control (see
+//! [`iso_host::case`]), reporting as libtest does (`test name ... ok`,
+//! then `test result:`), or as libtest's JSON lines with `--format json`.
+//! `--bless` rewrites the expected results of the calls that failed to
+//! what they come to now.
 //!
 //! Exit codes: 0 every case passed; 101 a case failed, or the build did;
 //! 2 bad input.
@@ -16,6 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use iso_host::case::{Case, CaseFailure, CaseReport};
+use iso_host::guest_tests::TestRun;
 use iso_host::runtime::Runtime;
 use iso_host::{App, Budget};
 use serde_json::json;
@@ -34,7 +37,8 @@ pub const CASES_DIR: &str = "tests/iso";
 #[command(
     after_help = "Exit codes: 0 all passed, 101 a test or the build failed, 2 bad input.
 
-Test cases are TOML files in each guest's tests/iso/ folder: `[[call]]`s with
+Unit tests are the guest's #[iso_guest::test] functions, built into dev
+builds only. Test cases are TOML files in each guest's tests/iso/ folder: `[[call]]`s with
 `call` and `expect` (WAVE), an optional `[setup]` (clock, random-seed, kv,
 state, fuel, memory, timeout) and `[kv-after]`. `:save NAME` in `cargo iso dev`
 writes one from the session.
@@ -76,11 +80,19 @@ pub enum Format {
     Json,
 }
 
-/// One case found: its name, file and app.
+/// One test found: its name, what it is, and its app.
 struct Found {
     name: String,
-    path: PathBuf,
+    source: Source,
     app: String,
+}
+
+/// Where a test comes from.
+enum Source {
+    /// A test case, in this file.
+    Case(PathBuf),
+    /// A unit test in the guest, by its name there.
+    Unit(String),
 }
 
 /// What running a case came to.
@@ -95,7 +107,8 @@ impl TestArgs {
     pub fn exec(self, shell: &Shell) -> Result<()> {
         let (apps, _) = project_apps(&self.build, shell)?;
         let runtime = start_in_memory(shell, &apps)?;
-        let found = find_cases(&apps)?;
+        let mut found = find_unit_tests(&runtime, &apps)?;
+        found.extend(find_cases(&apps)?);
         let total = found.len();
         let selected: Vec<&Found> = found.iter().filter(|case| self.selects(case)).collect();
         let mut out = Report::new(self.format, selected.len(), total - selected.len());
@@ -121,10 +134,25 @@ impl TestArgs {
         }
     }
 
-    /// Reads and runs one case; blesses it if asked and it failed on calls.
+    /// Runs one test.
     fn run_one(&self, shell: &Shell, runtime: &Runtime, apps: &[RunApp], found: &Found) -> Verdict {
-        let shown = found.path.display();
-        let text = match std::fs::read_to_string(&found.path) {
+        match &found.source {
+            Source::Case(path) => self.run_case_file(shell, runtime, apps, found, path),
+            Source::Unit(name) => run_unit_test(runtime, apps, &found.app, name),
+        }
+    }
+
+    /// Reads and runs one case; blesses it if asked and it failed on calls.
+    fn run_case_file(
+        &self,
+        shell: &Shell,
+        runtime: &Runtime,
+        apps: &[RunApp],
+        found: &Found,
+        path: &Path,
+    ) -> Verdict {
+        let shown = path.display();
+        let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(err) => return Verdict::Failed(format!("cannot read `{shown}`: {err}")),
         };
@@ -140,7 +168,7 @@ impl TestArgs {
             return Verdict::Passed;
         }
         if self.bless {
-            match bless(&found.path, &text, &report) {
+            match bless(path, &text, &report) {
                 Ok(Some(changes)) => {
                     for change in &changes {
                         shell.status("Blessed", format_args!("{}: {change}", found.name));
@@ -152,6 +180,44 @@ impl TestArgs {
             }
         }
         Verdict::Failed(describe(&report))
+    }
+}
+
+/// Each app's unit tests, by name (`tests::name`, or `app::tests::name`
+/// in a project of several guests), in order.
+fn find_unit_tests(runtime: &Runtime, apps: &[RunApp]) -> Result<Vec<Found>> {
+    let mut found = Vec::new();
+    for app in apps {
+        let names = iso_host::guest_tests::names(&runtime.app(&app.name)?, app.budget)
+            .with_context(|| format!("could not list the unit tests of `{}`", app.name))?;
+        found.extend(names.into_iter().map(|name| Found {
+            name: shown_name(apps, &app.name, &name),
+            source: Source::Unit(name),
+            app: app.name.clone(),
+        }));
+    }
+    Ok(found)
+}
+
+/// A test's name as reported: `name`, or `app::name` in a project of several guests.
+fn shown_name(apps: &[RunApp], app: &str, name: &str) -> String {
+    match apps.len() {
+        1 => name.to_owned(),
+        _ => format!("{app}::{name}"),
+    }
+}
+
+/// Runs a unit test on a fresh instance of the app at `address`.
+fn run_unit_test(runtime: &Runtime, apps: &[RunApp], address: &str, name: &str) -> Verdict {
+    let budget = budget_of(apps, address);
+    let run = (runtime.app(address)).and_then(|app| iso_host::guest_tests::run(app, name, budget));
+    match run {
+        Ok(TestRun { failure: None, .. }) => Verdict::Passed,
+        Ok(TestRun {
+            failure: Some(why),
+            logs,
+        }) => Verdict::Failed(with_logs(why, &logs)),
+        Err(err) => Verdict::Failed(format!("{err:#}")),
     }
 }
 
@@ -174,13 +240,9 @@ fn find_cases(apps: &[RunApp]) -> Result<Vec<Found>> {
         paths.sort();
         for path in paths {
             let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-            let name = match apps.len() {
-                1 => stem.into_owned(),
-                _ => format!("{}::{stem}", app.name),
-            };
             found.push(Found {
-                name,
-                path,
+                name: shown_name(apps, &app.name, &stem),
+                source: Source::Case(path),
                 app: app.name.clone(),
             });
         }
@@ -191,19 +253,28 @@ fn find_cases(apps: &[RunApp]) -> Result<Vec<Found>> {
 /// Runs `case` on a fresh instance of the app at `address`.
 fn run_case(runtime: &Runtime, apps: &[RunApp], address: &str, case: &Case) -> Result<CaseReport> {
     let app: Arc<App> = runtime.app(address)?;
-    let budget = (apps.iter())
+    Ok(case.run(app, budget_of(apps, address))?)
+}
+
+/// The budget the app at `address` runs under.
+fn budget_of(apps: &[RunApp], address: &str) -> Budget {
+    (apps.iter())
         .find(|a| a.name == address)
-        .map_or(Budget::default(), |a| a.budget);
-    Ok(case.run(app, budget)?)
+        .map_or(Budget::default(), |a| a.budget)
 }
 
 /// What failed, as the failures section shows it, with the guest's log.
 fn describe(report: &CaseReport) -> String {
-    let mut text: Vec<String> = report.failures.iter().map(ToString::to_string).collect();
-    if !report.logs.is_empty() {
-        text.push(format!("guest log:\n  {}", report.logs.join("\n  ")));
+    let failures: Vec<String> = report.failures.iter().map(ToString::to_string).collect();
+    with_logs(failures.join("\n"), &report.logs)
+}
+
+/// `why`, followed by the guest's log when it logged anything.
+fn with_logs(why: String, logs: &[String]) -> String {
+    match logs {
+        [] => why,
+        _ => format!("{why}\nguest log:\n  {}", logs.join("\n  ")),
     }
-    text.join("\n")
 }
 
 /// Rewrites `expect` of each failed call in the case at `path` (its

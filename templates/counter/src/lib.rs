@@ -48,3 +48,16 @@ impl Guest for Component {
 }
 
 export!(Component);
+
+/// Unit tests, which `cargo iso test` runs inside the host, each on a fresh
+/// counter. Plain `cargo test` leaves them out: they need the host.
+mod tests {
+    use super::*;
+
+    #[iso_guest::test]
+    fn increment_adds_to_the_count() {
+        assert_eq!(Component::increment(2), 2);
+        assert_eq!(Component::increment(3), 5);
+        assert_eq!(state().changes, 2);
+    }
+}

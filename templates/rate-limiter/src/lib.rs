@@ -72,3 +72,15 @@ impl Guest for Component {
 }
 
 export!(Component);
+
+/// Unit tests, which `cargo iso test` runs inside the host, each on a fresh
+/// limiter with an empty kv and a clock that stands still.
+mod tests {
+    use super::*;
+
+    #[iso_guest::test]
+    fn a_full_bucket_allows_its_capacity() {
+        let allowed = (0..12).filter(|_| Component::check("k".into())).count();
+        assert_eq!(allowed, 10);
+    }
+}
