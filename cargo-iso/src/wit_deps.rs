@@ -65,7 +65,7 @@ mod tests {
         };
         assert_eq!(
             names(&world.exports),
-            ["iso:app/tests@0.1.0", "iso:app/state@0.1.0"]
+            ["iso:app/state@0.1.0", "iso:app/tests@0.1.0"]
         );
         assert_eq!(
             names(&world.imports),
