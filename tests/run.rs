@@ -501,8 +501,8 @@ fn functions_inside_an_exported_interface_are_called_by_each_spelling() {
     let (_, exports) = support::component_world(&std::fs::read(store()).unwrap());
     assert_eq!(
         exports,
-        ["local:store/api@0.1.0"],
-        "no iso:app/state export"
+        ["iso:app/tests@0.1.0", "local:store/api@0.1.0"],
+        "no iso:app/state export; iso:app/stateless gives iso:app/tests"
     );
     run_wasm(
         &store(),

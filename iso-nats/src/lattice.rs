@@ -69,7 +69,7 @@ impl HostInfo {
 }
 
 /// The interfaces and top-level functions `address` exports, but the
-/// host's own state interface.
+/// host's own `iso:app` interfaces.
 fn exports_of(runtime: &Runtime, address: &str) -> Vec<String> {
     let Ok(app) = runtime.app(address) else {
         return Vec::new();
