@@ -142,6 +142,16 @@ pub enum RemoteError {
     Other(String),
 }
 
+impl RemoteError {
+    /// The budget that ran out, when that is the failure and its kind is one this host knows.
+    pub fn budget_kind(&self) -> Option<crate::error::BudgetKind> {
+        match self {
+            RemoteError::BudgetExceeded { kind, .. } => crate::error::BudgetKind::from_name(kind),
+            _ => None,
+        }
+    }
+}
+
 /// Writes a call: its header, then `args`, one of each of `params`.
 pub fn encode_call(
     header: &CallHeader,

@@ -17,14 +17,34 @@ pub enum BudgetKind {
     Storage,
 }
 
-impl fmt::Display for BudgetKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl BudgetKind {
+    /// Every kind, in order.
+    pub const ALL: [BudgetKind; 4] = [
+        BudgetKind::Fuel,
+        BudgetKind::Memory,
+        BudgetKind::Time,
+        BudgetKind::Storage,
+    ];
+
+    /// Its name: `fuel`, `memory`, `time` or `storage`.
+    pub fn name(self) -> &'static str {
+        match self {
             BudgetKind::Fuel => "fuel",
             BudgetKind::Memory => "memory",
             BudgetKind::Time => "time",
             BudgetKind::Storage => "storage",
-        })
+        }
+    }
+
+    /// The kind [`BudgetKind::name`] names, if any.
+    pub fn from_name(name: &str) -> Option<BudgetKind> {
+        BudgetKind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+}
+
+impl fmt::Display for BudgetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -238,6 +258,15 @@ mod tests {
             "{} bytes",
             std::mem::size_of::<HostError>()
         );
+    }
+
+    /// The names travel in a remote failure and are read back on the caller's host.
+    #[test]
+    fn each_budget_kind_is_read_back_from_its_name() {
+        for kind in BudgetKind::ALL {
+            assert_eq!(BudgetKind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(BudgetKind::from_name("gas"), None);
     }
 }
 

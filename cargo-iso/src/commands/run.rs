@@ -220,23 +220,8 @@ pub fn compile_all(
 /// The process exit code for a host error.
 pub fn exit_code(err: &HostError) -> u8 {
     match err {
-        HostError::BudgetExceeded {
-            kind: BudgetKind::Fuel,
-            ..
-        } => 10,
-        HostError::BudgetExceeded {
-            kind: BudgetKind::Memory,
-            ..
-        }
-        | HostError::MemoryBelowMinimum { .. } => 11,
-        HostError::BudgetExceeded {
-            kind: BudgetKind::Time,
-            ..
-        } => 12,
-        HostError::BudgetExceeded {
-            kind: BudgetKind::Storage,
-            ..
-        } => 13,
+        HostError::BudgetExceeded { kind, .. } => budget_exit_code(*kind),
+        HostError::MemoryBelowMinimum { .. } => budget_exit_code(BudgetKind::Memory),
         HostError::Trap { .. } => 20,
         HostError::GuestPanic { .. } => 21,
         HostError::CalleeFailed { error, .. } => exit_code(error),
@@ -248,15 +233,21 @@ pub fn exit_code(err: &HostError) -> u8 {
     }
 }
 
-/// The exit code for a call that failed on another host, as if it had failed here.
+/// The exit code of a budget of `kind` exceeded: 10 fuel, 11 memory, 12 time, 13 storage.
+fn budget_exit_code(kind: BudgetKind) -> u8 {
+    match kind {
+        BudgetKind::Fuel => 10,
+        BudgetKind::Memory => 11,
+        BudgetKind::Time => 12,
+        BudgetKind::Storage => 13,
+    }
+}
+
+/// The exit code of a call that failed on a remote host: `run`'s code for
+/// the same failure made here.
 fn remote_exit_code(failed: &RemoteError) -> u8 {
     match failed {
-        RemoteError::BudgetExceeded { kind, .. } => match kind.as_str() {
-            "fuel" => 10,
-            "memory" => 11,
-            "time" => 12,
-            _ => 13,
-        },
+        RemoteError::BudgetExceeded { .. } => failed.budget_kind().map_or(13, budget_exit_code),
         RemoteError::Trap(_) => 20,
         RemoteError::Panic(_) => 21,
         _ => 2,

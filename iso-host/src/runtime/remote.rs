@@ -18,7 +18,7 @@ use wasmtime::component::types::ComponentFunc;
 use wasmtime::component::{Type, Val};
 
 use crate::codec::{self, AnswerHeader, RemoteError};
-use crate::error::{BudgetKind, HostError};
+use crate::error::HostError;
 use crate::host::HostState;
 use crate::runtime::candidate::{self, Candidate};
 use crate::runtime::forward::{CalleeFailed, deliver};
@@ -271,13 +271,7 @@ fn encoded_answer(id: u64, types: &[Type], answer: &Result<Vec<Val>, RemoteError
 fn remote_error(err: &HostError) -> RemoteError {
     match err {
         HostError::BudgetExceeded { kind, .. } => RemoteError::BudgetExceeded {
-            kind: match kind {
-                BudgetKind::Fuel => "fuel",
-                BudgetKind::Memory => "memory",
-                BudgetKind::Time => "time",
-                BudgetKind::Storage => "storage",
-            }
-            .into(),
+            kind: kind.name().into(),
             detail: err.to_string(),
         },
         HostError::Trap { message, .. } => RemoteError::Trap(message.clone()),
