@@ -253,6 +253,9 @@ fn guest_unit_tests_run_in_the_host_with_their_failures_named() {
         .success()
         .stdout(predicate::str::contains(
             "running 1 test\ntest counts ... ok",
+        ))
+        .stderr(predicate::str::contains(
+            "note: unit tests (#[iso_guest::test]) are built only with debug assertions, so this release build has none",
         ));
     // Plain `cargo test` on the native target runs the pure tests alone.
     let native = Command::new(env!("CARGO"))

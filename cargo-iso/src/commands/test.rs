@@ -37,11 +37,11 @@ pub const CASES_DIR: &str = "tests/iso";
 #[command(
     after_help = "Exit codes: 0 all passed, 101 a test or the build failed, 2 bad input.
 
-Unit tests are the guest's #[iso_guest::test] functions, built into dev
-builds only. Test cases are TOML files in each guest's tests/iso/ folder: `[[call]]`s with
-`call` and `expect` (WAVE), an optional `[setup]` (clock, random-seed, kv,
-state, fuel, memory, timeout) and `[kv-after]`. `:save NAME` in `cargo iso dev`
-writes one from the session.
+Unit tests are the guest's #[iso_guest::test] functions, built only with
+debug assertions (not with --release). Test cases are TOML files in each
+guest's tests/iso/ folder: `[[call]]`s with `call` and `expect` (WAVE), an
+optional `[setup]` (clock, random-seed, kv, state, fuel, memory, timeout)
+and `[kv-after]`. `:save NAME` in `cargo iso dev` writes one from the session.
 
 Examples:
   cargo iso test
@@ -108,6 +108,11 @@ impl TestArgs {
         let (apps, _) = project_apps(&self.build, shell)?;
         let runtime = start_in_memory(shell, &apps)?;
         let mut found = find_unit_tests(&runtime, &apps)?;
+        if self.without_debug_assertions() {
+            shell.note(
+                "unit tests (#[iso_guest::test]) are built only with debug assertions, so this release build has none; test cases still run",
+            );
+        }
         found.extend(find_cases(&apps)?);
         let total = found.len();
         let selected: Vec<&Found> = found.iter().filter(|case| self.selects(case)).collect();
@@ -124,6 +129,12 @@ impl TestArgs {
             return Err(AlreadyReported { code: 101 }.into());
         }
         Ok(())
+    }
+
+    /// Whether the build's profile is cargo's release or bench profile,
+    /// which build without debug assertions and so without unit tests.
+    fn without_debug_assertions(&self) -> bool {
+        self.build.release || matches!(self.build.profile.as_deref(), Some("release" | "bench"))
     }
 
     fn selects(&self, case: &Found) -> bool {
