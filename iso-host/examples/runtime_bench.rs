@@ -5,6 +5,7 @@
 //! (the counter template, and the store and front test fixtures, built with `--release`)
 
 use std::hint::black_box;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -273,8 +274,16 @@ fn throughput(engine: &Arc<IsoEngine>, counter: &[u8]) -> Result<(), Box<dyn std
     let mut loop_1 = Vec::new();
     let mut loop_2 = Vec::new();
     let mut tokio = Vec::new();
+    let mut ours_cpu = Vec::new();
+    let mut raw_cpu = Vec::new();
     for _ in 0..5 {
-        // Interleaved, so that load spikes hit all of them.
+        // Interleaved, so that load spikes hit all of them. Each instance
+        // is called once first: the raw loop's stores are new, so hot in
+        // the caches, and ours should be too.
+        for handle in &handles {
+            block_on(handle.call(()))?;
+        }
+        let before = Cpu::now();
         ours.push(time(|| {
             let calls: Vec<_> = (0..CALLS)
                 .map(|i| handles[i % INSTANCES].call(()))
@@ -283,6 +292,7 @@ fn throughput(engine: &Arc<IsoEngine>, counter: &[u8]) -> Result<(), Box<dyn std
                 black_box(block_on(call).unwrap());
             }
         }));
+        ours_cpu.push(Cpu::now().since(&before));
         batched.push(time(|| {
             let batches: Vec<_> = (0..CALLS / BATCH)
                 .map(|i| handles[i % INSTANCES].call_many(vec![(); BATCH]))
@@ -293,8 +303,10 @@ fn throughput(engine: &Arc<IsoEngine>, counter: &[u8]) -> Result<(), Box<dyn std
                 }
             }
         }));
-        loop_1.push(raw_loop(&raw, 1));
-        loop_2.push(raw_loop(&raw, 2));
+        loop_1.push(raw_loop(&raw, 1).0);
+        let (took, cpu) = raw_loop(&raw, 2);
+        loop_2.push(took);
+        raw_cpu.push(cpu);
         tokio.push(tokio_actors(&raw));
     }
     let (ours, raw_1, raw_2, tokio) = (median(ours), median(loop_1), median(loop_2), median(tokio));
@@ -309,6 +321,14 @@ fn throughput(engine: &Arc<IsoEngine>, counter: &[u8]) -> Result<(), Box<dyn std
     let verdict = if ratio >= 0.8 { "ok" } else { "UNDER" };
     println!(
         "  throughput, in batches of {BATCH} calls (call_many) {batched:>10.2?} vs raw loop on 2 threads {raw_2:>10.2?} = {ratio:.2}x the raw rate  (target 0.8x) [{verdict}]"
+    );
+    let per_call = |cpu: Duration| cpu / CALLS as u32;
+    let (ours_cpu, raw_cpu) = (median_cpu(ours_cpu), median(raw_cpu));
+    println!(
+        "    CPU per call: ours {:.2?} on the calling thread + {:.2?} on the workers; raw {:.2?}",
+        per_call(ours_cpu.caller),
+        per_call(ours_cpu.workers),
+        per_call(raw_cpu)
     );
     println!(
         "    for scale: raw on 1 thread {raw_1:.2?} ({:.2}x ours); a tokio actor per instance {tokio:.2?} ({:.2}x raw on 2 threads)",
@@ -335,8 +355,9 @@ fn median(mut times: Vec<Duration>) -> Duration {
 }
 
 /// [`CALLS`] raw typed calls of `get` over [`INSTANCES`] stores, split
-/// over `threads` threads; timed from when the stores exist.
-fn raw_loop(raw: &Arc<Raw>, threads: usize) -> Duration {
+/// over `threads` threads; timed from when the stores exist. The time
+/// taken, and the CPU time the threads used in it.
+fn raw_loop(raw: &Arc<Raw>, threads: usize) -> (Duration, Duration) {
     let (ready, starts) = mpsc::channel();
     let (go_tx, go) = std::sync::mpsc::channel::<()>();
     let go = Arc::new(std::sync::Mutex::new(go));
@@ -355,12 +376,12 @@ fn raw_loop(raw: &Arc<Raw>, threads: usize) -> Duration {
                     .collect();
                 ready.send(()).unwrap();
                 let _ = go.lock().unwrap().recv();
-                let start = Instant::now();
+                let (start, cpu) = (Instant::now(), thread_cpu());
                 for i in 0..CALLS / threads {
                     let (store, get) = &mut instances[i % (INSTANCES / threads)];
                     black_box(get.call(&mut *store, ()).unwrap());
                 }
-                start.elapsed()
+                (start.elapsed(), thread_cpu().saturating_sub(cpu))
             })
         })
         .collect();
@@ -368,11 +389,59 @@ fn raw_loop(raw: &Arc<Raw>, threads: usize) -> Duration {
         starts.recv().unwrap();
     }
     drop(go_tx);
-    workers
-        .into_iter()
-        .map(|w| w.join().unwrap())
-        .max()
-        .unwrap()
+    let done: Vec<(Duration, Duration)> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    let took = done.iter().map(|(took, _)| *took).max().unwrap_or_default();
+    (took, done.iter().map(|(_, cpu)| *cpu).sum())
+}
+
+/// CPU time used so far by the calling thread and by the runtime's workers.
+struct Cpu {
+    caller: Duration,
+    workers: Duration,
+}
+
+impl Cpu {
+    fn now() -> Cpu {
+        let workers = std::fs::read_dir("/proc/self/task")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|task| {
+                std::fs::read_to_string(task.path().join("comm"))
+                    .is_ok_and(|comm| comm.trim() == "iso:worker")
+            })
+            .map(|task| schedstat(&task.path().join("schedstat")))
+            .sum();
+        Cpu {
+            caller: thread_cpu(),
+            workers,
+        }
+    }
+
+    fn since(&self, before: &Cpu) -> Cpu {
+        Cpu {
+            caller: self.caller.saturating_sub(before.caller),
+            workers: self.workers.saturating_sub(before.workers),
+        }
+    }
+}
+
+/// The run with the median total.
+fn median_cpu(mut runs: Vec<Cpu>) -> Cpu {
+    runs.sort_by_key(|cpu| cpu.caller + cpu.workers);
+    runs.swap_remove(runs.len() / 2)
+}
+
+/// CPU time this thread used so far (Linux; zero elsewhere).
+fn thread_cpu() -> Duration {
+    schedstat(Path::new("/proc/thread-self/schedstat"))
+}
+
+/// The time on CPU in a Linux `schedstat` file, to the nanosecond.
+fn schedstat(path: &Path) -> Duration {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let nanos = text.split_whitespace().next().and_then(|n| n.parse().ok());
+    Duration::from_nanos(nanos.unwrap_or(0))
 }
 
 /// The same calls through a tokio actor per instance (an mpsc mailbox and
@@ -419,6 +488,8 @@ fn tokio_actors(raw: &Arc<Raw>) -> Duration {
         }
     });
     drop(mailboxes);
-    rt.shutdown_background();
+    // Waits for the actors to drop their stores: torn down in the
+    // background, they would overlap the next timing.
+    rt.shutdown_timeout(Duration::from_secs(60));
     took
 }

@@ -10,15 +10,17 @@
 //! the instance takes one call at a time.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll};
 
 use crossbeam_deque::Injector;
 use crossbeam_utils::CachePadded;
 
 use crate::error::HostError;
 use crate::host::lock;
-use crate::runtime::call::{self, Job, block_on};
+use crate::runtime::call::{self, Answer, Job, block_on};
 use crate::runtime::candidate::Candidate;
 use crate::runtime::pool::{Pool, Runnable, pop};
 use crate::runtime::supervise::Supervised;
@@ -81,22 +83,16 @@ impl Actor {
     /// Runs `job` on the actor's instance, after the jobs before it; its
     /// answer, as a future. The job is sent now, not when the future is
     /// first polled, so that calls made one after another queue in order.
-    pub(crate) fn ask<R, F>(
-        &self,
-        job: F,
-    ) -> impl Future<Output = Result<R, HostError>> + Send + 'static + use<R, F>
+    pub(crate) fn ask<R, F>(&self, job: F) -> Asked<F, R>
     where
         R: Send + 'static,
         F: FnOnce(&mut Supervised) -> R + Send + 'static,
     {
         let (job, answer) = call::call(job);
         self.cell.send(job);
-        let address = self.cell.address.clone();
-        async move {
-            answer.await.ok_or_else(|| {
-                let address = address.to_string();
-                HostError::from(WiringError::NoSuchAddress { address })
-            })
+        Asked {
+            answer,
+            address: self.cell.address.clone(),
         }
     }
 
@@ -106,6 +102,58 @@ impl Actor {
         job: impl FnOnce(&mut Supervised) -> R + Send + 'static,
     ) -> Result<R, HostError> {
         block_on(self.ask(job))
+    }
+}
+
+/// The future of a job's answer, from [`Actor::ask`]; an error if the
+/// actor went away without running it. Small (three words), since callers
+/// may hold many at once.
+pub(crate) struct Asked<F, R> {
+    answer: Answer<F, R>,
+    address: Arc<str>,
+}
+
+impl<F, R> Future for Asked<F, R> {
+    type Output = Result<R, HostError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.answer).poll(cx).map(|answer| {
+            answer.ok_or_else(|| {
+                let address = self.address.to_string();
+                HostError::from(WiringError::NoSuchAddress { address })
+            })
+        })
+    }
+}
+
+/// A typed call's future: the answer of the job sent, or the error that
+/// kept it from being sent. A named type rather than an `async` block, so
+/// that it stays small: a caller may hold 100 000 of them.
+pub(crate) enum Reply<F, T> {
+    Sent(Asked<F, Result<T, HostError>>),
+    /// Boxed, so that it does not make every reply as large as an error.
+    Refused(Option<Box<HostError>>),
+}
+
+impl<F, T> Reply<F, T> {
+    pub(crate) fn refused(error: HostError) -> Self {
+        Reply::Refused(Some(Box::new(error)))
+    }
+}
+
+impl<F, T> Future for Reply<F, T> {
+    type Output = Result<T, HostError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut *self {
+            Reply::Sent(asked) => Pin::new(asked).poll(cx).map(|answer| answer?),
+            Reply::Refused(error) => Poll::Ready(Err(error.take().map_or_else(
+                || HostError::Invalid {
+                    reason: "this call's answer was already taken".into(),
+                },
+                |error| *error,
+            ))),
+        }
     }
 }
 

@@ -167,14 +167,18 @@ pub fn block_on<T>(future: impl Future<Output = T>) -> T {
     /// Spins before sleeping: a sleeping thread takes tens of microseconds to wake.
     const SPINS: usize = 2_000;
     thread_local! {
-        static WAITER: Arc<ThreadWaker> = Arc::new(ThreadWaker {
-            thread: std::thread::current(),
-            woken: AtomicBool::new(false),
-        });
+        /// The thread's waker, made once: cloning it for every wait cost
+        /// two atomic operations.
+        static WAITER: (Arc<ThreadWaker>, Waker) = {
+            let waiter = Arc::new(ThreadWaker {
+                thread: std::thread::current(),
+                woken: AtomicBool::new(false),
+            });
+            (waiter.clone(), Waker::from(waiter))
+        };
     }
-    WAITER.with(|waiter| {
-        let waker = Waker::from(waiter.clone());
-        let mut cx = Context::from_waker(&waker);
+    WAITER.with(|(waiter, waker)| {
+        let mut cx = Context::from_waker(waker);
         let mut future = pin!(future);
         loop {
             waiter.woken.store(false, Ordering::SeqCst);

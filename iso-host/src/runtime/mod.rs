@@ -71,7 +71,7 @@ use crate::host::{Effect, HostState, KvStore, LogSink, NoLog, PROVIDED, Shared};
 use crate::instance::{CallOutput, Instance, Usage};
 use crate::session::{ExportChanges, Swapped, effects, successor};
 use crate::storage::Storage;
-use actor::{Actor, Served};
+use actor::{Actor, Reply, Served};
 pub use call::block_on;
 pub(crate) use candidate::Request;
 use candidate::{Candidate, Logging};
@@ -1122,14 +1122,14 @@ where
         params: P,
     ) -> impl Future<Output = Result<(R, Usage), HostError>> + Send + 'static + use<P, R> {
         let id = self.id;
-        let answer = match self.served.is_stopped() {
-            true => Err(no_such_address(self.served.address())),
-            false => Ok(self
-                .served
-                .pick()
-                .ask(move |supervised| supervised.call_typed(id, params))),
-        };
-        async move { answer?.await? }
+        match self.served.is_stopped() {
+            true => Reply::refused(no_such_address(self.served.address())),
+            false => Reply::Sent(
+                self.served
+                    .pick()
+                    .ask(move |supervised| supervised.call_typed(id, params)),
+            ),
+        }
     }
 
     /// Makes one call per item of `params`, one after another on one
