@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use iso_host::runtime::block_on;
 use iso_host::runtime::{Runtime, Wiring};
 use iso_host::{
-    Budget, BudgetKind, EngineOptions, Fuel, HostError, Instance, MemorySize, NoLog, Shared,
-    SnapshotPolicy, Timeout, Val,
+    Budget, BudgetKind, EngineOptions, ExportChanges, Fuel, HostError, Instance, MemorySize, NoLog,
+    Shared, SnapshotPolicy, Timeout, Val,
 };
 use predicates::prelude::*;
 use support::{GuestCrate, cargo_iso};
@@ -581,6 +581,50 @@ fn a_name_two_interfaces_share_lists_the_spellings_that_tell_them_apart() {
         .stderr(predicate::str::contains(
             "the component exports: admin.reset, api.reset, get",
         ));
+}
+
+/// From a guest with state (misbehave) to one without (store) and back:
+/// the changes list the apps' own exports, never the host's interfaces
+/// (`iso:app/state` comes and goes with state, `iso:app/tests` with the SDK).
+#[test]
+fn export_changes_leave_out_the_hosts_own_interfaces() {
+    let load = |path| support::load_app(EngineOptions::default(), &std::fs::read(path).unwrap());
+    let (with_state, without) = (load(misbehave()), load(store()));
+    let host_own = |app: &iso_host::App| -> Vec<String> {
+        let exports = app.exports().iter().filter(|e| e.is_host_own());
+        exports.map(|e| e.short.clone()).collect()
+    };
+    let state_and_tests = host_own(&with_state);
+    assert!(
+        state_and_tests.len() > host_own(&without).len(),
+        "{state_and_tests:?}"
+    );
+
+    let changes = ExportChanges::between(&with_state, &without);
+    let store_api = [
+        "put: func(key: string, value: u32)",
+        "get: func(key: string) -> option<u32>",
+        "sum: func(keys: list<string>) -> u32",
+    ];
+    assert_eq!(changes.added, store_api);
+    assert!(changes.removed.contains(&"greet".to_owned()), "{changes:?}");
+    assert!(
+        changes
+            .removed
+            .iter()
+            .all(|name| !state_and_tests.contains(name)),
+        "{changes:?}"
+    );
+
+    let back = ExportChanges::between(&without, &with_state);
+    assert_eq!(back.removed, ["put", "get", "sum"]);
+    assert_eq!(back.added.len(), changes.removed.len(), "{back:?}");
+    assert!(
+        back.added
+            .iter()
+            .all(|signature| !signature.contains("iso:app")),
+        "{back:?}"
+    );
 }
 
 /// The front fixture: its `local:store/api` import is wired to the store app.

@@ -9,7 +9,7 @@
 use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
-use crate::app::App;
+use crate::app::{App, ExportFunc};
 use crate::budget::Budget;
 use crate::error::HostError;
 use crate::host::{Effect, Effects, NestedCall, NoLog, Shared, lock};
@@ -129,14 +129,19 @@ pub struct ExportChanges {
 }
 
 impl ExportChanges {
-    /// The changes from `old`'s exports to `new`'s.
+    /// The changes from `old`'s exports to `new`'s. The host's own
+    /// interfaces (`iso:app/state`, `iso:app/tests`) are left out: they
+    /// come and go with the SDK and with state, not with the app's API.
     pub fn between(old: &App, new: &App) -> ExportChanges {
         let find = |app: &App, name: &str| -> Option<String> {
             let export = app.exports().iter().find(|e| e.name == name)?;
             Some(export.ty.clone())
         };
+        fn app_api(app: &App) -> impl Iterator<Item = &ExportFunc> {
+            app.exports().iter().filter(|e| !e.is_host_own())
+        }
         let mut changes = ExportChanges::default();
-        for export in new.exports() {
+        for export in app_api(new) {
             match find(old, &export.name) {
                 None => changes.added.push(export.signature.clone()),
                 Some(before) if before != export.ty => changes
@@ -145,7 +150,7 @@ impl ExportChanges {
                 Some(_) => {}
             }
         }
-        for export in old.exports() {
+        for export in app_api(old) {
             if find(new, &export.name).is_none() {
                 changes.removed.push(export.short.clone());
             }
