@@ -276,6 +276,7 @@ fn throughput(engine: &Arc<IsoEngine>, counter: &[u8]) -> Result<(), Box<dyn std
     let mut tokio = Vec::new();
     let mut ours_cpu = Vec::new();
     let mut raw_cpu = Vec::new();
+    let mut tokio_cpu = Vec::new();
     for _ in 0..5 {
         // Interleaved, so that load spikes hit all of them. Each instance
         // is called once first: the raw loop's stores are new, so hot in
@@ -283,7 +284,7 @@ fn throughput(engine: &Arc<IsoEngine>, counter: &[u8]) -> Result<(), Box<dyn std
         for handle in &handles {
             block_on(handle.call(()))?;
         }
-        let before = Cpu::now();
+        let before = Cpu::now(POOL_WORKERS);
         ours.push(time(|| {
             let calls: Vec<_> = (0..CALLS)
                 .map(|i| handles[i % INSTANCES].call(()))
@@ -292,7 +293,7 @@ fn throughput(engine: &Arc<IsoEngine>, counter: &[u8]) -> Result<(), Box<dyn std
                 black_box(block_on(call).unwrap());
             }
         }));
-        ours_cpu.push(Cpu::now().since(&before));
+        ours_cpu.push(Cpu::now(POOL_WORKERS).since(&before));
         batched.push(time(|| {
             let batches: Vec<_> = (0..CALLS / BATCH)
                 .map(|i| handles[i % INSTANCES].call_many(vec![(); BATCH]))
@@ -307,7 +308,9 @@ fn throughput(engine: &Arc<IsoEngine>, counter: &[u8]) -> Result<(), Box<dyn std
         let (took, cpu) = raw_loop(&raw, 2);
         loop_2.push(took);
         raw_cpu.push(cpu);
-        tokio.push(tokio_actors(&raw));
+        let (took, cpu) = tokio_actors(&raw);
+        tokio.push(took);
+        tokio_cpu.push(cpu);
     }
     let (ours, raw_1, raw_2, tokio) = (median(ours), median(loop_1), median(loop_2), median(tokio));
     // The baseline: a raw loop doing the same work on 2 threads.
@@ -323,12 +326,14 @@ fn throughput(engine: &Arc<IsoEngine>, counter: &[u8]) -> Result<(), Box<dyn std
         "  throughput, in batches of {BATCH} calls (call_many) {batched:>10.2?} vs raw loop on 2 threads {raw_2:>10.2?} = {ratio:.2}x the raw rate  (target 0.8x) [{verdict}]"
     );
     let per_call = |cpu: Duration| cpu / CALLS as u32;
-    let (ours_cpu, raw_cpu) = (median_cpu(ours_cpu), median(raw_cpu));
+    let (ours_cpu, tokio_cpu) = (median_cpu(ours_cpu), median_cpu(tokio_cpu));
     println!(
-        "    CPU per call: ours {:.2?} on the calling thread + {:.2?} on the workers; raw {:.2?}",
+        "    CPU per call: ours {:.2?} on the calling thread + {:.2?} on the workers; tokio actors {:.2?} + {:.2?}; raw {:.2?}",
         per_call(ours_cpu.caller),
         per_call(ours_cpu.workers),
-        per_call(raw_cpu)
+        per_call(tokio_cpu.caller),
+        per_call(tokio_cpu.workers),
+        per_call(median(raw_cpu))
     );
     println!(
         "    for scale: raw on 1 thread {raw_1:.2?} ({:.2}x ours); a tokio actor per instance {tokio:.2?} ({:.2}x raw on 2 threads)",
@@ -394,21 +399,27 @@ fn raw_loop(raw: &Arc<Raw>, threads: usize) -> (Duration, Duration) {
     (took, done.iter().map(|(_, cpu)| *cpu).sum())
 }
 
-/// CPU time used so far by the calling thread and by the runtime's workers.
+/// The name of the runtime's worker threads.
+const POOL_WORKERS: &str = "iso:worker";
+/// The name given to tokio's worker threads.
+const TOKIO_WORKERS: &str = "tokio-worker";
+
+/// CPU time used so far by the calling thread and by worker threads.
 struct Cpu {
     caller: Duration,
     workers: Duration,
 }
 
 impl Cpu {
-    fn now() -> Cpu {
+    /// The CPU time so far of this thread, and of the threads named `workers`.
+    fn now(workers: &str) -> Cpu {
         let workers = std::fs::read_dir("/proc/self/task")
             .into_iter()
             .flatten()
             .flatten()
             .filter(|task| {
                 std::fs::read_to_string(task.path().join("comm"))
-                    .is_ok_and(|comm| comm.trim() == "iso:worker")
+                    .is_ok_and(|comm| comm.trim() == workers)
             })
             .map(|task| schedstat(&task.path().join("schedstat")))
             .sum();
@@ -446,11 +457,12 @@ fn schedstat(path: &Path) -> Duration {
 
 /// The same calls through a tokio actor per instance (an mpsc mailbox and
 /// a oneshot reply per call, on a 2-worker runtime), as an alternative to
-/// the runtime's worker pool.
-fn tokio_actors(raw: &Arc<Raw>) -> Duration {
+/// the runtime's worker pool. The time taken, and the CPU used in it.
+fn tokio_actors(raw: &Arc<Raw>) -> (Duration, Cpu) {
     use tokio::sync::{mpsc, oneshot};
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name(TOKIO_WORKERS)
         .build()
         .unwrap();
     let mailboxes: Vec<mpsc::UnboundedSender<oneshot::Sender<u64>>> = (0..INSTANCES)
@@ -475,6 +487,7 @@ fn tokio_actors(raw: &Arc<Raw>) -> Duration {
         mailbox.send(reply).unwrap();
         answer.blocking_recv().unwrap();
     }
+    let before = Cpu::now(TOKIO_WORKERS);
     let took = time(|| {
         let answers: Vec<_> = (0..CALLS)
             .map(|i| {
@@ -487,9 +500,10 @@ fn tokio_actors(raw: &Arc<Raw>) -> Duration {
             black_box(answer.blocking_recv().unwrap());
         }
     });
+    let cpu = Cpu::now(TOKIO_WORKERS).since(&before);
     drop(mailboxes);
     // Waits for the actors to drop their stores: torn down in the
     // background, they would overlap the next timing.
     rt.shutdown_timeout(Duration::from_secs(60));
-    took
+    (took, cpu)
 }
