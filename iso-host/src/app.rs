@@ -105,6 +105,12 @@ impl App {
         &self.exports
     }
 
+    /// The app's own exported functions, in order: all but those of the
+    /// host's `iso:app` interfaces (see [`ExportFunc::is_host_own`]).
+    pub fn user_exports(&self) -> impl Iterator<Item = &ExportFunc> {
+        self.exports.iter().filter(|e| !e.is_host_own())
+    }
+
     /// The wasmtime type of the export `name`, by its full name
     /// (`local:store/api@0.1.0#get`, or `get` at the top level).
     pub fn func_type(&self, name: &str) -> Option<wasmtime::component::types::ComponentFunc> {

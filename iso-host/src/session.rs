@@ -9,7 +9,7 @@
 use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
-use crate::app::{App, ExportFunc};
+use crate::app::App;
 use crate::budget::Budget;
 use crate::error::HostError;
 use crate::host::{Effect, Effects, NestedCall, NoLog, Shared, lock};
@@ -137,11 +137,8 @@ impl ExportChanges {
             let export = app.exports().iter().find(|e| e.name == name)?;
             Some(export.ty.clone())
         };
-        fn app_api(app: &App) -> impl Iterator<Item = &ExportFunc> {
-            app.exports().iter().filter(|e| !e.is_host_own())
-        }
         let mut changes = ExportChanges::default();
-        for export in app_api(new) {
+        for export in new.user_exports() {
             match find(old, &export.name) {
                 None => changes.added.push(export.signature.clone()),
                 Some(before) if before != export.ty => changes
@@ -150,7 +147,7 @@ impl ExportChanges {
                 Some(_) => {}
             }
         }
-        for export in app_api(old) {
+        for export in old.user_exports() {
             if find(new, &export.name).is_none() {
                 changes.removed.push(export.short.clone());
             }

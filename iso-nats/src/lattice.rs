@@ -74,8 +74,7 @@ fn exports_of(runtime: &Runtime, address: &str) -> Vec<String> {
     let Ok(app) = runtime.app(address) else {
         return Vec::new();
     };
-    let mut exports: Vec<String> = (app.exports().iter())
-        .filter(|export| !export.is_host_own())
+    let mut exports: Vec<String> = (app.user_exports())
         .map(|export| export.interface.clone().unwrap_or(export.func.clone()))
         .collect();
     exports.dedup();

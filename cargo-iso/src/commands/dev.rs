@@ -26,8 +26,8 @@ use anyhow::{Result, bail};
 use clap::Args;
 use iso_host::runtime::{Runtime, Start};
 use iso_host::{
-    App, Budget, Compiler, ComponentCache, Durability, EngineOptions, ExportFunc, HostError,
-    IsoEngine, Session, Swapped,
+    App, Budget, Compiler, ComponentCache, Durability, EngineOptions, HostError, IsoEngine,
+    Session, Swapped,
 };
 
 use crate::commands::build::{BuildOptions, BuiltComponent, Pipeline};
@@ -327,7 +327,7 @@ impl Dev {
     fn example_call(&self) -> String {
         for name in self.names.iter().rev() {
             if let Ok(app) = self.session.app(name)
-                && let Some(export) = user_exports(&app).find(|e| e.ty.starts_with("func()"))
+                && let Some(export) = app.user_exports().find(|e| e.ty.starts_with("func()"))
             {
                 return match self.single() {
                     true => format!("{}()", export.short),
@@ -746,20 +746,15 @@ fn describe_budget(budget: Budget) -> String {
     )
 }
 
-/// The guest's own exports, without the host's `iso:app/state`.
-fn user_exports(app: &App) -> impl Iterator<Item = &ExportFunc> {
-    app.exports().iter().filter(|e| !e.is_host_own())
-}
-
 /// The exports as `:exports` lists them, by the names a user types: the
 /// world's own functions, then each interface with its functions under it.
 fn exports_listing(app: &App) -> String {
     let mut out = String::new();
-    for export in user_exports(app).filter(|e| e.interface.is_none()) {
+    for export in app.user_exports().filter(|e| e.interface.is_none()) {
         out += &format!("{}\n", export.signature);
     }
     let mut interface = None;
-    for export in user_exports(app) {
+    for export in app.user_exports() {
         let Some(this) = export.interface.as_deref() else {
             continue;
         };
@@ -776,7 +771,7 @@ fn exports_listing(app: &App) -> String {
 /// short name, `interface.function`, and the full name; each also after
 /// `APP.` when `prefix` names the app.
 fn completion_entries(app: &App, prefix: Option<&str>) -> Vec<input::ExportEntry> {
-    user_exports(app)
+    app.user_exports()
         .flat_map(|export| {
             let spellings = iso_host::names::spellings(app.exports(), export);
             let prefixed: Vec<String> = match prefix {
