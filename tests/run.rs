@@ -1501,9 +1501,50 @@ fn a_typed_handle_survives_restarts_and_swaps_and_fails_once_stopped() {
     assert_eq!(call(&add, 1).unwrap(), 6, "the new version, with the state");
     let wrong = runtime.typed::<(u32,), (u64,)>("m", "add").err().unwrap();
     assert!(matches!(wrong, HostError::BadArguments { .. }), "{wrong}");
+    // On this thread: a panic restarts the instance here, and the next
+    // call finds the last good state.
+    let boom = runtime.typed::<(&str,), ()>("m", "boom").unwrap();
+    let err = boom.call_blocking(("here",)).unwrap_err();
+    assert!(matches!(err, HostError::GuestPanic { .. }), "{err}");
+    assert_eq!(add.call_blocking((1,)).unwrap().0, (7,));
     runtime.stop(&["m"]).unwrap();
     let err = call(&add, 1).unwrap_err().to_string();
     assert_eq!(err, "nothing runs under `m`");
+    let err = add.call_blocking((1,)).unwrap_err().to_string();
+    assert_eq!(err, "nothing runs under `m`");
+}
+
+#[test]
+fn blocking_calls_from_many_threads_and_queued_calls_are_each_made_once() {
+    let mut runtime = runtime();
+    start(
+        &mut runtime,
+        "m",
+        misbehave(),
+        Wiring::new(),
+        Budget::default(),
+    );
+    let add = runtime.typed::<(u64,), (u64,)>("m", "add").unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let add = add.clone();
+            std::thread::spawn(move || {
+                (0..250)
+                    .map(|_| add.call_blocking((1,)).unwrap().0.0)
+                    .collect::<Vec<u64>>()
+            })
+        })
+        .collect();
+    let queued: Vec<_> = (0..250).map(|_| add.call((1,))).collect();
+    let mut totals: Vec<u64> = queued
+        .into_iter()
+        .map(|call| block_on(call).unwrap().0.0)
+        .collect();
+    for thread in threads {
+        totals.extend(thread.join().unwrap());
+    }
+    totals.sort_unstable();
+    assert_eq!(totals, (1..=1250).collect::<Vec<u64>>());
 }
 
 #[test]

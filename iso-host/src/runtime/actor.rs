@@ -70,13 +70,13 @@ impl Actor {
     }
 
     /// The instance, for a call on this thread, if it is free now and no
-    /// call waits in its mailbox (one made here would overtake it).
+    /// call waits in its mailbox (one made here would overtake it). An
+    /// actor with mail is marked scheduled whenever its lock is free (the
+    /// runner marks it idle only under the lock, see `run`), so the mark
+    /// alone tells, and the mailbox's two cache lines are not read.
     pub(crate) fn try_lock_idle(&self) -> Option<MutexGuard<'_, Supervised>> {
-        if self.cell.scheduled.load(Ordering::Acquire) {
-            return None;
-        }
         let guard = self.cell.instance.try_lock().ok()?;
-        let idle = !self.cell.scheduled.load(Ordering::Acquire) && self.cell.mailbox.is_empty();
+        let idle = !self.cell.scheduled.load(Ordering::SeqCst);
         idle.then_some(guard)
     }
 
@@ -237,6 +237,20 @@ impl Served {
         &self.actors[self.turn(|actor| !actor.cell.scheduled.load(Ordering::Relaxed))]
     }
 
+    /// An instance for a call on this thread, if one is free and has no
+    /// call waiting; `None` once the address is stopped.
+    pub(crate) fn try_lock_idle(&self) -> Option<MutexGuard<'_, Supervised>> {
+        if self.is_stopped() {
+            return None;
+        }
+        let start = match self.actors.len() {
+            1 => 0,
+            _ => self.next.fetch_add(1, Ordering::Relaxed),
+        };
+        let count = self.actors.len();
+        (0..count).find_map(|i| self.actors[(start + i) % count].try_lock_idle())
+    }
+
     /// An instance for a wired call on this thread: a free one if any.
     pub(crate) fn lock_any(&self) -> MutexGuard<'_, Supervised> {
         if let [actor] = self.actors.as_slice() {
@@ -287,6 +301,10 @@ impl Runnable for Cell {
                 ran += 1;
                 continue;
             }
+            // Under the lock, so that a call on another thread (which
+            // takes the lock, then reads the mark) never finds the actor
+            // unmarked with mail waiting between these two steps.
+            let _idle = lock(&self.instance);
             self.scheduled.store(false, Ordering::SeqCst);
             fence(Ordering::SeqCst);
             // A job sent just before the store may have seen the actor

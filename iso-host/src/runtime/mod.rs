@@ -1132,6 +1132,22 @@ where
         }
     }
 
+    /// Calls the export like [`TypedHandle::call`], and waits for the
+    /// answer on this thread. When the instance (one of a pool) is free
+    /// and no call waits for it, the call runs right here, as a wired call
+    /// does, which saves the hand-off to a worker and back: a server's
+    /// request threads reach the raw loop's throughput this way (see
+    /// `scripts/bench`). Otherwise the call takes its turn in the mailbox.
+    /// For threads that may block; async code awaits [`TypedHandle::call`].
+    pub fn call_blocking(&self, params: P) -> Result<(R, Usage), HostError> {
+        if let Some(mut supervised) = self.served.try_lock_idle() {
+            let result = supervised.call_typed(self.id, params);
+            supervised.run_after_answer();
+            return result;
+        }
+        block_on(self.call(params))
+    }
+
     /// Makes one call per item of `params`, one after another on one
     /// instance, each under its own budget and supervised on its own (a
     /// failed call restarts the instance before the next). The calls cost
