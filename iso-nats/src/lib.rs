@@ -73,6 +73,41 @@ pub enum NatsError {
     /// The threads that drive the connection could not start.
     #[error("cannot start the NATS client's threads: {0}")]
     Threads(String),
+    /// An address that cannot be one token of a subject.
+    #[error(
+        "the address `{address}` cannot be served on NATS: {reason}; name the app (its package, or its .wasm file) with letters, digits, `-` and `_`"
+    )]
+    BadAddress {
+        /// The address.
+        address: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+/// Checks that `address` can be the last token of the subjects it is
+/// served on: NATS splits subjects at `.`, reads `*` and `>` as
+/// wildcards (a host serving `a*` would take every app's calls), and
+/// allows no whitespace.
+pub fn check_address(address: &str) -> Result<(), NatsError> {
+    let reason = if address.is_empty() {
+        Some("it is empty")
+    } else if address.contains('.') {
+        Some("a `.` would split it into two subject tokens")
+    } else if address.contains(['*', '>']) {
+        Some("`*` and `>` are NATS wildcards")
+    } else if address.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some("it holds whitespace")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(NatsError::BadAddress {
+            address: address.to_owned(),
+            reason,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// A connection to NATS, with the threads that drive it.
@@ -135,6 +170,11 @@ impl Nats {
         payload: Vec<u8>,
         timeout: Duration,
     ) -> Result<Vec<u8>, TransportError> {
+        if let Err(err) = check_address(address) {
+            return Err(TransportError::Refused {
+                reason: err.to_string(),
+            });
+        }
         if self.client.connection_state() == State::Disconnected {
             return Err(TransportError::Disconnected {
                 reason: format!("the connection to {} is lost; reconnecting", self.url),
@@ -175,5 +215,36 @@ impl Transport for Nats {
 
     fn describe(&self, address: &str, timeout: Duration) -> Result<Vec<u8>, TransportError> {
         self.ask(describe_subject(address), address, Vec::new(), timeout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_names_are_addresses_and_subject_syntax_is_not() {
+        for good in ["store", "front-2", "bench_store", "Ünïcode"] {
+            assert!(check_address(good).is_ok(), "{good}");
+        }
+        for (bad, why) in [
+            ("", "it is empty"),
+            ("store.v2", "a `.` would split it"),
+            ("a*", "`*` and `>` are NATS wildcards"),
+            (">", "`*` and `>` are NATS wildcards"),
+            ("my store", "it holds whitespace"),
+        ] {
+            let err = check_address(bad).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!(
+                    "the address `{bad}` cannot be served on NATS: {why}"
+                )),
+                "{err}"
+            );
+            assert!(
+                err.ends_with("name the app (its package, or its .wasm file) with letters, digits, `-` and `_`"),
+                "{err}"
+            );
+        }
     }
 }

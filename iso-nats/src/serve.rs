@@ -55,6 +55,9 @@ impl Nats {
     ) -> Result<Serving, NatsError> {
         let warn: Warn = Arc::new(warn);
         let info = HostInfo::of(&runtime, &self.url);
+        for app in &info.apps {
+            crate::check_address(&app.address)?;
+        }
         let (stop, stopped) = watch::channel(false);
         let answers = TaskTracker::new();
         let counts = Arc::new(Counts::default());
