@@ -421,7 +421,7 @@ fn median(mut times: Vec<Duration>) -> Duration {
 
 /// [`CALLS`] calls of `get` through the handles with
 /// `TypedHandle::call_blocking`, split over `threads` threads as in the
-/// raw loop: thread `t` calls every instance `i` with `i % threads == t`.
+/// raw loop: each thread calls its own share of the instances in turn.
 fn blocking_loop(handles: &[TypedHandle<(), (u64,)>], threads: usize) -> Duration {
     let barrier = Arc::new(std::sync::Barrier::new(threads));
     let workers: Vec<_> = (0..threads)

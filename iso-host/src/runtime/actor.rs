@@ -70,10 +70,11 @@ impl Actor {
     }
 
     /// The instance, for a call on this thread, if it is free now and no
-    /// call waits in its mailbox (one made here would overtake it). An
-    /// actor with mail is marked scheduled whenever its lock is free (the
-    /// runner marks it idle only under the lock, see `run`), so the mark
-    /// alone tells, and the mailbox's two cache lines are not read.
+    /// call waits in its mailbox (one made here would overtake it). The
+    /// runner marks the actor idle only under the lock (see `run`), so
+    /// the mark alone tells, and the mailbox's two cache lines are not
+    /// read: a job is unmarked only between its sender's push and mark,
+    /// and a call made while another thread sends has no order to keep.
     pub(crate) fn try_lock_idle(&self) -> Option<MutexGuard<'_, Supervised>> {
         let guard = self.cell.instance.try_lock().ok()?;
         let idle = !self.cell.scheduled.load(Ordering::SeqCst);

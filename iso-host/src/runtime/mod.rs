@@ -1135,9 +1135,9 @@ where
     /// Calls the export like [`TypedHandle::call`], and waits for the
     /// answer on this thread. When the instance (one of a pool) is free
     /// and no call waits for it, the call runs right here, as a wired call
-    /// does, which saves the hand-off to a worker and back: a server's
-    /// request threads reach the raw loop's throughput this way (see
-    /// `scripts/bench`). Otherwise the call takes its turn in the mailbox.
+    /// does, which saves the hand-off to a worker and back (see
+    /// `scripts/bench` for what a server's request threads reach this
+    /// way). Otherwise the call takes its turn in the mailbox.
     /// For threads that may block; async code awaits [`TypedHandle::call`].
     pub fn call_blocking(&self, params: P) -> Result<(R, Usage), HostError> {
         if let Some(mut supervised) = self.served.try_lock_idle() {
