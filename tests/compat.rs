@@ -636,6 +636,53 @@ fn a_new_iso_host_import_is_a_warning_and_deny_warnings_makes_it_breaking() {
     assert_eq!(report["findings"][0]["severity"], "breaking");
 }
 
+#[test]
+fn the_sdks_tests_export_is_not_compared_but_the_state_export_is() {
+    let scratch = tempfile::tempdir().unwrap();
+    let write = |file: &str, wit: &str| {
+        let mut resolve = Resolve::default();
+        resolve
+            .push_path(support::iso_root().join("wit/app"))
+            .unwrap();
+        let package = resolve
+            .push_str(
+                "guest.wit",
+                &format!("package test:guest;\nworld guest {{\n{wit}\n}}\n"),
+            )
+            .unwrap();
+        let world = resolve.select_world(&[package], None).unwrap();
+        let path = scratch.path().join(file);
+        std::fs::write(&path, component(&resolve, world)).unwrap();
+        path
+    };
+    let with_sdk = write(
+        "sdk.wasm",
+        "include iso:app/guest@0.1.0;\nexport f: func();",
+    );
+    let imports = ["log", "clock", "random", "kv"].map(|i| format!("import iso:host/{i}@0.1.0;"));
+    let plain = format!(
+        "{}\nexport iso:app/state@0.1.0;\nexport f: func();",
+        imports.join("\n")
+    );
+    let plain = write("plain.wasm", &plain);
+    let (code, report) = check_json(&with_sdk, &plain, &[]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        report["findings"].as_array().unwrap().len(),
+        0,
+        "{report:#}"
+    );
+    // Dropping the state export still breaks: the state would be lost.
+    let stateless = write(
+        "stateless.wasm",
+        "include iso:app/stateless@0.1.0;\nexport f: func();",
+    );
+    let (code, report) = check_json(&with_sdk, &stateless, &[]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["findings"][0]["rule"], "export-removed");
+    assert_eq!(report["findings"][0]["item"], "export iso:app/state@0.1.0");
+}
+
 /// A new counter from the template, copied to a second crate that `change` edits.
 fn counter_pair(name: &str, change: impl Fn(&Path)) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let (scratch, old) = support::scaffold(name, None);

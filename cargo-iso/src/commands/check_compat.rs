@@ -269,6 +269,7 @@ impl CheckCompatArgs {
                 world: new.world,
             },
         );
+        findings.retain(|finding| !is_tests_protocol(&finding.item));
         self.deny_warnings(&mut findings);
         let state = state_check(old, new);
         if let Some(state) = &state {
@@ -290,6 +291,15 @@ impl CheckCompatArgs {
             state,
         }
     }
+}
+
+/// Whether `item` is the SDK's `iso:app/tests` export, at any version:
+/// the protocol `cargo iso test` lists and runs a guest's unit tests by,
+/// not an API its users call. A guest gains or loses it with its world or
+/// an SDK release, never with a change of its own, so it is not compared.
+fn is_tests_protocol(item: &str) -> bool {
+    item.strip_prefix("export ")
+        .is_some_and(|name| name.starts_with("iso:app/tests@"))
 }
 
 /// Decodes a component's world.
