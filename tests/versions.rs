@@ -40,6 +40,78 @@ fn versions() -> &'static (Vec<u8>, Vec<u8>) {
     })
 }
 
+/// The store fixture, a candidate of it whose `get` and `sum` answer one
+/// more, and the front fixture, which imports the store; built once.
+fn store_versions() -> &'static [Vec<u8>; 3] {
+    static BUILT: OnceLock<[Vec<u8>; 3]> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let build = |guest: &GuestCrate| {
+            guest.cargo_iso(&["build", "-q"]).assert().success();
+            std::fs::read(guest.component_path("debug")).unwrap()
+        };
+        let store = GuestCrate::new("store", "shadow-store");
+        let candidate = GuestCrate::new("store", "shadow-store-candidate");
+        candidate.edit(
+            "src/lib.rs",
+            "iso_guest::kv::get_as(&key).ok().flatten()",
+            "iso_guest::kv::get_as(&key).ok().flatten().map(|v: u32| v + 1)",
+        );
+        candidate.edit(
+            "src/lib.rs",
+            "            .sum()",
+            "            .sum::<u32>() + 1",
+        );
+        let front = GuestCrate::new("front", "shadow-front");
+        [build(&store), build(&candidate), build(&front)]
+    })
+}
+
+#[test]
+fn wired_calls_from_another_app_are_mirrored_to_the_providers_shadow() {
+    let [store, candidate, front] = store_versions();
+    let engine = Arc::new(IsoEngine::new(EngineOptions::default()).unwrap());
+    let mut runtime = Runtime::new(engine, ComponentCache::new(None), Arc::new(NoLog)).unwrap();
+    (runtime.start("store", store, Wiring::new(), Budget::default())).unwrap();
+    let to_store = Wiring::new().import("local:store/api", "store");
+    (runtime.start("front", front, to_store, Budget::default())).unwrap();
+    runtime.shadow("store", candidate).unwrap();
+    let call = |text: &str| {
+        let output = block_on(runtime.call_wave("front", text)).unwrap();
+        output.results_wave().join(",")
+    };
+    // put and get take the typed forwarders, sum the one with `Val`s; the
+    // front gets the primary's answers.
+    assert_eq!(call("remember(\"a\", 2)"), "1");
+    assert_eq!(call("recall(\"a\")"), "some(2)");
+    assert_eq!(call("total([\"a\"])"), "2");
+    let report = runtime.candidate_report("store").unwrap().unwrap();
+    assert_eq!((report.calls, report.diverged), (3, 2), "{report:?}");
+    let seen: Vec<(String, String, String)> = (report.divergences.iter())
+        .map(|d| {
+            (
+                d.request.clone(),
+                d.primary.to_string(),
+                d.candidate.to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "local:store/api@0.1.0#get(\"a\")".into(),
+                "some(2)".into(),
+                "some(3)".into()
+            ),
+            (
+                "local:store/api@0.1.0#sum([\"a\"])".into(),
+                "2".into(),
+                "3".into()
+            ),
+        ]
+    );
+}
+
 /// A runtime with the primary running under `m`, its total at 5.
 fn primary() -> Runtime {
     let engine = Arc::new(IsoEngine::new(EngineOptions::default()).unwrap());

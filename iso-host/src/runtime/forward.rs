@@ -19,6 +19,7 @@ use wasmtime::component::{Type, Val, types::ComponentFunc};
 use crate::error::HostError;
 use crate::host::HostState;
 use crate::runtime::actor::Served;
+use crate::runtime::candidate::{self, Candidate};
 use crate::runtime::nested;
 
 /// A callee's failure, on its way back through the caller's store.
@@ -84,14 +85,18 @@ fn direct(
 ) -> Result<Option<Val>, CalleeFailed> {
     // On this thread: cycles are refused, so the locks taken along a
     // chain of wired calls never wait on each other in a circle.
-    let output = callee
-        .lock_any()
-        .call(|instance| instance.call(export, params))
-        .map_err(|error| CalleeFailed {
-            address: provider.to_owned(),
-            export: export.to_owned(),
-            error,
-        })?;
+    let shadow = Candidate::shadow_of(callee);
+    let mut supervised = callee.lock_any();
+    let output = match shadow {
+        None => supervised.call(|instance| instance.call(export, params)),
+        Some(shadow) => candidate::serve_wired(&mut supervised, export, params.to_vec(), shadow),
+    };
+    drop(supervised);
+    let output = output.map_err(|error| CalleeFailed {
+        address: provider.to_owned(),
+        export: export.to_owned(),
+        error,
+    })?;
     caller.data_mut().callees.add(&output.usage);
     Ok(output.into_result())
 }

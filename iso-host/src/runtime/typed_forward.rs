@@ -16,6 +16,7 @@ use wasmtime::component::{ComponentNamedList, Lift, LinkerInstance, Lower, Type,
 use crate::host::{HostState, lock};
 use crate::instance::TypedExport;
 use crate::runtime::actor::Served;
+use crate::runtime::candidate::{self, Candidate};
 use crate::runtime::forward::CalleeFailed;
 use crate::runtime::nested;
 
@@ -178,6 +179,19 @@ where
             let vals = params.to_vals();
             let result = nested::call(&mut caller, &callee, &provider, &export, &ty, &vals)?;
             return R::from_result(result)
+                .ok_or_else(|| wasmtime::format_err!("`{export}` answered with another type"));
+        }
+        if let Some(shadow) = Candidate::shadow_of(&callee) {
+            // Mirrored as `Val`s: slower, but only while a shadow runs.
+            let output =
+                candidate::serve_wired(&mut callee.lock_any(), &export, params.to_vals(), shadow)
+                    .map_err(|error| CalleeFailed {
+                    address: provider.clone(),
+                    export: export.clone(),
+                    error,
+                })?;
+            caller.data_mut().callees.add(&output.usage);
+            return R::from_result(output.into_result())
                 .ok_or_else(|| wasmtime::format_err!("`{export}` answered with another type"));
         }
         let (results, usage) = callee
