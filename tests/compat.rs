@@ -603,25 +603,23 @@ fn semver_check_with_the_sides_swapped_agrees_on_every_pair() {
     }
 }
 
+/// A component in `dir/file` of a guest world whose body is `wit`, with
+/// the iso WIT folder `deps` (`wit/host` or `wit/app`) to refer to.
+fn guest_file(dir: &Path, file: &str, deps: &str, wit: &str) -> PathBuf {
+    let mut resolve = Resolve::default();
+    resolve.push_path(support::iso_root().join(deps)).unwrap();
+    let guest = format!("package test:guest;\nworld guest {{\n{wit}\n}}\n");
+    let package = resolve.push_str("guest.wit", &guest).unwrap();
+    let world = resolve.select_world(&[package], None).unwrap();
+    let path = dir.join(file);
+    std::fs::write(&path, component(&resolve, world)).unwrap();
+    path
+}
+
 #[test]
 fn a_new_iso_host_import_is_a_warning_and_deny_warnings_makes_it_breaking() {
     let scratch = tempfile::tempdir().unwrap();
-    let write = |file: &str, wit: &str| {
-        let mut resolve = Resolve::default();
-        resolve
-            .push_path(support::iso_root().join("wit/host"))
-            .unwrap();
-        let package = resolve
-            .push_str(
-                "guest.wit",
-                &format!("package test:guest;\nworld guest {{\n{wit}\n}}\n"),
-            )
-            .unwrap();
-        let world = resolve.select_world(&[package], None).unwrap();
-        let path = scratch.path().join(file);
-        std::fs::write(&path, component(&resolve, world)).unwrap();
-        path
-    };
+    let write = |file: &str, wit: &str| guest_file(scratch.path(), file, "wit/host", wit);
     let old = write("old.wasm", "export f: func();");
     let new = write(
         "new.wasm",
@@ -639,22 +637,7 @@ fn a_new_iso_host_import_is_a_warning_and_deny_warnings_makes_it_breaking() {
 #[test]
 fn the_sdks_tests_export_is_not_compared_but_the_state_export_is() {
     let scratch = tempfile::tempdir().unwrap();
-    let write = |file: &str, wit: &str| {
-        let mut resolve = Resolve::default();
-        resolve
-            .push_path(support::iso_root().join("wit/app"))
-            .unwrap();
-        let package = resolve
-            .push_str(
-                "guest.wit",
-                &format!("package test:guest;\nworld guest {{\n{wit}\n}}\n"),
-            )
-            .unwrap();
-        let world = resolve.select_world(&[package], None).unwrap();
-        let path = scratch.path().join(file);
-        std::fs::write(&path, component(&resolve, world)).unwrap();
-        path
-    };
+    let write = |file: &str, wit: &str| guest_file(scratch.path(), file, "wit/app", wit);
     let with_sdk = write(
         "sdk.wasm",
         "include iso:app/guest@0.1.0;\nexport f: func();",
