@@ -219,23 +219,27 @@ impl Served {
         &self.actors
     }
 
-    /// The index of the actor for the next call: in turn, but an idle one
-    /// first.
-    fn turn(&self, idle: impl Fn(&Actor) -> bool) -> usize {
+    /// Every actor once, from the one whose turn is next: a pool's calls
+    /// go round, and the first is the one to wait for when none is free.
+    fn in_turn(&self) -> impl Iterator<Item = &Actor> + Clone {
         let count = self.actors.len();
-        if count == 1 {
-            return 0;
-        }
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        (0..count)
-            .map(|i| (start + i) % count)
-            .find(|&i| idle(&self.actors[i]))
-            .unwrap_or(start % count)
+        let start = match count {
+            1 => 0,
+            _ => self.next.fetch_add(1, Ordering::Relaxed),
+        };
+        (0..count).map(move |i| &self.actors[(start + i) % count])
     }
 
-    /// The actor for the next call through its mailbox.
+    /// The actor for the next call through its mailbox: in turn, but an
+    /// idle one first.
     pub(crate) fn pick(&self) -> &Actor {
-        &self.actors[self.turn(|actor| !actor.cell.scheduled.load(Ordering::Relaxed))]
+        if let [actor] = self.actors.as_slice() {
+            return actor;
+        }
+        let mut turn = self.in_turn();
+        let next = turn.clone().next();
+        let idle = turn.find(|actor| !actor.cell.scheduled.load(Ordering::Relaxed));
+        idle.or(next).unwrap_or(&self.actors[0])
     }
 
     /// An instance for a call on this thread, if one is free and has no
@@ -244,12 +248,7 @@ impl Served {
         if self.is_stopped() {
             return None;
         }
-        let start = match self.actors.len() {
-            1 => 0,
-            _ => self.next.fetch_add(1, Ordering::Relaxed),
-        };
-        let count = self.actors.len();
-        (0..count).find_map(|i| self.actors[(start + i) % count].try_lock_idle())
+        self.in_turn().find_map(Actor::try_lock_idle)
     }
 
     /// An instance for a wired call on this thread: a free one if any.
@@ -257,17 +256,10 @@ impl Served {
         if let [actor] = self.actors.as_slice() {
             return actor.lock();
         }
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let count = self.actors.len();
-        (0..count)
-            .find_map(|i| {
-                self.actors[(start + i) % count]
-                    .cell
-                    .instance
-                    .try_lock()
-                    .ok()
-            })
-            .unwrap_or_else(|| self.actors[start % count].lock())
+        let mut turn = self.in_turn();
+        let next = turn.clone().next().unwrap_or(&self.actors[0]);
+        turn.find_map(|actor| actor.cell.instance.try_lock().ok())
+            .unwrap_or_else(|| next.lock())
     }
 }
 

@@ -42,11 +42,24 @@ pub(crate) fn forwarder(
 + Sync
 + 'static {
     move |mut caller, ty, params, results| {
-        let result = match caller.data().shared.watched() {
-            true => nested::call(&mut caller, &callee, &provider, &export, &ty, params),
-            false => direct(&mut caller, &callee, &provider, &export, params),
-        };
+        let result = call_vals(&mut caller, &callee, &provider, &export, &ty, params);
         deliver(&ty, result, results)
+    }
+}
+
+/// Makes a wired call with `Val`s: recorded or replayed when the caller is
+/// watched, else on the callee directly (mirrored to its shadow, if any).
+pub(crate) fn call_vals(
+    caller: &mut StoreContextMut<'_, HostState>,
+    callee: &Served,
+    provider: &str,
+    export: &str,
+    ty: &ComponentFunc,
+    params: &[Val],
+) -> Result<Option<Val>, CalleeFailed> {
+    match caller.data().shared.watched() {
+        true => nested::call(caller, callee, provider, export, ty, params),
+        false => direct(caller, callee, provider, export, params),
     }
 }
 

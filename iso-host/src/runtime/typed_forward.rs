@@ -16,12 +16,11 @@ use wasmtime::component::{ComponentNamedList, Lift, LinkerInstance, Lower, Type,
 use crate::host::{HostState, lock};
 use crate::instance::TypedExport;
 use crate::runtime::actor::Served;
-use crate::runtime::candidate::{self, Candidate};
-use crate::runtime::forward::CalleeFailed;
-use crate::runtime::nested;
+use crate::runtime::candidate::Candidate;
+use crate::runtime::forward::{self, CalleeFailed};
 
 /// A Rust type the fast path passes, the WIT type it stands for, and its
-/// [`Val`] (for a call that is recorded or replayed; see the nested module).
+/// [`Val`] (for a call that is recorded, replayed or mirrored to a shadow).
 trait Wire: Sized {
     fn is(ty: &Type) -> bool;
     fn to_val(&self) -> Val;
@@ -175,23 +174,12 @@ where
     // changed (a restart, a swap, another instance of a pool).
     let handle: Mutex<Option<TypedExport<P, R>>> = Mutex::new(None);
     move |mut caller, params: P| {
-        if caller.data().shared.watched() {
+        // Recorded, replayed or mirrored to a shadow: through `Val`s,
+        // slower, but only while the caller is watched or a shadow runs.
+        if caller.data().shared.watched() || Candidate::shadow_of(&callee).is_some() {
             let vals = params.to_vals();
-            let result = nested::call(&mut caller, &callee, &provider, &export, &ty, &vals)?;
+            let result = forward::call_vals(&mut caller, &callee, &provider, &export, &ty, &vals)?;
             return R::from_result(result)
-                .ok_or_else(|| wasmtime::format_err!("`{export}` answered with another type"));
-        }
-        if let Some(shadow) = Candidate::shadow_of(&callee) {
-            // Mirrored as `Val`s: slower, but only while a shadow runs.
-            let output =
-                candidate::serve_wired(&mut callee.lock_any(), &export, params.to_vals(), shadow)
-                    .map_err(|error| CalleeFailed {
-                    address: provider.clone(),
-                    export: export.clone(),
-                    error,
-                })?;
-            caller.data_mut().callees.add(&output.usage);
-            return R::from_result(output.into_result())
                 .ok_or_else(|| wasmtime::format_err!("`{export}` answered with another type"));
         }
         let (results, usage) = callee
