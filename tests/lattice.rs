@@ -482,27 +482,3 @@ fn killing_one_of_two_hosts_during_500_calls_loses_no_acknowledged_call() {
     assert!(in_a > 0 && in_b > 0, "{in_a} and {in_b}");
     assert_eq!(in_a + in_b, acknowledged.len());
 }
-
-#[test]
-fn addresses_that_would_be_nats_wildcards_or_split_subjects_are_refused() {
-    let server = Server::start();
-    let nats = Nats::connect(&server.url).unwrap();
-    let mut host = runtime();
-    let bytes = fixture("store");
-    (host.start("store.v2", bytes, Wiring::new(), Budget::default())).unwrap();
-    let err = nats
-        .serve(Arc::new(host), |_| {})
-        .err()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        err,
-        "the address `store.v2` cannot be served on NATS: a `.` would split it into two subject tokens; name the app (its package, or its .wasm file) with letters, digits, `-` and `_`"
-    );
-    let err = nats.request("st*", Vec::new(), SECOND).unwrap_err();
-    assert!(matches!(err, TransportError::Refused { .. }), "{err}");
-    assert!(
-        err.to_string().contains("`*` and `>` are NATS wildcards"),
-        "{err}"
-    );
-}
