@@ -10,7 +10,6 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -27,45 +26,73 @@ struct Server {
     child: Child,
     port: u16,
     url: String,
+    /// Where the server writes its ports file.
+    _ports: tempfile::TempDir,
 }
 
 impl Server {
+    /// A server on a port it picks itself as it starts listening: a port
+    /// picked here and handed over could be taken in between.
     fn start() -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Server::start_on(port)
+        Server::spawn("-1")
     }
 
+    /// A server on `port` (again, after the one there was stopped).
     fn start_on(port: u16) -> Server {
+        Server::spawn(&port.to_string())
+    }
+
+    /// Starts `nats-server -p port` and waits for its ports file, which it
+    /// writes once it listens. Unlike a probe connect, that file cannot
+    /// come from another test's server, and a server that could not
+    /// listen is seen exiting.
+    fn spawn(port: &str) -> Server {
         // Debian puts it in /usr/sbin, which a user's PATH may lack.
         let binary = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
             .into_iter()
             .find(|path| Path::new(path).exists())
             .unwrap_or("nats-server");
-        let child = Command::new(binary)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        let ports = tempfile::tempdir().unwrap();
+        let mut child = Command::new(binary)
+            .args(["-a", "127.0.0.1", "-p", port])
+            .arg("--ports_file_dir")
+            .arg(ports.path())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|err| {
                 panic!("cannot start nats-server ({err}): run ./scripts/setup --nats")
             });
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let url = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("nats-server -p {port} exited before listening: {status}");
+            }
+            if let Some(url) = listening_url(ports.path()) {
+                break url;
+            }
             assert!(
                 Instant::now() < deadline,
-                "nats-server did not listen on {port}"
+                "nats-server -p {port} did not listen within 10 s"
             );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let port = url.rsplit(':').next().and_then(|p| p.parse().ok());
         Server {
             child,
-            port,
-            url: format!("nats://127.0.0.1:{port}"),
+            port: port.unwrap_or_else(|| panic!("no port in nats-server's URL {url}")),
+            url,
+            _ports: ports,
         }
     }
+}
+
+/// The client URL in the ports file a nats-server wrote in `dir`, once it
+/// is there and whole.
+fn listening_url(dir: &Path) -> Option<String> {
+    let file = std::fs::read_dir(dir).ok()?.flatten().next()?;
+    let ports: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(file.path()).ok()?).ok()?;
+    ports["nats"][0].as_str().map(str::to_owned)
 }
 
 impl Drop for Server {
@@ -481,4 +508,28 @@ fn killing_one_of_two_hosts_during_500_calls_loses_no_acknowledged_call() {
     let (in_a, in_b) = (sum_in(&data_a), sum_in(&data_b));
     assert!(in_a > 0 && in_b > 0, "{in_a} and {in_b}");
     assert_eq!(in_a + in_b, acknowledged.len());
+}
+
+#[test]
+fn addresses_that_would_be_nats_wildcards_or_split_subjects_are_refused() {
+    let server = Server::start();
+    let nats = Nats::connect(&server.url).unwrap();
+    let mut host = runtime();
+    let bytes = fixture("store");
+    (host.start("store.v2", bytes, Wiring::new(), Budget::default())).unwrap();
+    let err = nats
+        .serve(Arc::new(host), |_| {})
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        err,
+        "the address `store.v2` cannot be served on NATS: a `.` would split it into two subject tokens; name the app (its package, or its .wasm file) with letters, digits, `-` and `_`"
+    );
+    let err = nats.request("st*", Vec::new(), SECOND).unwrap_err();
+    assert!(matches!(err, TransportError::Refused { .. }), "{err}");
+    assert!(
+        err.to_string().contains("`*` and `>` are NATS wildcards"),
+        "{err}"
+    );
 }
