@@ -112,6 +112,36 @@ fn wired_calls_from_another_app_are_mirrored_to_the_providers_shadow() {
     );
 }
 
+#[test]
+fn wired_calls_from_another_app_go_to_the_providers_canary_when_it_takes_their_key() {
+    let [store, candidate, front] = store_versions();
+    let engine = Arc::new(IsoEngine::new(EngineOptions::default()).unwrap());
+    let mut runtime = Runtime::new(engine, ComponentCache::new(None), Arc::new(NoLog)).unwrap();
+    (runtime.start("store", store, Wiring::new(), Budget::default())).unwrap();
+    let to_store = Wiring::new().import("local:store/api", "store");
+    (runtime.start("front", front, to_store, Budget::default())).unwrap();
+    let call = |runtime: &Runtime, text: &str| {
+        let output = block_on(runtime.call_wave("front", text)).unwrap();
+        output.results_wave().join(",")
+    };
+    assert_eq!(call(&runtime, "remember(\"a\", 2)"), "1");
+    runtime.canary("store", candidate, 100).unwrap();
+    // The canary shares the primary's kv, and answers one more: put and
+    // get take the typed forwarders, sum the one with `Val`s.
+    assert_eq!(call(&runtime, "recall(\"a\")"), "some(3)");
+    assert_eq!(call(&runtime, "total([\"a\"])"), "3");
+    assert_eq!(call(&runtime, "remember(\"b\", 4)"), "3");
+    assert_eq!(call(&runtime, "recall(\"b\")"), "some(5)");
+    let report = runtime.candidate_report("store").unwrap().unwrap();
+    assert_eq!((report.canary, report.calls), (Some(100), 4), "{report:?}");
+    runtime.canary("store", candidate, 0).unwrap();
+    assert_eq!(
+        call(&runtime, "recall(\"a\")"),
+        "some(2)",
+        "a canary of 0% took a call"
+    );
+}
+
 /// A runtime with the primary running under `m`, its total at 5.
 fn primary() -> Runtime {
     let engine = Arc::new(IsoEngine::new(EngineOptions::default()).unwrap());

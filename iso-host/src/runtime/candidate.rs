@@ -19,8 +19,8 @@
 //! Calls through [`Runtime::call`](crate::runtime::Runtime::call),
 //! [`Runtime::call_wave`](crate::runtime::Runtime::call_wave), a
 //! [`Session`](crate::Session) and other apps' wired imports are mirrored
-//! to a shadow; calls through typed handles are answered by the primary
-//! alone, and wired calls always go to the primary, canary or not.
+//! to a shadow, and go to a canary when it takes their key; calls through
+//! typed handles are answered by the primary alone.
 
 use std::collections::VecDeque;
 use std::hash::Hasher;
@@ -33,7 +33,7 @@ use crate::error::HostError;
 use crate::event_log::{Entry, EventLog};
 use crate::host::{Effect, Shared, lock};
 use crate::instance::{CallOutput, Instance};
-use crate::runtime::actor::{Actor, Served};
+use crate::runtime::actor::Actor;
 use crate::runtime::supervise::Supervised;
 use crate::session::{Outcome, effects};
 
@@ -191,11 +191,6 @@ impl Candidate {
         }
     }
 
-    /// The candidate of `served` if it is a shadow.
-    pub(crate) fn shadow_of(served: &Served) -> Option<Arc<Candidate>> {
-        served.candidate().filter(|c| c.canary.is_none())
-    }
-
     /// Whether this canary answers calls with `request`'s key.
     fn takes(&self, request: &Request) -> bool {
         let percent = self.canary.unwrap_or(0);
@@ -329,21 +324,16 @@ pub(crate) fn serve(
     result
 }
 
-/// Makes another app's wired call, `name` with `args`, on `supervised`,
-/// the provider's primary, and mirrors it to `shadow`, as [`serve`] does.
-/// What `serve` leaves for after the answer runs at once: the caller's
-/// worker makes the call, and the provider's may not run again soon.
+/// Makes another app's wired call on `supervised`, the provider's primary,
+/// and mirrors it to `shadow` if given, as [`serve`] does. What `serve`
+/// leaves for after the answer runs at once: the caller's worker makes
+/// the call, and the provider's may not run again soon.
 pub(crate) fn serve_wired(
     supervised: &mut Supervised,
-    name: &str,
-    args: Vec<Val>,
-    shadow: Arc<Candidate>,
+    request: Request,
+    shadow: Option<Arc<Candidate>>,
 ) -> Result<CallOutput, HostError> {
-    let request = Request::Vals {
-        name: name.to_owned(),
-        args,
-    };
-    let result = serve(supervised, request, Some(shadow), None);
+    let result = serve(supervised, request, shadow, None);
     supervised.run_after_answer();
     result
 }

@@ -18,8 +18,9 @@ use wasmtime::component::{Type, Val, types::ComponentFunc};
 
 use crate::error::HostError;
 use crate::host::HostState;
+use crate::instance::CallOutput;
 use crate::runtime::actor::Served;
-use crate::runtime::candidate::{self, Candidate};
+use crate::runtime::candidate::{self, Candidate, Request, Route};
 use crate::runtime::nested;
 
 /// A callee's failure, on its way back through the caller's store.
@@ -96,22 +97,41 @@ fn direct(
     export: &str,
     params: &[Val],
 ) -> Result<Option<Val>, CalleeFailed> {
-    // On this thread: cycles are refused, so the locks taken along a
-    // chain of wired calls never wait on each other in a circle.
-    let shadow = Candidate::shadow_of(callee);
-    let mut supervised = callee.lock_any();
-    let output = match shadow {
-        None => supervised.call(|instance| instance.call(export, params)),
-        Some(shadow) => candidate::serve_wired(&mut supervised, export, params.to_vec(), shadow),
-    };
-    drop(supervised);
-    let output = output.map_err(|error| CalleeFailed {
+    let output = on_callee(callee, export, params).map_err(|error| CalleeFailed {
         address: provider.to_owned(),
         export: export.to_owned(),
         error,
     })?;
     caller.data_mut().callees.add(&output.usage);
     Ok(output.into_result())
+}
+
+/// Makes a wired call of `export` on the callee's canary, if it has one
+/// that takes the call's key, else on the primary, mirrored to its
+/// shadow if it has one.
+pub(crate) fn on_callee(
+    callee: &Served,
+    export: &str,
+    params: &[Val],
+) -> Result<CallOutput, HostError> {
+    // On this thread: cycles are refused, so the locks taken along a
+    // chain of wired calls never wait on each other in a circle.
+    let Some(candidate) = callee.candidate() else {
+        return callee
+            .lock_any()
+            .call(|instance| instance.call(export, params));
+    };
+    let request = Request::Vals {
+        name: export.to_owned(),
+        args: params.to_vec(),
+    };
+    match Candidate::route(Some(candidate), &request) {
+        Route {
+            canary: Some((canary, _)),
+            ..
+        } => canary.lock().call(|instance| request.run(instance)),
+        Route { shadow, .. } => candidate::serve_wired(&mut callee.lock_any(), request, shadow),
+    }
 }
 
 /// The callee's failure as the guest's own error value, when the function

@@ -623,9 +623,10 @@ impl Runtime {
 
     /// Starts the component `bytes` as a shadow beside the version running
     /// at `address`, which goes on answering every call: each call
-    /// through [`Runtime::call`], [`Runtime::call_wave`] or a
-    /// [`Session`](crate::Session) is then mirrored to the shadow, off
-    /// the caller's path, and compared (see [`CandidateReport`]). The
+    /// through [`Runtime::call`], [`Runtime::call_wave`], a
+    /// [`Session`](crate::Session) or another app's wired import is then
+    /// mirrored to the shadow, off the caller's path, and compared (see
+    /// [`CandidateReport`]); calls through typed handles are not. The
     /// shadow starts from a copy of the primary's state and kv, sees the
     /// effects the primary saw, and keeps its writes to itself. It is
     /// refused as a swap to it would be; a candidate already there is
@@ -636,11 +637,12 @@ impl Runtime {
 
     /// Starts the component `bytes` as a canary beside the version running
     /// at `address`: it answers `percent` of the keys (a call's key is its
-    /// first argument), always the same ones, and the primary the rest. It
-    /// starts from a copy of the primary's state, and shares its kv. It is
-    /// refused as a swap to it would be, or when `percent` is over 100; a
-    /// candidate already there is replaced. End it with
-    /// [`Runtime::promote`] or [`Runtime::rollback`].
+    /// first argument), always the same ones, and the primary the rest;
+    /// other apps' wired calls too, but not calls through typed handles,
+    /// which the primary answers. It starts from a copy of the primary's
+    /// state, and shares its kv. It is refused as a swap to it would be,
+    /// or when `percent` is over 100; a candidate already there is
+    /// replaced. End it with [`Runtime::promote`] or [`Runtime::rollback`].
     pub fn canary(&mut self, address: &str, bytes: &[u8], percent: u8) -> Result<(), HostError> {
         if percent > 100 {
             return Err(WiringError::CanaryShare { percent }.into());

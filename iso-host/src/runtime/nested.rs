@@ -14,7 +14,7 @@ use crate::error::HostError;
 use crate::host::{HostState, lock};
 use crate::instance::wave;
 use crate::runtime::actor::Served;
-use crate::runtime::forward::CalleeFailed;
+use crate::runtime::forward::{self, CalleeFailed};
 
 /// Calls `export` (a full name) of `provider` with `params`, or answers
 /// from the recording when replaying; notes the call either way.
@@ -42,9 +42,7 @@ pub(crate) fn call(
         return result_from_wave(ty, result.as_deref()).map_err(failure);
     }
     // The callee's lock is taken with the caller's effects unlocked.
-    let output = callee
-        .lock_any()
-        .call(|instance| instance.call(export, params));
+    let output = forward::on_callee(callee, export, params);
     let result = match output {
         Ok(output) => {
             caller.data_mut().callees.add(&output.usage);

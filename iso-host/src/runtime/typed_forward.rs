@@ -16,11 +16,11 @@ use wasmtime::component::{ComponentNamedList, Lift, LinkerInstance, Lower, Type,
 use crate::host::{HostState, lock};
 use crate::instance::TypedExport;
 use crate::runtime::actor::Served;
-use crate::runtime::candidate::Candidate;
 use crate::runtime::forward::{self, CalleeFailed};
 
 /// A Rust type the fast path passes, the WIT type it stands for, and its
-/// [`Val`] (for a call that is recorded, replayed or mirrored to a shadow).
+/// [`Val`] (for a call that is recorded, replayed, mirrored to a shadow or
+/// sent to a canary).
 trait Wire: Sized {
     fn is(ty: &Type) -> bool;
     fn to_val(&self) -> Val;
@@ -174,9 +174,10 @@ where
     // changed (a restart, a swap, another instance of a pool).
     let handle: Mutex<Option<TypedExport<P, R>>> = Mutex::new(None);
     move |mut caller, params: P| {
-        // Recorded, replayed or mirrored to a shadow: through `Val`s,
-        // slower, but only while the caller is watched or a shadow runs.
-        if caller.data().shared.watched() || Candidate::shadow_of(&callee).is_some() {
+        // Recorded, replayed, mirrored to a shadow or sent to a canary:
+        // through `Val`s, slower, but only while the caller is watched or
+        // the callee has a candidate.
+        if caller.data().shared.watched() || callee.candidate().is_some() {
             let vals = params.to_vals();
             let result = forward::call_vals(&mut caller, &callee, &provider, &export, &ty, &vals)?;
             return R::from_result(result)
