@@ -937,6 +937,21 @@ fn wiring_is_refused_with_the_import_and_the_reason_named() {
             Wiring::new(),
             "an instance already runs under `store`",
         ),
+        (
+            "",
+            Wiring::new(),
+            "an address cannot be empty; name the app with letters, digits, `-` and `_`",
+        ),
+        (
+            "my store",
+            Wiring::new(),
+            "the address `my store` has whitespace; name the app",
+        ),
+        (
+            "store\n",
+            Wiring::new(),
+            "the address `store\\n` has a control character; name the app",
+        ),
     ] {
         let err = refused(&mut runtime, address, wiring);
         assert!(err.contains(expected), "{err}\nexpected: {expected}");

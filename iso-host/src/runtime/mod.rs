@@ -266,9 +266,10 @@ impl Runtime {
 
     /// Starts the component `bytes` under `address`, its imports filled as
     /// `wiring` says (the iso host's interfaces need no entry), each call
-    /// under `budget`. Refused, with the reason, when the address is taken,
-    /// an import has no provider or a provider that is not running or does
-    /// not export a compatible interface, or the app would import from itself.
+    /// under `budget`. Refused, with the reason, when the address is taken
+    /// or is not one word (empty, or with whitespace), an import has no
+    /// provider or a provider that is not running or does not export a
+    /// compatible interface, or the app would import from itself.
     pub fn start(
         &mut self,
         address: &str,
@@ -323,6 +324,7 @@ impl Runtime {
                 ),
             });
         }
+        wiring::check_address(address)?;
         if self.running.contains_key(address) {
             return Err(WiringError::AddressInUse {
                 address: address.to_owned(),

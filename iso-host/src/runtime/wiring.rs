@@ -136,6 +136,15 @@ pub enum WiringError {
         /// Why.
         reason: String,
     },
+    /// The address cannot name an app: it is empty, or has whitespace or
+    /// control characters.
+    #[error("{}; name the app with letters, digits, `-` and `_`", bad_address(.address, .problem))]
+    BadAddress {
+        /// The address, escaped where it has control characters.
+        address: String,
+        /// What is wrong with it: `is empty`, `has whitespace`, ...
+        problem: &'static str,
+    },
     /// Something already runs under the address.
     #[error("an instance already runs under `{address}`: stop it first, or choose another address")]
     AddressInUse {
@@ -299,6 +308,33 @@ pub(crate) fn order(apps: &[(&str, &Wiring)]) -> Result<Vec<usize>, WiringError>
         visit(i, apps, &mut marks, &mut Vec::new(), &mut order)?;
     }
     Ok(order)
+}
+
+/// Refuses an address that cannot name an app: an empty one, or one with
+/// whitespace or control characters, which no command line or log line
+/// shows as one word. Other characters are the embedder's choice (a `.`
+/// works in-process; NATS refuses it, see iso-nats).
+pub(crate) fn check_address(address: &str) -> Result<(), WiringError> {
+    let problem = if address.is_empty() {
+        "is empty"
+    } else if address.chars().any(char::is_control) {
+        "has a control character"
+    } else if address.chars().any(char::is_whitespace) {
+        "has whitespace"
+    } else {
+        return Ok(());
+    };
+    Err(WiringError::BadAddress {
+        address: address.escape_debug().to_string(),
+        problem,
+    })
+}
+
+fn bad_address(address: &str, problem: &str) -> String {
+    match address.is_empty() {
+        true => "an address cannot be empty".to_owned(),
+        false => format!("the address `{address}` {problem}"),
+    }
 }
 
 #[cfg(test)]
