@@ -66,19 +66,29 @@ fn store_versions() -> &'static [Vec<u8>; 3] {
     })
 }
 
-#[test]
-fn wired_calls_from_another_app_are_mirrored_to_the_providers_shadow() {
+/// A runtime with the store running, and the front wired to it; and the
+/// store's candidate (which answers one more).
+fn front_on_store() -> (Runtime, &'static [u8]) {
     let [store, candidate, front] = store_versions();
     let engine = Arc::new(IsoEngine::new(EngineOptions::default()).unwrap());
     let mut runtime = Runtime::new(engine, ComponentCache::new(None), Arc::new(NoLog)).unwrap();
     (runtime.start("store", store, Wiring::new(), Budget::default())).unwrap();
     let to_store = Wiring::new().import("local:store/api", "store");
     (runtime.start("front", front, to_store, Budget::default())).unwrap();
+    (runtime, candidate)
+}
+
+/// The results of calling the front with the WAVE `text`.
+fn call_front(runtime: &Runtime, text: &str) -> String {
+    let output = block_on(runtime.call_wave("front", text)).unwrap();
+    output.results_wave().join(",")
+}
+
+#[test]
+fn wired_calls_from_another_app_are_mirrored_to_the_providers_shadow() {
+    let (mut runtime, candidate) = front_on_store();
     runtime.shadow("store", candidate).unwrap();
-    let call = |text: &str| {
-        let output = block_on(runtime.call_wave("front", text)).unwrap();
-        output.results_wave().join(",")
-    };
+    let call = |text: &str| call_front(&runtime, text);
     // put and get take the typed forwarders, sum the one with `Val`s; the
     // front gets the primary's answers.
     assert_eq!(call("remember(\"a\", 2)"), "1");
@@ -114,29 +124,20 @@ fn wired_calls_from_another_app_are_mirrored_to_the_providers_shadow() {
 
 #[test]
 fn wired_calls_from_another_app_go_to_the_providers_canary_when_it_takes_their_key() {
-    let [store, candidate, front] = store_versions();
-    let engine = Arc::new(IsoEngine::new(EngineOptions::default()).unwrap());
-    let mut runtime = Runtime::new(engine, ComponentCache::new(None), Arc::new(NoLog)).unwrap();
-    (runtime.start("store", store, Wiring::new(), Budget::default())).unwrap();
-    let to_store = Wiring::new().import("local:store/api", "store");
-    (runtime.start("front", front, to_store, Budget::default())).unwrap();
-    let call = |runtime: &Runtime, text: &str| {
-        let output = block_on(runtime.call_wave("front", text)).unwrap();
-        output.results_wave().join(",")
-    };
-    assert_eq!(call(&runtime, "remember(\"a\", 2)"), "1");
+    let (mut runtime, candidate) = front_on_store();
+    assert_eq!(call_front(&runtime, "remember(\"a\", 2)"), "1");
     runtime.canary("store", candidate, 100).unwrap();
     // The canary shares the primary's kv, and answers one more: put and
     // get take the typed forwarders, sum the one with `Val`s.
-    assert_eq!(call(&runtime, "recall(\"a\")"), "some(3)");
-    assert_eq!(call(&runtime, "total([\"a\"])"), "3");
-    assert_eq!(call(&runtime, "remember(\"b\", 4)"), "3");
-    assert_eq!(call(&runtime, "recall(\"b\")"), "some(5)");
+    assert_eq!(call_front(&runtime, "recall(\"a\")"), "some(3)");
+    assert_eq!(call_front(&runtime, "total([\"a\"])"), "3");
+    assert_eq!(call_front(&runtime, "remember(\"b\", 4)"), "3");
+    assert_eq!(call_front(&runtime, "recall(\"b\")"), "some(5)");
     let report = runtime.candidate_report("store").unwrap().unwrap();
     assert_eq!((report.canary, report.calls), (Some(100), 4), "{report:?}");
     runtime.canary("store", candidate, 0).unwrap();
     assert_eq!(
-        call(&runtime, "recall(\"a\")"),
+        call_front(&runtime, "recall(\"a\")"),
         "some(2)",
         "a canary of 0% took a call"
     );
