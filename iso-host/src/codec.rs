@@ -110,6 +110,7 @@ pub struct AnswerHeader {
 
 /// Why a call made over a transport failed, as it travels back.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RemoteError {
     /// A budget ran out: which (`fuel`, `memory`, `time`, `storage`), and the detail.
     #[error("{kind} budget exceeded: {detail}")]

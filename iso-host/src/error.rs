@@ -73,6 +73,7 @@ impl fmt::Display for Amount {
 
 /// An error from loading, instantiating or calling a guest.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum HostError {
     /// The call used more than its budget allows; the instance was restarted from its last good state.
     #[error("{kind} budget exceeded: limit {limit}, used {used}")]
@@ -272,6 +273,7 @@ mod tests {
 
 /// Why a call to a remote app failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RemoteFailure {
     /// The call did not reach the app, or its answer did not come back.
     #[error(transparent)]

@@ -45,6 +45,7 @@ pub const DEFAULT_URL: &str = "nats://127.0.0.1:4222";
 
 /// Why NATS could not be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum NatsError {
     /// No server answered at the URL.
     #[error("cannot connect to NATS at {url}: {reason}")]

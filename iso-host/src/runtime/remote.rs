@@ -48,6 +48,7 @@ pub trait Transport: Send + Sync {
 
 /// Why a transport could not carry a call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TransportError {
     /// Nobody serves the address.
     #[error("no host serves `{address}`")]

@@ -120,6 +120,7 @@ pub(crate) fn names_import(named: &str, import: &str) -> bool {
 
 /// Why an instance was not started, or not stopped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum WiringError {
     /// The host that serves a remote provider could not be reached, or
     /// did not describe what it serves.
