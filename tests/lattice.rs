@@ -114,9 +114,7 @@ fn fixture(fixture: &'static str) -> &'static [u8] {
         return bytes;
     }
     let guest = GuestCrate::new(fixture, &format!("lattice-{fixture}"));
-    guest.cargo_iso(&["build", "-q"]).assert().success();
-    let bytes = std::fs::read(guest.component_path("debug")).unwrap();
-    let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+    let bytes: &'static [u8] = Box::leak(guest.build_debug().into_boxed_slice());
     built.push((fixture, bytes));
     bytes
 }

@@ -15,10 +15,6 @@ use support::GuestCrate;
 fn versions() -> &'static (Vec<u8>, Vec<u8>) {
     static BUILT: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let build = |guest: &GuestCrate| {
-            guest.cargo_iso(&["build", "-q"]).assert().success();
-            std::fs::read(guest.component_path("debug")).unwrap()
-        };
         let primary = GuestCrate::new("misbehave", "shadow-primary");
         let candidate = GuestCrate::new("misbehave", "shadow-candidate");
         candidate.edit(
@@ -36,7 +32,7 @@ fn versions() -> &'static (Vec<u8>, Vec<u8>) {
             "        iso_guest::kv::set(&key, &vec![7u8; kib as usize * 1024]);",
             "        iso_guest::kv::set(&key, &vec![7u8; kib as usize * 1024]);\n        iso_guest::kv::set(\"candidate-was-here\", b\"!\");",
         );
-        (build(&primary), build(&candidate))
+        (primary.build_debug(), candidate.build_debug())
     })
 }
 
@@ -45,10 +41,6 @@ fn versions() -> &'static (Vec<u8>, Vec<u8>) {
 fn store_versions() -> &'static [Vec<u8>; 3] {
     static BUILT: OnceLock<[Vec<u8>; 3]> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let build = |guest: &GuestCrate| {
-            guest.cargo_iso(&["build", "-q"]).assert().success();
-            std::fs::read(guest.component_path("debug")).unwrap()
-        };
         let store = GuestCrate::new("store", "shadow-store");
         let candidate = GuestCrate::new("store", "shadow-store-candidate");
         candidate.edit(
@@ -62,7 +54,11 @@ fn store_versions() -> &'static [Vec<u8>; 3] {
             "            .sum::<u32>() + 1",
         );
         let front = GuestCrate::new("front", "shadow-front");
-        [build(&store), build(&candidate), build(&front)]
+        [
+            store.build_debug(),
+            candidate.build_debug(),
+            front.build_debug(),
+        ]
     })
 }
 

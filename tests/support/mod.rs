@@ -74,6 +74,12 @@ impl GuestCrate {
         command
     }
 
+    /// Builds the crate with `cargo iso build -q`; its debug component's bytes.
+    pub fn build_debug(&self) -> Vec<u8> {
+        self.cargo_iso(&["build", "-q"]).assert().success();
+        std::fs::read(self.component_path("debug")).unwrap()
+    }
+
     /// Where `cargo iso build` puts the component for `profile`.
     pub fn component_path(&self, profile: &str) -> PathBuf {
         shared_target_dir()
