@@ -45,6 +45,14 @@ fn a_new_counter_passes_fails_on_a_change_naming_the_call_and_blesses_it() {
         text.replacen("state().count\n", "state().count * 2\n", 1),
     )
     .unwrap();
+    let counts = dir.join("tests/iso/counts.toml");
+    let case = std::fs::read_to_string(&counts).unwrap();
+    let commented = "call = \"get()\"\nexpect = \"5\" # after two increments";
+    std::fs::write(
+        &counts,
+        case.replacen("call = \"get()\"\nexpect = \"5\"", commented, 1),
+    )
+    .unwrap();
     let failed = iso_in(&dir, &["test"]).assert().code(101);
     let out = stdout_of(&failed);
     assert!(out.contains("test counts ... FAILED"), "{out}");
@@ -90,7 +98,10 @@ fn a_new_counter_passes_fails_on_a_change_naming_the_call_and_blesses_it() {
         "{err}"
     );
     let case = std::fs::read_to_string(dir.join("tests/iso/counts.toml")).unwrap();
-    assert!(case.contains("expect = \"10\""), "{case}");
+    assert!(
+        case.contains("expect = \"10\" # after two increments"),
+        "{case}"
+    );
     assert!(
         case.starts_with("# A test case for `cargo iso test`"),
         "comments kept: {case}"
@@ -166,6 +177,14 @@ fn each_failure_names_its_reason_and_the_run_goes_on() {
         .code(101)
         .stdout(predicate::str::contains("running 1 test\n"))
         .stdout(predicate::str::contains("5 filtered out"));
+    // `[kv-after]` is not blessed, and --bless says so.
+    guest
+        .cargo_iso(&["test", "kv", "--exact", "--bless"])
+        .assert()
+        .code(101)
+        .stdout(predicate::str::contains(
+            "--bless rewrites the results of calls, not `[kv-after]`: edit it in `",
+        ));
     guest
         .cargo_iso(&["test", "missing", "--exact", "--bless"])
         .assert()
@@ -341,8 +360,14 @@ fn a_session_saved_in_dev_replays_deterministically_as_a_test() {
 #[test]
 fn a_fake_stands_in_for_the_app_an_import_is_wired_to() {
     let (_scratch, dir) = support::scaffold("shop", Some("pair"));
+    // The template ships the case README shows.
+    let passed = iso_in(&dir, &["test"]).assert().success();
+    assert!(
+        stdout_of(&passed).contains("test front::faked ... ok"),
+        "{}",
+        stdout_of(&passed)
+    );
     let cases = dir.join("front/tests/iso");
-    std::fs::create_dir_all(&cases).unwrap();
     std::fs::write(
         cases.join("faked.toml"),
         r#"[[fake]]

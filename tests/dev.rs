@@ -474,16 +474,82 @@ fn interface_functions_are_listed_under_their_interface_and_called_by_short_name
         "  get: func(key: string) -> option<u32>"
     );
     assert_eq!(host.stdout_line(), "  sum: func(keys: list<string>) -> u32");
+    assert_eq!(
+        host.stdout_line(),
+        "  entries: func(keys: list<string>) -> list<record { key: string, value: u32 }>"
+    );
     host.send("put(\"a\", 2)");
     assert_eq!(host.call("api.get(\"a\")"), "some(2)");
     assert_eq!(host.call("local:store/api@0.1.0#get(\"b\")"), "none");
     host.send(":history");
     assert_eq!(host.stdout_line(), "   1  put(\"a\", 2) -> ()");
     assert_eq!(host.stdout_line(), "   2  api.get(\"a\") -> some(2)");
+    assert_eq!(
+        host.stdout_line(),
+        "   3  local:store/api@0.1.0#get(\"b\") -> none"
+    );
     host.send(":replay");
     host.stderr_line("Replayed 3 calls on v1: 0 divergences");
     host.send(":state");
     host.stderr_line("exports no iso:app/state");
+    // `entry` comes from `local:store/types`, an interface of types alone.
+    assert_eq!(
+        host.call("entries([\"a\", \"b\"])"),
+        "[{key: \"a\", value: 2}]"
+    );
+    host.send(":reload");
+    let reloaded = host.stderr_line("Reloaded");
+    assert!(reloaded.ends_with("no state to keep"), "{reloaded}");
+    // `:reset` empties the app's kv.
+    host.send(":reset");
+    host.stderr_line("Reset dev-store: default state, no kv entries");
+    assert_eq!(host.call("api.get(\"a\")"), "none");
+    host.finish();
+}
+
+/// A provider and its importer changed together (the store renames
+/// `visit`, and the front calls it by its new name) swap in as one step,
+/// whether the watcher builds them together or one after the other.
+#[test]
+fn a_provider_and_its_importer_changed_together_reload_together() {
+    let (_scratch, shop) = support::scaffold("shop", Some("pair"));
+    let mut host = DevHost::start(&shop, &["--watch"]);
+    assert_eq!(host.call("greet(\"ada\")"), "\"hello ada, visit 1\"");
+    edit_file(
+        &shop,
+        "store/wit/world.wit",
+        "    visit: func(",
+        "    count-visit: func(",
+    );
+    edit_file(
+        &shop,
+        "store/src/lib.rs",
+        "    fn visit(",
+        "    fn count_visit(",
+    );
+    edit_file(
+        &shop,
+        "front/src/lib.rs",
+        "api::visit(",
+        "api::count_visit(",
+    );
+    let reloaded = host.stderr_line("Reloaded front");
+    assert!(reloaded.contains("state kept"), "{reloaded}");
+    assert_eq!(host.call("greet(\"ada\")"), "\"hello ada, visit 2\"");
+    assert!(
+        host.seen
+            .iter()
+            .any(|line| line.contains("Reloaded store (v2)")),
+        "{}",
+        host.seen.join("\n")
+    );
+    assert!(
+        host.seen
+            .iter()
+            .all(|line| !line.contains("func count-visit: removed")),
+        "{}",
+        host.seen.join("\n")
+    );
     host.finish();
 }
 
@@ -609,17 +675,23 @@ fn a_pair_reloads_the_edited_guest_alone_with_its_state() {
             && refused.contains("cannot fill `front`'s import `local:store/api"),
         "{refused}"
     );
+    // The front builds against the store's new WIT now, to be changed to
+    // fit it; as it calls `visit`, its build fails, and it keeps serving.
+    host.stderr_line("its importers build against its new WIT now");
+    host.stderr_line("the build failed");
     assert_eq!(host.call("greet(\"ada\")"), "\"hello ada, visit 31\"");
 
-    // The common dependency changes: both reload, providers first.
+    // The store gets `visit` back, and the front follows its WIT again.
     std::fs::write(&wit, &wit_text).unwrap();
     std::fs::write(&lib, lib_text).unwrap();
     host.stderr_line("Reloaded store (v4)");
+    host.stderr_line("Reloaded front (v2)");
+    // The common dependency changes: both reload, providers first.
     std::fs::write(common.join("src/lib.rs"), "pub const STEP: u32 = 2;\n").unwrap();
     let first = host.stderr_line("Reloaded");
     let second = host.stderr_line("Reloaded");
     assert!(first.contains("Reloaded store (v5)"), "{first}");
-    assert!(second.contains("Reloaded front (v2)"), "{second}");
+    assert!(second.contains("Reloaded front (v3)"), "{second}");
     assert_eq!(host.call("greet(\"ada\")"), "\"hello ada, visit 51\"");
 
     // The store's WIT grows: once the store is reloaded, the front's copy
@@ -641,7 +713,7 @@ fn a_pair_reloads_the_edited_guest_alone_with_its_state() {
     )
     .unwrap();
     host.stderr_line("Reloaded store (v6)");
-    host.stderr_line("Reloaded front (v3)");
+    host.stderr_line("Reloaded front (v4)");
     assert!(read(&shop.join("front/wit/deps/local-store/world.wit")).contains("total: func()"));
     assert_eq!(host.call("store.total()"), "51");
     host.finish();

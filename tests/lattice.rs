@@ -356,6 +356,57 @@ impl Drop for ServeProcess {
     }
 }
 
+impl ServeProcess {
+    /// Reads stderr up to the first line containing `needle`, and returns it.
+    fn stderr_line(&mut self, needle: &str) -> String {
+        let mut seen = String::new();
+        loop {
+            let mut line = String::new();
+            if self.stderr.read_line(&mut line).unwrap() == 0 {
+                panic!("serve ended without a line with {needle:?}: {seen}");
+            }
+            if line.contains(needle) {
+                return line;
+            }
+            seen.push_str(&line);
+        }
+    }
+}
+
+/// Fault: the NATS server is killed under a serving host. It says so, says
+/// when the server is back, and a SIGTERM with no server ends it at once:
+/// no call was in flight, so there is nothing to wait for.
+#[test]
+fn serve_says_when_its_server_is_lost_and_back_and_stops_at_once_without_one() {
+    let mut server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = wasm_file(dir.path(), "store", "store");
+    let mut serve = ServeProcess::start(dir.path(), &server.url, &[wasm.to_str().unwrap()]);
+    // Should a line never come, the host is killed and the test fails, not hangs.
+    let pid = serve.child.id().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(90));
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+    });
+    let port = server.port;
+    drop(server);
+    let lost = serve.stderr_line("lost the connection");
+    assert!(lost.contains("reconnecting"), "{lost}");
+    server = Server::start_on(port);
+    serve.stderr_line("Reconnected");
+    drop(server);
+    serve.stderr_line("lost the connection");
+    let started = Instant::now();
+    let (status, stderr) = serve.terminate();
+    assert!(status.success(), "{status:?}: {stderr}");
+    assert!(!stderr.contains("not answered"), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 #[test]
 fn serve_answers_run_call_and_lattice_from_other_processes_and_drains_on_sigterm() {
     let server = Server::start();

@@ -196,12 +196,73 @@ fn init_fills_an_existing_folder_and_refuses_to_overwrite() {
             .unwrap()
             .contains("name = \"here_app\"")
     );
+    let manifest = std::fs::read_to_string(scratch.0.path().join("here/Cargo.toml")).unwrap();
     scratch
         .iso("here", &["init"])
         .assert()
-        .code(101)
-        .stderr(predicate::str::contains("already has `Cargo.toml`"))
-        .stderr(predicate::str::contains("will not overwrite"));
+        .success()
+        .stderr(predicate::str::contains(
+            "Unchanged `here_app` has what a guest needs already",
+        ));
+    assert_eq!(
+        std::fs::read_to_string(scratch.0.path().join("here/Cargo.toml")).unwrap(),
+        manifest
+    );
+}
+
+#[test]
+fn init_in_a_cargo_new_lib_crate_adds_what_a_guest_needs_and_keeps_its_code() {
+    let scratch = Scratch::new();
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["new", "--lib", "--vcs", "none", "--quiet", "mylib"])
+        .current_dir(scratch.0.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let lib = scratch.0.path().join("mylib/src/lib.rs");
+    let code = std::fs::read_to_string(&lib).unwrap();
+    scratch
+        .iso("mylib", &["init"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "Added `[lib] crate-type = [\"cdylib\"]`, the `iso-guest` dependency, `[package.metadata.iso]` budgets, `wit/world.wit`",
+        ))
+        .stderr(predicate::str::contains("note: your `src/lib.rs` was kept"));
+    assert_eq!(
+        std::fs::read_to_string(&lib).unwrap(),
+        code,
+        "the crate's code is its own"
+    );
+    let manifest = std::fs::read_to_string(scratch.0.path().join("mylib/Cargo.toml")).unwrap();
+    let parsed: toml::Table = manifest.parse().unwrap();
+    assert_eq!(parsed["package"]["name"].as_str(), Some("mylib"));
+    assert_eq!(parsed["lib"]["crate-type"][0].as_str(), Some("cdylib"));
+    assert_eq!(parsed["dependencies"]["iso-guest"].as_str(), Some("0.1"));
+    assert!(
+        parsed["package"]["metadata"]["iso"].get("fuel").is_some(),
+        "{manifest}"
+    );
+    // With the template's code in place of the crate's, it builds as a guest.
+    std::fs::remove_file(&lib).unwrap();
+    scratch.iso("mylib", &["init"]).assert().success();
+    scratch.iso("mylib", &["build", "-q"]).assert().success();
+    validate(&scratch.component("mylib", "debug", "mylib.wasm"));
+}
+
+#[test]
+fn a_new_guests_manifest_names_the_sdk_by_version_not_by_path() {
+    let scratch = Scratch::new();
+    scratch.iso(".", &["new", "portable"]).assert().success();
+    let manifest = std::fs::read_to_string(scratch.0.path().join("portable/Cargo.toml")).unwrap();
+    assert!(manifest.contains("iso-guest = \"0.1\""), "{manifest}");
+    assert!(!manifest.contains("path"), "{manifest}");
+    // Plain cargo finds the SDK through a local config that git leaves out.
+    let config =
+        std::fs::read_to_string(scratch.0.path().join("portable/.cargo/config.toml")).unwrap();
+    assert!(config.contains("[patch.crates-io.iso-guest]"), "{config}");
+    let ignored = std::fs::read_to_string(scratch.0.path().join("portable/.gitignore")).unwrap();
+    assert!(ignored.contains("/.cargo/config.toml"), "{ignored}");
 }
 
 #[test]
@@ -257,7 +318,7 @@ fn new_lists_templates_and_rejects_unknown_ones() {
 }
 
 /// An installed cargo-iso whose checkout is gone behaves as with
-/// `CARGO_ISO_SDK=embedded`: new guests depend on the SDK unpacked from the
+/// `CARGO_ISO_SDK=embedded`: new guests build against the SDK unpacked from the
 /// binary (here into `CARGO_ISO_SDK_DIR`, by default under `$CARGO_HOME`),
 /// which `build` unpacks again if it was removed.
 #[test]
@@ -287,8 +348,7 @@ fn a_guest_made_without_the_checkout_builds_against_the_sdk_inside_the_binary() 
     let unpacked: Vec<_> = std::fs::read_dir(&sdk_root).unwrap().flatten().collect();
     assert_eq!(unpacked.len(), 1, "one folder per cargo-iso build");
     let sdk = unpacked[0].path();
-    let dependency = format!("{:?}", sdk.join("iso-guest").display().to_string());
-    assert!(manifest.contains(&dependency), "{manifest}");
+    assert!(manifest.contains("iso-guest = \"0.1\""), "{manifest}");
     std::fs::remove_dir_all(&sdk).unwrap();
     iso(
         &dir,

@@ -308,6 +308,53 @@ fn time_memory_trap_and_panic_have_their_exit_codes() {
         .code(21)
         .stderr(predicate::str::contains("guest panicked at src/lib.rs:"))
         .stderr(predicate::str::contains("kaput"));
+    // The first call of a fresh instance, before the state is touched.
+    run_wasm(&wasm, &["--invoke", "panic-now(\"early\")"])
+        .code(21)
+        .stderr(predicate::str::contains("guest panicked at src/lib.rs:"))
+        .stderr(predicate::str::contains("early"));
+}
+
+#[test]
+fn a_guest_with_no_time_budget_stops_at_the_default_and_a_zero_budget_is_refused() {
+    let wasm = misbehave();
+    run_wasm(&wasm, &["--invoke", "spin()"])
+        .code(12)
+        .stderr(predicate::str::contains(
+            "note: no time budget set for run_misbehave; using 10s, set `timeout = \"DUR\"` under `[package.metadata.iso]` or pass `--timeout DUR` to change it",
+        ))
+        .stderr(predicate::str::contains("time budget exceeded: limit 10"));
+    for flag in ["--fuel=0", "--timeout=0s"] {
+        run_wasm(&wasm, &[flag, "--invoke", "total()"])
+            .code(2)
+            .stderr(predicate::str::contains(
+                "a budget of zero stops every call; leave the budget out for no limit",
+            ));
+    }
+}
+
+#[test]
+fn every_call_is_checked_before_the_first_is_made_and_a_failed_call_stops_the_rest() {
+    let wasm = misbehave();
+    let data = tempfile::tempdir().unwrap();
+    let run = |calls: &[&str]| {
+        let mut args = vec!["--data", data.path().to_str().unwrap()];
+        for call in calls {
+            args.extend(["--invoke", call]);
+        }
+        run_wasm(&wasm, &args)
+    };
+    run(&["add(1)", "add(2)", "ad(3)"])
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("`ad`"));
+    run(&["add(1)", "add(\"two\")"]).code(2).stdout("");
+    run(&["total()"]).success().stdout("0\n");
+    // A call that fails at run time stops the ones after it.
+    run(&["add(1)", "panic-now(\"stop\")", "add(2)"])
+        .code(21)
+        .stdout("1\n");
+    run(&["total()"]).success().stdout("1\n");
 }
 
 #[test]
@@ -339,6 +386,11 @@ fn an_unknown_export_lists_the_available_ones() {
         .code(2)
         .stderr(predicate::str::contains("no export named `nope`"))
         .stderr(predicate::str::contains("add, total, spin"));
+    run_wasm(&misbehave(), &["--invoke", "totl()"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "no export named `totl`; did you mean `total`?; the component exports:",
+        ));
 }
 
 #[test]
@@ -365,7 +417,10 @@ fn core_modules_and_garbage_are_clear_errors() {
     std::fs::write(garbage.path(), b"this is not wasm at all").unwrap();
     run_wasm(&garbage.path().to_owned(), &[])
         .code(2)
-        .stderr(predicate::str::contains("not a wasm file"));
+        .stderr(predicate::str::contains(format!(
+            "error: `{}` is not a wasm file",
+            garbage.path().display()
+        )));
 }
 
 #[test]
@@ -605,6 +660,7 @@ fn export_changes_leave_out_the_hosts_own_interfaces() {
         "put: func(key: string, value: u32)",
         "get: func(key: string) -> option<u32>",
         "sum: func(keys: list<string>) -> u32",
+        "entries: func(keys: list<string>) -> list<record { key: string, value: u32 }>",
     ];
     assert_eq!(changes.added, store_api);
     assert!(changes.removed.contains(&"greet".to_owned()), "{changes:?}");
@@ -617,7 +673,7 @@ fn export_changes_leave_out_the_hosts_own_interfaces() {
     );
 
     let back = ExportChanges::between(&without, &with_state);
-    assert_eq!(back.removed, ["put", "get", "sum"]);
+    assert_eq!(back.removed, ["put", "get", "sum", "entries"]);
     assert_eq!(back.added.len(), changes.removed.len(), "{back:?}");
     assert!(
         back.added

@@ -119,12 +119,16 @@ fn a_held_or_corrupt_database_is_an_error_naming_its_path() {
         .err()
         .unwrap();
     let file = data.path().join("iso.redb");
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "storage `{}`: another process holds it; stop that process, or use another folder",
-            file.display()
-        )
+    let holder = format!("process {} (`", std::process::id());
+    assert!(
+        err.to_string()
+            .starts_with(&format!("storage `{}` is held by {holder}", file.display())),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .ends_with("`); stop that process, or use another folder"),
+        "{err}"
     );
     // The CLI says the same, with what to do, and runs nothing.
     let wasm = misbehave();
@@ -137,9 +141,9 @@ fn a_held_or_corrupt_database_is_an_error_naming_its_path() {
         .assert()
         .code(2)
         .stdout("")
-        .stderr(predicate::str::contains("another process holds it"))
+        .stderr(predicate::str::contains(format!("is held by {holder}")))
         .stderr(predicate::str::contains(
-            "note: a running `cargo iso dev` of this project holds it? stop it, or run with `--data DIR` or `--no-data`",
+            "note: or run with `--data DIR` for a folder of its own, or `--no-data` to keep nothing",
         ));
     drop(held);
 
@@ -333,4 +337,57 @@ fn a_full_disk_fails_the_call_and_keeps_what_was_committed() {
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
     }
+}
+
+#[test]
+fn reset_and_fresh_start_an_app_from_its_default_state_and_no_kv() {
+    let data = tempfile::tempdir().unwrap();
+    let stdout = |command: &mut std::process::Command| {
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert_eq!(
+        stdout(&mut run_counter(data.path(), &["increment(3)"])),
+        "3\n"
+    );
+    assert_eq!(stdout(&mut run_counter(data.path(), &["get()"])), "3\n");
+    assert_eq!(
+        stdout(run_counter(data.path(), &["get()"]).args(["--reset", "durable"])),
+        "0\n"
+    );
+    assert_eq!(
+        stdout(&mut run_counter(data.path(), &["increment(2)"])),
+        "2\n"
+    );
+    assert_eq!(
+        stdout(run_counter(data.path(), &["get()"]).arg("--fresh")),
+        "0\n"
+    );
+    // A state the guest refuses names the way out.
+    let garbage = data.path().join("garbage.state");
+    std::fs::write(&garbage, b"not a state").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-iso"))
+        .args(["iso", "run"])
+        .arg(counter())
+        .arg("--state")
+        .arg(&garbage)
+        .args(["--no-data", "--invoke", "get()"])
+        .env("CARGO_TERM_COLOR", "never")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the guest could not restore the state"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("note: start the app from its default state with `--reset APP`"),
+        "{stderr}"
+    );
 }

@@ -515,7 +515,7 @@ fn cargo_iso_log_lists_the_calls_run_made_and_shows_one() {
         .assert()
         .success()
         .stdout(predicate::str::contains("stashed(\"k\") -> 0"))
-        .stdout(predicate::str::contains("  saw KvGet(\"k\", None)"));
+        .stdout(predicate::str::contains("  saw kv.get(\"k\") -> none"));
     guest
         .cargo_iso(&["log", "show", "9"])
         .assert()

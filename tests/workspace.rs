@@ -190,7 +190,7 @@ fn check_compat_checks_each_guest_and_each_wiring_against_a_revision() {
     iso_in(&shop, &["check-compat", "-q", "--baseline-rev", "HEAD"])
         .code(1)
         .stdout(predicate::str::contains(
-            "  front (old) imports local:store/api@0.1.0 from store: BREAKS\n    breaking: export local:store/api@0.1.0: func visit: removed [function-removed]\n  front (new) imports local:store/api@0.1.0 from store: ok\n",
+            "  front (old) imports local:store/api@0.1.0 from store: BREAKS\n    breaking: export local:store/api@0.1.0: func visit: the importer calls it, and the provider does not export it [function-removed]\n  front (new) imports local:store/api@0.1.0 from store: ok\n",
         ))
         .stdout(predicate::str::ends_with(
             "\nNOT compatible: 2 guests and 2 wirings checked; breaks: store, front, wiring front (old) <- store\n",
@@ -220,6 +220,85 @@ fn check_compat_checks_each_guest_and_each_wiring_against_a_revision() {
         .stderr(predicate::str::contains(
             "error: OLD is one component or WIT world, but the other side is a project of several guests",
         ));
+}
+
+/// The store of the pair template in `shop` gains `pin`, uncommitted.
+fn add_pin(shop: &Path) {
+    edit(
+        shop,
+        "store/wit/world.wit",
+        "    visits: func(name: string) -> u32;",
+        "    visits: func(name: string) -> u32;\n    pin: func(n: u32) -> u32;",
+    );
+    edit(
+        shop,
+        "store/src/lib.rs",
+        "    fn visits(",
+        "    fn pin(n: u32) -> u32 {\n        n\n    }\n\n    fn visits(",
+    );
+}
+
+#[test]
+fn projects_sharing_a_target_dir_keep_their_components_data_and_logs_and_revisions_apart() {
+    // Two projects whose guests have the same names, in one CARGO_TARGET_DIR.
+    let target = support::shared_target_dir().join("chosen");
+    let (_shop_scratch, shop) = support::scaffold("shop", Some("pair"));
+    let (_mall_scratch, mall) = support::scaffold("mall", Some("pair"));
+    let iso = |dir: &Path, args: &[&str]| {
+        cargo_iso()
+            .current_dir(dir)
+            .env("CARGO_TARGET_DIR", &target)
+            .args(args)
+            .assert()
+    };
+    support::git_commit_all(&shop);
+    add_pin(&shop);
+    iso(&shop, &["run", "--invoke", "greet(\"ada\")"])
+        .success()
+        .stdout("\"hello ada, visit 1\"\n");
+
+    // Revision builds leave the project's own build on its current code.
+    iso(&shop, &["check-compat", "-q", "--baseline-rev", "HEAD"]).success();
+    iso(&shop, &["run", "--invoke", "store.api.pin(7)"])
+        .success()
+        .stdout("7\n");
+    iso(&shop, &["replay", "1", "--rev", "HEAD"]).success();
+    std::fs::write(
+        shop.join("store/src/lib.rs"),
+        std::fs::read_to_string(shop.join("store/src/lib.rs")).unwrap() + "\n",
+    )
+    .unwrap();
+    iso(&shop, &["build"])
+        .success()
+        .stderr(predicate::str::contains("Compiling store"));
+    iso(&shop, &["run", "--invoke", "store.api.pin(8)"])
+        .success()
+        .stdout("8\n");
+
+    // The second project has its own components, data and log.
+    iso(&mall, &["run", "--invoke", "greet(\"ada\")"])
+        .success()
+        .stdout("\"hello ada, visit 1\"\n");
+    iso(&mall, &["log"])
+        .success()
+        .stdout(predicate::str::contains("greet(\"ada\")"))
+        .stdout(predicate::str::contains("pin").not());
+    iso(&shop, &["run", "--invoke", "greet(\"ada\")"])
+        .success()
+        .stdout("\"hello ada, visit 2\"\n");
+    let components = |dir: &Path| {
+        let built = iso(dir, &["build", "-q", "--message-format", "json"]).success();
+        let stdout = String::from_utf8(built.get_output().stdout.clone()).unwrap();
+        (stdout.lines())
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["path"].clone())
+            .collect::<Vec<_>>()
+    };
+    let (in_shop, in_mall) = (components(&shop), components(&mall));
+    assert_eq!(in_shop.len(), 2);
+    assert!(
+        in_shop.iter().all(|path| !in_mall.contains(path)),
+        "{in_shop:?} {in_mall:?}"
+    );
 }
 
 /// Every file under `dir`, `target/` left out.

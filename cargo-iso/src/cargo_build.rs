@@ -85,6 +85,9 @@ pub struct CargoBuild<'a> {
     /// hosts, which drop DWARF anyway. Less to generate and link makes each
     /// incremental build faster.
     pub without_debug_info: bool,
+    /// The guest SDK's `iso-guest` folder, patched in for a registry
+    /// dependency on `iso-guest` (see [`crate::sdk::patch_config`]).
+    pub sdk: Option<&'a std::path::Path>,
 }
 
 /// A core wasm module cargo built for one package.
@@ -113,6 +116,9 @@ impl CargoBuild<'_> {
         args.extend(["--color".into(), self.color.as_str().into()]);
         for (package, _) in &self.packages {
             args.extend(["-p".into(), (*package).into()]);
+        }
+        if let Some(sdk) = self.sdk {
+            args.extend(["--config".into(), crate::sdk::patch_config(sdk)]);
         }
         match self.profile {
             _ if self.without_debug_info => args.extend(lean_profile(self.profile)),
@@ -319,6 +325,7 @@ mod tests {
             verbosity: Verbosity::Verbose(2),
             color: ColorWhen::Never,
             without_debug_info: false,
+            sdk: None,
         };
         let args = build.args().join(" ");
         assert!(
@@ -354,6 +361,7 @@ mod tests {
                 verbosity: Verbosity::Normal,
                 color: ColorWhen::Never,
                 without_debug_info: true,
+                sdk: None,
             }
             .args()
             .join(" ")

@@ -5,6 +5,7 @@
 //! pipeline those commands share (find the guests, pick a toolchain, run cargo,
 //! turn the core module into a component).
 
+pub mod adopt;
 pub mod cargo_build;
 pub mod cli;
 pub mod commands;

@@ -18,6 +18,8 @@ pub struct Project {
     pub target_dir: Utf8PathBuf,
     /// Whether that is cargo's default, `<workspace root>/target`, rather than one the user set.
     pub default_target_dir: bool,
+    /// The workspace's root folder.
+    pub workspace_root: Utf8PathBuf,
     /// The selected guest packages.
     pub guests: Vec<Guest>,
     /// Every guest package of the workspace, selected or not: where the
@@ -42,6 +44,9 @@ pub struct Guest {
     pub settings: IsoSettings,
     /// The folders of its path dependencies, which `dev --watch` watches too.
     pub path_deps: Vec<Utf8PathBuf>,
+    /// Whether it depends on `iso-guest` by version, for cargo-iso to
+    /// supply the SDK (see [`crate::sdk`]), rather than by path.
+    pub sdk_by_version: bool,
 }
 
 /// What `--manifest-path`, `-p`, `--workspace` and `--exclude` selected.
@@ -92,9 +97,45 @@ pub fn discover(selection: &Selection) -> Result<Project> {
         },
         default_target_dir: metadata.target_directory == metadata.workspace_root.join("target"),
         target_dir: metadata.target_directory.clone(),
+        workspace_root: metadata.workspace_root.clone(),
         guests,
         workspace_guests: workspace_guests(&metadata)?,
     })
+}
+
+impl Project {
+    /// The SDK's `iso-guest` folder when a guest of the workspace depends
+    /// on `iso-guest` by version (cargo resolves the whole workspace).
+    pub fn sdk(&self) -> Result<Option<std::path::PathBuf>> {
+        let by_version =
+            (self.workspace_guests.iter().chain(&self.guests)).any(|g| g.sdk_by_version);
+        by_version.then(crate::sdk::iso_guest_dir).transpose()
+    }
+
+    /// The folder of the project's components, data and logs, for builds in
+    /// `target_dir` (`--target-dir`) or else cargo's target dir: `<target>/iso`
+    /// in the project's own `target/`, and `<target>/iso/<key>` (see
+    /// [`project_key`]) in a target dir that other projects may share, so
+    /// that they never read or overwrite each other's.
+    pub fn iso_dir(&self, target_dir: Option<&Utf8Path>) -> Utf8PathBuf {
+        let target = target_dir.unwrap_or(&self.target_dir);
+        let iso = target.join("iso");
+        if target == self.workspace_root.join("target") {
+            iso
+        } else {
+            iso.join(project_key(&self.workspace_root))
+        }
+    }
+}
+
+/// A name for the workspace at `root` that no other workspace shares: its
+/// folder's name and a hash of its full path, e.g. `shop-3f2a9c1d`.
+pub fn project_key(root: &Utf8Path) -> String {
+    use sha2::Digest;
+    let canonical = root.canonicalize_utf8().unwrap_or_else(|_| root.to_owned());
+    let digest = sha2::Sha256::digest(canonical.as_str().as_bytes());
+    let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{hex}", canonical.file_name().unwrap_or("project"))
 }
 
 fn guest(package: &Package, settings: IsoSettings) -> Guest {
@@ -110,6 +151,8 @@ fn guest(package: &Package, settings: IsoSettings) -> Guest {
             .iter()
             .filter_map(|dep| dep.path.clone())
             .collect(),
+        sdk_by_version: (package.dependencies.iter())
+            .any(|dep| dep.name == "iso-guest" && dep.path.is_none()),
     }
 }
 

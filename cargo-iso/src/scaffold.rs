@@ -41,7 +41,8 @@ pub const TEMPLATES: &[Template] = &[
         name: "pair",
         description: "a workspace of two wired guests: a store that keeps visits in its state, and a front that calls it",
         files: template_files!("pair": "Cargo.toml", "store/Cargo.toml", "store/src/lib.rs",
-            "store/wit/world.wit", "front/Cargo.toml", "front/src/lib.rs", "front/wit/world.wit"),
+            "store/wit/world.wit", "front/Cargo.toml", "front/src/lib.rs", "front/wit/world.wit",
+            "front/tests/iso/faked.toml"),
         guests: &["store", "front"],
     },
 ];
@@ -136,20 +137,16 @@ pub fn wit_name(name: &str) -> String {
     out
 }
 
-/// The `iso-guest` dependency line: a path to this checkout when cargo-iso
-/// was built from one that still exists, else to the SDK unpacked from the
-/// binary (see [`crate::sdk`]).
-pub fn iso_guest_dependency() -> Result<String> {
-    let dir = crate::sdk::iso_guest_dir()?;
-    Ok(format!(
-        "iso-guest = {{ path = {:?} }}",
-        dir.display().to_string()
-    ))
+/// The `iso-guest` dependency line: a version requirement, the same on
+/// every machine; cargo-iso supplies the SDK when it builds (see
+/// [`crate::sdk`]).
+pub fn iso_guest_dependency() -> String {
+    format!("iso-guest = \"{}\"", crate::sdk::requirement())
 }
 
 /// The files a template makes for package `name`, with their text.
 pub fn render(template: &Template, name: &str) -> Result<Vec<(PathBuf, String)>> {
-    let dependency = iso_guest_dependency()?;
+    let dependency = iso_guest_dependency();
     let wit = wit_name(name);
     let mut files: Vec<(PathBuf, String)> = template
         .files
@@ -169,7 +166,11 @@ pub fn render(template: &Template, name: &str) -> Result<Vec<(PathBuf, String)>>
                 .map(|(path, text)| (Path::new(guest).join("wit").join(path), (*text).to_owned())),
         );
     }
-    files.push((PathBuf::from(".gitignore"), "/target\n".to_owned()));
+    let ignored = format!(
+        "/target\n# Where this machine's iso-guest SDK is, for plain `cargo`: written by cargo iso.\n/{}\n",
+        crate::sdk::LOCAL_CONFIG
+    );
+    files.push((PathBuf::from(".gitignore"), ignored));
     Ok(files)
 }
 

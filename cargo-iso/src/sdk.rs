@@ -2,13 +2,16 @@
 //! `iso-guest`, `iso-schema` and `iso-derive`, and the iso WIT packages
 //! that `iso-guest` reads.
 //!
-//! A new guest depends on `iso-guest` by path. When cargo-iso was built from
-//! a checkout that still exists, the path is that checkout's `iso-guest/`.
+//! A new guest depends on `iso-guest` by version (`iso-guest = "0.1"`), so
+//! its manifest is the same on every machine, and cargo-iso patches the SDK
+//! in when it runs cargo ([`patch_config`]). When cargo-iso was built from
+//! a checkout that still exists, the SDK is that checkout's `iso-guest/`.
 //! Otherwise (installed, then the checkout removed or moved) the SDK is
 //! unpacked once per cargo-iso build into
 //! `$CARGO_HOME/cargo-iso/sdk/<version>-<hash>/` (or under
-//! `CARGO_ISO_SDK_DIR`) and the path points there. `CARGO_ISO_SDK=embedded`
-//! chooses the unpacked copy even when the checkout exists.
+//! `CARGO_ISO_SDK_DIR`). `CARGO_ISO_SDK=embedded` chooses the unpacked copy
+//! even when the checkout exists. A guest that depends on `iso-guest` by
+//! path builds against that path, unpatched.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -52,7 +55,64 @@ const CRATES: &[(&str, &str, &[Folder])] = &[
 /// Marks a folder whose unpacking finished.
 const COMPLETE: &str = ".complete";
 
-/// The `iso-guest` folder new guests depend on: the live checkout's, or the
+/// The version requirement new guests depend on `iso-guest` by, e.g. `0.1`.
+pub fn requirement() -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    let mut parts = version.split('.');
+    match (parts.next(), parts.next()) {
+        (Some("0"), Some(minor)) => format!("0.{minor}"),
+        (Some(major), _) => major.to_owned(),
+        _ => version.to_owned(),
+    }
+}
+
+/// The cargo `--config` value that patches the SDK's `iso-guest` folder
+/// `dir` in for a registry dependency on `iso-guest`.
+pub fn patch_config(dir: &Path) -> String {
+    let path = toml::Value::String(dir.display().to_string());
+    format!("patch.crates-io.iso-guest.path={path}")
+}
+
+/// The local cargo config, under a workspace root, that lets plain `cargo`
+/// (`cargo test`, rust-analyzer) find the SDK too; it names a path on this
+/// machine, so the templates' `.gitignore` leaves it out of git.
+pub const LOCAL_CONFIG: &str = ".cargo/config.toml";
+
+/// Patches the SDK's `iso-guest` folder `dir` into the cargo config of the
+/// workspace at `root` ([`LOCAL_CONFIG`]), unless it patches `iso-guest`
+/// already to a folder that exists (the user's own choice is kept).
+pub fn write_local_patch(root: &Path, dir: &Path) -> Result<()> {
+    let file = root.join(LOCAL_CONFIG);
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let mut config: toml_edit::DocumentMut =
+        (text.parse()).with_context(|| format!("`{}` is not valid TOML", file.display()))?;
+    let patched = config
+        .get("patch")
+        .and_then(|p| p.get("crates-io"))
+        .and_then(|p| p.get("iso-guest"))
+        .and_then(|p| p.get("path"))
+        .and_then(toml_edit::Item::as_str);
+    if patched.is_some_and(|path| root.join(path).join("Cargo.toml").is_file()) {
+        return Ok(());
+    }
+    let mut table = toml_edit::Table::new();
+    table.insert("path", toml_edit::value(dir.display().to_string()));
+    let mut parent = config.as_table_mut();
+    for key in ["patch", "crates-io"] {
+        let mut implicit = toml_edit::Table::new();
+        implicit.set_implicit(true);
+        let entry = parent
+            .entry(key)
+            .or_insert(toml_edit::Item::Table(implicit));
+        parent = entry
+            .as_table_mut()
+            .with_context(|| format!("`{key}` in `{}` is not a table", file.display()))?;
+    }
+    parent.insert("iso-guest", toml_edit::Item::Table(table));
+    write_atomically(&file, config.to_string().as_bytes())
+}
+
+/// The `iso-guest` folder guests build against: the live checkout's, or the
 /// unpacked copy (see the module docs).
 pub fn iso_guest_dir() -> Result<PathBuf> {
     match checkout() {

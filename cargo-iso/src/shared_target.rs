@@ -6,6 +6,11 @@
 //! The shared dir is therefore split into slots: a guest claims its name in
 //! the first slot where the name is free, its own, or held by a crate that
 //! no longer exists (a deleted scratch guest).
+//!
+//! A target dir the user chose (`--target-dir`, `CARGO_TARGET_DIR`, cargo
+//! config) is split the same way, for the same reason: several projects, or
+//! a project and its own checkout of an older git revision, may build
+//! guests of one name in it. Its first slot is the dir itself.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -28,10 +33,30 @@ pub fn root() -> Option<PathBuf> {
     }
 }
 
+/// How a target dir is split into slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slots {
+    /// The machine's shared dir: `root/slot-N`.
+    Numbered,
+    /// A target dir the user chose: the dir itself, then `root/iso-slot-N`,
+    /// so a project alone in it builds where the user said.
+    FirstInRoot,
+}
+
+impl Slots {
+    fn path(self, root: &Path, index: usize) -> PathBuf {
+        match (self, index) {
+            (Slots::FirstInRoot, 0) => root.to_owned(),
+            (Slots::FirstInRoot, _) => root.join(format!("iso-slot-{index}")),
+            (Slots::Numbered, _) => root.join(format!("slot-{index}")),
+        }
+    }
+}
+
 /// The slot of `root` where every guest `(crate file name, manifest)` may build.
-pub fn slot_for(root: &Path, guests: &[(&str, &Path)]) -> Result<PathBuf> {
+pub fn slot_for(root: &Path, slots: Slots, guests: &[(&str, &Path)]) -> Result<PathBuf> {
     for index in 0.. {
-        let slot = root.join(format!("slot-{index}"));
+        let slot = slots.path(root, index);
         if guests.iter().all(|(name, manifest)| {
             owner(&slot, name).is_none_or(|o| o == *manifest || !o.exists())
         }) {
@@ -95,10 +120,10 @@ mod tests {
             path
         };
         let (ma, mb, mc) = (manifest("a.toml"), manifest("b.toml"), manifest("c.toml"));
-        let a = slot_for(root.path(), &[("counter", &ma)]).unwrap();
-        let b = slot_for(root.path(), &[("counter", &mb)]).unwrap();
-        let other = slot_for(root.path(), &[("other", &mc)]).unwrap();
-        let again = slot_for(root.path(), &[("counter", &mb)]).unwrap();
+        let a = slot_for(root.path(), Slots::Numbered, &[("counter", &ma)]).unwrap();
+        let b = slot_for(root.path(), Slots::Numbered, &[("counter", &mb)]).unwrap();
+        let other = slot_for(root.path(), Slots::Numbered, &[("other", &mc)]).unwrap();
+        let again = slot_for(root.path(), Slots::Numbered, &[("counter", &mb)]).unwrap();
         assert_eq!(a, root.path().join("slot-0"));
         assert_eq!(b, root.path().join("slot-1"));
         assert_eq!(other, a, "a free name shares the first slot");
@@ -111,14 +136,27 @@ mod tests {
         let crates = tempfile::tempdir().unwrap();
         let gone = crates.path().join("gone.toml");
         std::fs::write(&gone, "").unwrap();
-        slot_for(root.path(), &[("counter", &gone)]).unwrap();
+        slot_for(root.path(), Slots::Numbered, &[("counter", &gone)]).unwrap();
         std::fs::remove_file(&gone).unwrap();
         let fresh = crates.path().join("fresh.toml");
         std::fs::write(&fresh, "").unwrap();
         assert_eq!(
-            slot_for(root.path(), &[("counter", &fresh)]).unwrap(),
+            slot_for(root.path(), Slots::Numbered, &[("counter", &fresh)]).unwrap(),
             root.path().join("slot-0")
         );
         assert_eq!(owner(&root.path().join("slot-0"), "counter"), Some(fresh));
+    }
+
+    #[test]
+    fn a_chosen_target_dir_is_its_own_first_slot() {
+        let root = tempfile::tempdir().unwrap();
+        let crates = tempfile::tempdir().unwrap();
+        let (a, b) = (crates.path().join("a.toml"), crates.path().join("b.toml"));
+        std::fs::write(&a, "").unwrap();
+        std::fs::write(&b, "").unwrap();
+        let first = slot_for(root.path(), Slots::FirstInRoot, &[("store", &a)]).unwrap();
+        let second = slot_for(root.path(), Slots::FirstInRoot, &[("store", &b)]).unwrap();
+        assert_eq!(first, root.path());
+        assert_eq!(second, root.path().join("iso-slot-1"));
     }
 }

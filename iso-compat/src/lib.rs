@@ -82,10 +82,7 @@ pub fn compare_worlds(old: &Side, new: &Side) -> Vec<Finding> {
         &named(old.resolve, old_world.exports.iter()),
         &named(new.resolve, new_world.exports.iter()),
     );
-    diff.imports(
-        &named(old.resolve, old_world.imports.iter()),
-        &named(new.resolve, new_world.imports.iter()),
-    );
+    diff.imports(&imported(old), &imported(new));
     diff.findings
 }
 
@@ -97,10 +94,8 @@ pub fn compare_worlds(old: &Side, new: &Side) -> Vec<Finding> {
 /// Any breaking finding means the provider cannot fill the import.
 pub fn check_provider(importer: &Side, import: &str, provider: &Side) -> Vec<Finding> {
     let mut diff = Diff::new(importer.resolve, provider.resolve);
-    let imports = named(
-        importer.resolve,
-        importer.resolve.worlds[importer.world].imports.iter(),
-    );
+    diff.filling = true;
+    let imports = imported(importer);
     let exports = named(
         provider.resolve,
         provider.resolve.worlds[provider.world].exports.iter(),
@@ -132,10 +127,38 @@ struct Named {
     item: WorldItem,
 }
 
-/// The names of `world`'s imports: its functions and interfaces, not its
-/// types (a `use` of a type is no component import).
+/// The names of `world`'s imports that a host must provide: its functions
+/// and interfaces, not its types (a `use` of a type is no component
+/// import), nor interfaces of types alone (see [`needs_provider`]).
 pub fn import_names(resolve: &Resolve, world: WorldId) -> Vec<String> {
-    item_names(resolve, resolve.worlds[world].imports.iter())
+    (imported(&Side { resolve, world }).into_iter())
+        .map(|n| n.full)
+        .collect()
+}
+
+/// Whether an imported item needs a provider: a function does, and an
+/// interface with a function or a resource. An interface of types alone
+/// (`interface types { record todo {..} }`, used by the others) needs
+/// none: wasmtime links it with nothing, and its types come with the
+/// functions that use them.
+pub fn needs_provider(resolve: &Resolve, item: &WorldItem) -> bool {
+    match item {
+        WorldItem::Function(_) => true,
+        WorldItem::Type { .. } => false,
+        WorldItem::Interface { id, .. } => {
+            let interface = &resolve.interfaces[*id];
+            !interface.functions.is_empty()
+                || (interface.types.values())
+                    .any(|ty| matches!(resolve.types[*ty].kind, TypeDefKind::Resource))
+        }
+    }
+}
+
+/// A side's imports that need a provider (see [`needs_provider`]).
+fn imported(side: &Side) -> Vec<Named> {
+    let imports = side.resolve.worlds[side.world].imports.iter();
+    let needed = imports.filter(|(_, item)| needs_provider(side.resolve, item));
+    named(side.resolve, needed)
 }
 
 /// The names of `world`'s exports: its functions and interfaces.
@@ -360,6 +383,10 @@ struct Diff<'a> {
     direction: Direction,
     /// Type pairs compared already on this item's path (recursive types).
     seen: HashSet<(TypeId, TypeId)>,
+    /// Whether NEW is a provider filling OLD's import (see
+    /// [`check_provider`]), not a new version of OLD: what only OLD has is
+    /// then missing, not removed.
+    filling: bool,
 }
 
 impl<'a> Diff<'a> {
@@ -372,6 +399,7 @@ impl<'a> Diff<'a> {
             item: String::new(),
             direction: Direction::Export,
             seen: HashSet::new(),
+            filling: false,
         }
     }
 
@@ -543,6 +571,11 @@ impl<'a> Diff<'a> {
         let path = format!("{} {}", function_kind(func), func.item_name());
         let iso_host = self.item.starts_with("import iso:host/");
         let (severity, rule, message) = match (self.direction, only) {
+            (Direction::Export, Only::Old) if self.filling => (
+                Severity::Breaking,
+                removed_rule(func),
+                "the importer calls it, and the provider does not export it".to_owned(),
+            ),
             (Direction::Export, Only::Old) => {
                 (Severity::Breaking, removed_rule(func), "removed".to_owned())
             }

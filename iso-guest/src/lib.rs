@@ -80,6 +80,19 @@ macro_rules! generate {
 
         $crate::__app_exports!();
 
+        // Runs before the guest's first export call (wit-bindgen's exports
+        // run the module's constructors once), so that every panic, in any
+        // export, reaches the host log with its message and location.
+        #[used]
+        #[allow(unsafe_code)]
+        #[unsafe(link_section = ".init_array")]
+        static __ISO_PANIC_HOOK: extern "C" fn() = {
+            extern "C" fn install() {
+                $crate::install_panic_hook();
+            }
+            install
+        };
+
         $crate::wit_bindgen::generate!({
             path: "wit",
             runtime_path: "::iso_guest::wit_bindgen::rt",

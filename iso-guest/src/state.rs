@@ -99,7 +99,8 @@ impl<T> Deref for StateRef<'_, T> {
 
 /// Sends panics to the host log (message and location) before the guest traps.
 ///
-/// [`StateCell`] installs it on first use; call it yourself in exports that never touch the state.
+/// [`generate!`](crate::generate) installs it before the guest's first
+/// export call, and [`StateCell`] on first use.
 pub fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {

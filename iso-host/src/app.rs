@@ -70,8 +70,9 @@ impl App {
         wire: impl FnOnce(&mut Linker<HostState>) -> wasmtime::Result<()>,
     ) -> Result<App, HostError> {
         let ty = component.component_type();
-        for (name, _) in ty.imports(engine.engine()) {
-            if !PROVIDED.contains(&name) && !wired.iter().any(|w| w == name) {
+        for (name, item) in ty.imports(engine.engine()) {
+            let unfilled = !PROVIDED.contains(&name) && !wired.iter().any(|w| w == name);
+            if unfilled && needs_definition(engine.engine(), &item.ty) {
                 return Err(HostError::MissingImport {
                     name: name.to_owned(),
                 });
@@ -115,6 +116,26 @@ impl App {
     /// (`local:store/api@0.1.0#get`, or `get` at the top level).
     pub fn func_type(&self, name: &str) -> Option<wasmtime::component::types::ComponentFunc> {
         func_type_of(self.engine.engine(), self.pre.component(), name)
+    }
+
+    /// Checks the WAVE text of a call (`increment(5)`, `api.put("a", 2)`)
+    /// against the export it names, without making it: the export's full
+    /// name and the arguments, or the error the call would fail with.
+    pub fn check_call(
+        &self,
+        call: &str,
+    ) -> Result<(String, Vec<wasmtime::component::Val>), HostError> {
+        let call = call.trim();
+        let (name, parsed) = crate::instance::parse_call(call)?;
+        let export = self.resolve(name)?;
+        let func = self
+            .func_type(&export.name)
+            .ok_or_else(|| HostError::Invalid {
+                reason: format!("the component has no export `{}`", export.name),
+            })?;
+        let types: Vec<wasmtime::component::Type> = func.params().map(|(_, ty)| ty).collect();
+        let args = parsed.args(call, &types, || export.signature.clone())?;
+        Ok((export.name.clone(), args))
     }
 
     /// The export that `spelling` names (`put`, `api.put` or
@@ -205,11 +226,43 @@ pub(crate) fn type_name(ty: &wasmtime::component::Type) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Type::Record(_) => "record".into(),
-        Type::Variant(_) => "variant".into(),
-        Type::Enum(_) => "enum".into(),
-        Type::Flags(_) => "flags".into(),
+        Type::Record(record) => {
+            let fields = record
+                .fields()
+                .map(|f| format!("{}: {}", f.name, type_name(&f.ty)));
+            format!("record {{ {} }}", fields.collect::<Vec<_>>().join(", "))
+        }
+        Type::Variant(variant) => {
+            let cases = variant.cases().map(|case| match case.ty {
+                Some(ty) => format!("{}({})", case.name, type_name(&ty)),
+                None => case.name.to_owned(),
+            });
+            format!("variant {{ {} }}", cases.collect::<Vec<_>>().join(", "))
+        }
+        Type::Enum(enumeration) => {
+            format!(
+                "enum {{ {} }}",
+                enumeration.names().collect::<Vec<_>>().join(", ")
+            )
+        }
+        Type::Flags(flags) => format!(
+            "flags {{ {} }}",
+            flags.names().collect::<Vec<_>>().join(", ")
+        ),
         other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+/// Whether an import needs a definition in the linker: a function does,
+/// and an instance with a function or a resource; an instance of types
+/// alone (a WIT `interface types { record .. }`) links with nothing.
+fn needs_definition(engine: &Engine, item: &ComponentItem) -> bool {
+    match item {
+        ComponentItem::ComponentInstance(instance) => {
+            (instance.exports(engine)).any(|(_, export)| needs_definition(engine, &export.ty))
+        }
+        ComponentItem::Type(_) => false,
+        _ => true,
     }
 }
 

@@ -87,9 +87,21 @@ impl Fuel {
         if value >= u64::MAX as f64 {
             return bad("fuel is larger than 2^64");
         }
-        Ok(Fuel(value as u64))
+        Fuel::positive(value as u64, input)
+    }
+
+    /// `Fuel(value)`, unless it is zero: a budget that stops every call.
+    fn positive(value: u64, input: &str) -> Result<Fuel, BudgetParseError> {
+        match value {
+            0 => Err(BudgetParseError::new("fuel", input, STOPS_EVERY_CALL)),
+            _ => Ok(Fuel(value)),
+        }
     }
 }
+
+/// Why a zero fuel or time budget is refused.
+const STOPS_EVERY_CALL: &str =
+    "a budget of zero stops every call; leave the budget out for no limit";
 
 impl FromStr for Fuel {
     type Err = BudgetParseError;
@@ -97,7 +109,7 @@ impl FromStr for Fuel {
     fn from_str(input: &str) -> Result<Fuel, BudgetParseError> {
         let digits = input.trim().replace('_', "");
         if let Ok(whole) = digits.parse::<u64>() {
-            return Ok(Fuel(whole));
+            return Fuel::positive(whole, input);
         }
         match digits.parse::<f64>() {
             Ok(value) => Fuel::from_f64(value, input),
@@ -150,9 +162,12 @@ impl FromStr for Timeout {
     type Err = BudgetParseError;
 
     fn from_str(input: &str) -> Result<Timeout, BudgetParseError> {
-        humantime::parse_duration(input.trim())
-            .map(Timeout)
-            .map_err(|reason| BudgetParseError::new("timeout", input, reason))
+        let bad = |reason: &dyn fmt::Display| BudgetParseError::new("timeout", input, reason);
+        match humantime::parse_duration(input.trim()) {
+            Ok(Duration::ZERO) => Err(bad(&STOPS_EVERY_CALL)),
+            Ok(duration) => Ok(Timeout(duration)),
+            Err(reason) => Err(bad(&reason)),
+        }
     }
 }
 
@@ -175,7 +190,7 @@ trait FromNumber: Sized {
 impl FromNumber for Fuel {
     const EXPECTING: &'static str = "fuel as a whole number (1000000, 1_000_000 or 1e6)";
     fn from_u64(value: u64) -> Result<Self, String> {
-        Ok(Fuel(value))
+        Fuel::positive(value, &value.to_string()).map_err(|e| e.to_string())
     }
     fn from_f64(value: f64) -> Result<Self, String> {
         Fuel::from_f64(value, &value.to_string()).map_err(|e| e.to_string())
@@ -284,6 +299,19 @@ mod tests {
             let err = input.parse::<Fuel>().unwrap_err().to_string();
             assert!(err.contains("invalid fuel"), "{input}: {err}");
             assert!(err.contains("1e6"), "the error shows an example: {err}");
+        }
+    }
+
+    #[test]
+    fn a_zero_fuel_or_time_budget_is_refused() {
+        for err in [
+            "0".parse::<Fuel>().unwrap_err().to_string(),
+            "0e6".parse::<Fuel>().unwrap_err().to_string(),
+            "0s".parse::<Timeout>().unwrap_err().to_string(),
+            "0ms".parse::<Timeout>().unwrap_err().to_string(),
+            from_toml("fuel = 0").unwrap_err(),
+        ] {
+            assert!(err.contains("a budget of zero stops every call"), "{err}");
         }
     }
 

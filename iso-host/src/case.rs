@@ -180,6 +180,11 @@ impl std::fmt::Display for KvValue {
             KvValue::Text(text) => write!(f, "{text:?}"),
             KvValue::Bytes(bytes) if bytes.len() <= 32 => write!(f, "{bytes:?}"),
             KvValue::Bytes(bytes) => write!(f, "{:?}... ({} bytes)", &bytes[..32], bytes.len()),
+        }?;
+        // What `kv::set_as` stored, read through the schema it carries.
+        match iso_schema::Value::decode(self.bytes()) {
+            Ok(value) => write!(f, " (typed: {})", value.to_json()),
+            Err(_) => Ok(()),
         }
     }
 }

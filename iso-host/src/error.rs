@@ -112,7 +112,7 @@ pub enum HostError {
         expected: String,
     },
     /// No export has this name.
-    #[error("no export named `{name}`; the component exports: {}", .available.join(", "))]
+    #[error("no export named `{name}`{}; the component exports: {}", crate::suggest::did_you_mean(.name, .available.iter().map(String::as_str)), .available.join(", "))]
     NoSuchExport {
         /// The name asked for.
         name: String,
@@ -149,10 +149,12 @@ pub enum HostError {
     },
     /// The database is held by another process (another host on the same
     /// folder); nothing was started.
-    #[error("storage `{}`: another process holds it; stop that process, or use another folder", .path.display())]
+    #[error("storage `{}` is held by {}; stop that process, or use another folder", .path.display(), .holder.as_deref().unwrap_or("another process"))]
     StorageHeld {
         /// The database file.
         path: std::path::PathBuf,
+        /// The process that holds it, with its command line, when it said.
+        holder: Option<String>,
     },
     /// A kv write the host refuses (a key or value too large); the call fails.
     #[error("kv write refused: {reason}")]

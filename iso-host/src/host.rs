@@ -436,6 +436,17 @@ impl KvStore {
         self.kept.is_some()
     }
 
+    /// Forgets every entry, and the app's saved state, here and in the
+    /// storage that keeps them.
+    pub fn reset(&mut self) -> Result<(), HostError> {
+        if let Some((storage, app)) = &self.kept {
+            storage.reset(app)?;
+        }
+        self.entries.clear();
+        self.used = 0;
+        Ok(())
+    }
+
     /// Commits a call's `writes`, and `state` when given, in one
     /// transaction; on an error nothing of them is kept.
     pub(crate) fn commit(

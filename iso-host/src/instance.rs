@@ -246,6 +246,14 @@ impl Instance {
         self.commit(Some(state))
     }
 
+    /// Starts the app again from its default state, with no kv entries,
+    /// forgetting both here and in its [`Storage`](crate::Storage).
+    pub fn reset(&mut self) -> Result<(), HostError> {
+        lock(&self.shared.kv).reset()?;
+        self.snapshot = None;
+        self.replace_store()
+    }
+
     /// Restores the state last committed to the app's
     /// [`Storage`](crate::Storage), if there is one; whether there was.
     pub fn restore_saved(&mut self) -> Result<bool, HostError> {
@@ -783,11 +791,25 @@ impl ParsedCall {
         types: &[wasmtime::component::Type],
         signature: impl FnOnce() -> String,
     ) -> Result<Vec<Val>, HostError> {
-        (self.call.to_wasm_params(types.iter())).map_err(|err| HostError::BadArguments {
+        let bad = |detail: String, signature: String| HostError::BadArguments {
             what: call.to_owned(),
-            detail: point_at(call, &err, self.source),
-            expected: signature(),
-        })
+            detail,
+            expected: signature,
+        };
+        if let Some(problem) = self.problem(types) {
+            let detail = point_at_span(call, problem.span, &problem.message, self.source);
+            return Err(bad(detail, signature()));
+        }
+        (self.call.to_wasm_params(types.iter()))
+            .map_err(|err| bad(point_at(call, &err, self.source), signature()))
+    }
+
+    /// The first problem in the arguments that wasm-wave would let
+    /// through or explain poorly (see [`crate::wave_check`]).
+    fn problem(&self, types: &[wasmtime::component::Type]) -> Option<crate::wave_check::Problem> {
+        let values = self.call.params_node()?.as_tuple().ok()?;
+        let src = self.call.source();
+        (values.zip(types)).find_map(|(node, ty)| crate::wave_check::check(node, ty, src))
     }
 }
 
@@ -869,12 +891,23 @@ fn point_at(
     source: Source,
 ) -> String {
     let span = err.span();
-    let moved = source.span(span.clone());
-    let (start, end) = (moved.start.min(text.len()), moved.end.min(text.len()));
     let message = err.to_string();
     let message = message
         .strip_suffix(&format!(" at {span:?}"))
         .unwrap_or(&message);
+    point_at_span(text, span, message, source)
+}
+
+/// `message` with the call text and a caret under `span` of the parsed
+/// text, moved into `text` (see [`Source`]).
+fn point_at_span(
+    text: &str,
+    span: std::ops::Range<usize>,
+    message: &str,
+    source: Source,
+) -> String {
+    let moved = source.span(span);
+    let (start, end) = (moved.start.min(text.len()), moved.end.min(text.len()));
     let at = (0..=start)
         .rev()
         .find(|i| text.is_char_boundary(*i))

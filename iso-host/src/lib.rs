@@ -35,6 +35,7 @@ pub mod budget;
 pub mod cache;
 pub mod case;
 pub mod codec;
+pub mod effect_text;
 pub mod engine;
 pub mod error;
 pub mod event_log;
@@ -47,6 +48,8 @@ pub mod runtime;
 pub mod session;
 pub mod storage;
 pub mod stub;
+pub mod suggest;
+mod wave_check;
 
 pub use app::{App, ExportFunc};
 pub use budget::{Budget, BudgetParseError, Fuel, MemorySize, Timeout};

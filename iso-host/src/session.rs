@@ -253,6 +253,16 @@ impl Session {
         self.runtime.swap(address, bytes, keep_state)
     }
 
+    /// Swaps several apps as one step, as [`Runtime::swap_all`] does: for
+    /// a provider and its importer that changed together.
+    pub fn swap_all(
+        &mut self,
+        swaps: &[(&str, &[u8])],
+        keep_state: bool,
+    ) -> Result<Vec<Swapped>, HostError> {
+        self.runtime.swap_all(swaps, keep_state)
+    }
+
     /// Replays the last `last` calls (all when `None`) made to `address`
     /// on `app`, from the state before the first of them and with the
     /// effects they saw, in an instance of its own: the session is not

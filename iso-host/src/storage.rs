@@ -21,12 +21,13 @@ use std::sync::Arc;
 
 use std::sync::Mutex;
 
-use redb::{Database, ReadableDatabase, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::error::HostError;
 use crate::host::lock;
 use wal::{Record, Wal};
 
+mod holder;
 mod wal;
 
 /// kv entries of every app, (app, key) to value, and each app's saved
@@ -84,11 +85,13 @@ impl Storage {
             .set_cache_size(4 << 20)
             .create(&path)
             .map_err(|err| match err {
-                redb::DatabaseError::DatabaseAlreadyOpen => {
-                    HostError::StorageHeld { path: path.clone() }
-                }
+                redb::DatabaseError::DatabaseAlreadyOpen => HostError::StorageHeld {
+                    path: path.clone(),
+                    holder: holder::read(dir),
+                },
                 other => failed(open_error(other)),
             })?;
+        holder::record(dir);
         // Opened only once the database's lock is held: no other host writes the log.
         let wal_path = dir.join(WAL_FILE);
         let wal = Wal::open(&wal_path).map_err(|e| HostError::Storage {
@@ -179,6 +182,34 @@ impl Storage {
         };
         let state = table.get((STATE_OWNER, app)).map_err(|e| inner.failed(e))?;
         Ok(state.map(|value| value.value().to_vec()))
+    }
+
+    /// Forgets `app`'s kv entries and saved state, on disk when this
+    /// returns: the app starts from its default state, with no entries.
+    pub fn reset(&self, app: &str) -> Result<(), HostError> {
+        let inner = &self.inner;
+        // What the commit log holds goes into the database first.
+        inner.flush()?;
+        let mut txn = inner.db.begin_write().map_err(|e| inner.failed(e))?;
+        (txn.set_durability(redb::Durability::Immediate)).map_err(|e| inner.failed(e))?;
+        {
+            let mut kv = txn.open_table(KV).map_err(|e| inner.failed(e))?;
+            let mut keys = Vec::new();
+            for entry in kv.range((app, "")..).map_err(|e| inner.failed(e))? {
+                let (key, _) = entry.map_err(|e| inner.failed(e))?;
+                let (owner, key) = key.value();
+                if owner != app {
+                    break;
+                }
+                keys.push(key.to_owned());
+            }
+            for key in &keys {
+                kv.remove((app, key.as_str()))
+                    .map_err(|e| inner.failed(e))?;
+            }
+            kv.remove((STATE_OWNER, app)).map_err(|e| inner.failed(e))?;
+        }
+        txn.commit().map_err(|e| inner.failed(e))
     }
 
     /// Commits `writes` (a key to its new value, or `None` to delete it)

@@ -128,9 +128,27 @@ pub fn describe_subject(address: &str) -> String {
     format!("iso.describe.{address}")
 }
 
+/// What happened to a connection after it was made, for a host to say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionEvent {
+    /// The connection to the server is lost; the client reconnects.
+    Lost,
+    /// It is back after it was lost.
+    Back,
+}
+
 impl Nats {
     /// Connects to the server at `url` (e.g. `nats://127.0.0.1:4222`).
     pub fn connect(url: &str) -> Result<Nats, NatsError> {
+        Nats::connect_watched(url, |_| {})
+    }
+
+    /// [`Nats::connect`], telling `on_event` when the connection is lost
+    /// and when it is back.
+    pub fn connect_watched(
+        url: &str,
+        on_event: impl Fn(ConnectionEvent) + Send + Sync + 'static,
+    ) -> Result<Nats, NatsError> {
         // Two: a served call is made on these threads when its instance
         // is free (see `serve`), and a long one holds one of them.
         let tasks = tokio::runtime::Builder::new_multi_thread()
@@ -139,7 +157,24 @@ impl Nats {
             .enable_all()
             .build()
             .map_err(|err| NatsError::Threads(err.to_string()))?;
+        let on_event = std::sync::Arc::new(on_event);
+        let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let connecting = async_nats::ConnectOptions::new()
+            .event_callback(move |event| {
+                let (on_event, lost) = (on_event.clone(), lost.clone());
+                async move {
+                    use std::sync::atomic::Ordering::Relaxed;
+                    match event {
+                        async_nats::Event::Disconnected if !lost.swap(true, Relaxed) => {
+                            on_event(ConnectionEvent::Lost)
+                        }
+                        async_nats::Event::Connected if lost.swap(false, Relaxed) => {
+                            on_event(ConnectionEvent::Back)
+                        }
+                        _ => {}
+                    }
+                }
+            })
             .connection_timeout(CONNECT_TIMEOUT)
             // Each request has the caller's own timeout.
             .request_timeout(None)

@@ -245,9 +245,15 @@ impl Serving {
         let client = self.client.clone();
         let mut info = self.info.clone();
         info.serving = false;
+        // Without a server the subscriptions cannot drain: only the calls
+        // already taken are waited for.
+        let connected = client.connection_state() == async_nats::connection::State::Connected;
         let drained = self.handle.block_on(async move {
             let drained = tokio::time::timeout(within, async {
                 for subscription in loops {
+                    if !connected {
+                        subscription.abort();
+                    }
                     let _ = subscription.await;
                 }
                 answers.close();

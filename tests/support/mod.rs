@@ -80,10 +80,13 @@ impl GuestCrate {
         std::fs::read(self.component_path("debug")).unwrap()
     }
 
-    /// Where `cargo iso build` puts the component for `profile`.
+    /// Where `cargo iso build` puts the component for `profile`: in the
+    /// shared target dir, under the crate's own project key.
     pub fn component_path(&self, profile: &str) -> PathBuf {
+        let root = cargo_metadata::camino::Utf8Path::from_path(self.path()).unwrap();
         shared_target_dir()
             .join("iso")
+            .join(cargo_iso::project::project_key(root))
             .join(profile)
             .join(format!("{}.wasm", self.name.replace('-', "_")))
     }

@@ -19,9 +19,10 @@ use crate::componentize::{
 };
 use crate::links::{self, Link};
 use crate::project::{self, Guest, Project, Selection};
+use crate::shared_target::{self, Slots};
 use crate::term::Shell;
 use crate::toolchain::{self, StdSource, TOOLCHAIN_ENV, Toolchain};
-use crate::{shared_target, wit_deps};
+use crate::wit_deps;
 
 /// `cargo iso build`.
 #[derive(Args, Debug)]
@@ -181,7 +182,10 @@ pub struct Pipeline {
     links: Vec<Link>,
     toolchain: Toolchain,
     cargo_target_dir: Utf8PathBuf,
-    output_dir: Utf8PathBuf,
+    /// The project's iso folder (see [`Project::iso_dir`]).
+    iso_dir: Utf8PathBuf,
+    /// The SDK patched in for guests that depend on `iso-guest` by version.
+    sdk: Option<PathBuf>,
     profile: Profile,
     pass_through: PassThrough,
     /// For a host: build without debug info (see
@@ -235,10 +239,10 @@ impl Pipeline {
                 ),
             );
         }
-        let (cargo_target_dir, output_dir) = target_dirs(options, &project)?;
+        let (cargo_target_dir, iso_dir) = target_dirs(options, &project)?;
         shell.verbose_status(
             "Target",
-            format_args!("cargo builds in {cargo_target_dir}; components go to {output_dir}/iso"),
+            format_args!("cargo builds in {cargo_target_dir}; components go to {iso_dir}"),
         );
         let profile = match (options.profile.as_deref(), options.release) {
             (Some("dev"), _) => Profile::Dev,
@@ -253,12 +257,18 @@ impl Pipeline {
             offline: options.offline,
             frozen: options.frozen,
         };
+        let sdk = project.sdk()?;
+        if let Some(sdk) = &sdk {
+            // Plain `cargo` in the project finds the SDK too.
+            crate::sdk::write_local_patch(project.workspace_root.as_std_path(), sdk)?;
+        }
         Ok(Pipeline {
+            sdk,
             project,
             links,
             toolchain,
             cargo_target_dir,
-            output_dir,
+            iso_dir,
             profile,
             pass_through,
             for_host: false,
@@ -279,7 +289,12 @@ impl Pipeline {
 
     /// The project's default host data folder, `target/iso/data`.
     pub fn data_dir(&self) -> PathBuf {
-        data_dir_in(&self.output_dir)
+        data_dir_in(&self.iso_dir)
+    }
+
+    /// The project's iso folder (see [`Project::iso_dir`]).
+    pub fn iso_dir(&self) -> &Utf8Path {
+        &self.iso_dir
     }
 
     /// Which guest provides each import of the others.
@@ -366,6 +381,7 @@ impl Pipeline {
             verbosity: shell.verbosity(),
             color: shell.color(),
             without_debug_info: self.for_host,
+            sdk: self.sdk.as_deref(),
         }
         .start()?;
         let cargo_time = started.elapsed();
@@ -387,35 +403,52 @@ impl Pipeline {
     }
 }
 
-/// Where cargo builds, and where components go: `--target-dir` or a target dir
-/// the user configured is used for both; otherwise cargo builds in the
-/// machine's shared guest dir and components go to the project's `target/`.
-/// The host data folder of a project whose components go to `output_dir`:
-/// `output_dir/iso/data`.
-pub fn data_dir_in(output_dir: &Utf8Path) -> PathBuf {
-    output_dir.join("iso").join("data").into_std_path_buf()
+/// The host data folder of a project whose iso folder is `iso_dir`
+/// (see [`Project::iso_dir`]): `iso_dir/data`.
+pub fn data_dir_in(iso_dir: &Utf8Path) -> PathBuf {
+    iso_dir.join("data").into_std_path_buf()
 }
 
+/// Where cargo builds, and the project's iso folder (components, data,
+/// logs; see [`Project::iso_dir`]). Cargo builds in a slot of the target
+/// dir the user chose, else of the machine's shared guest dir (see
+/// [`shared_target`]), so that guests of one name from two projects, or
+/// from a project and a checkout of one of its git revisions, never share
+/// artifacts or fingerprints.
 fn target_dirs(options: &BuildOptions, project: &Project) -> Result<(Utf8PathBuf, Utf8PathBuf)> {
-    let utf8 = |dir: PathBuf| {
-        Utf8PathBuf::from_path_buf(dir)
-            .map_err(|dir| anyhow::anyhow!("target dir `{}` is not UTF-8", dir.display()))
-    };
-    if let Some(dir) = &options.target_dir {
-        let dir = utf8(dir.clone())?;
-        return Ok((dir.clone(), dir));
-    }
-    let shared = shared_target::root().filter(|_| project.default_target_dir);
-    let Some(root) = shared else {
-        return Ok((project.target_dir.clone(), project.target_dir.clone()));
+    let chosen = chosen_target_dir(options, project)?;
+    let iso_dir = project.iso_dir(chosen.as_deref());
+    let (root, slots) = match (&chosen, shared_target::root()) {
+        (Some(dir), _) => (dir.clone().into_std_path_buf(), Slots::FirstInRoot),
+        (None, Some(root)) => (root, Slots::Numbered),
+        (None, None) => return Ok((project.target_dir.clone(), iso_dir)),
     };
     let guests: Vec<(&str, &std::path::Path)> = project
         .guests
         .iter()
         .map(|g| (g.wasm_file.as_str(), g.manifest_path.as_std_path()))
         .collect();
-    let slot = shared_target::slot_for(&root, &guests)?;
-    Ok((utf8(slot)?, project.target_dir.clone()))
+    let slot = shared_target::slot_for(&root, slots, &guests)?;
+    Ok((utf8(slot)?, iso_dir))
+}
+
+/// The project's iso folder for a build with `options` (see [`Project::iso_dir`]).
+pub fn iso_dir_for(options: &BuildOptions, project: &Project) -> Result<Utf8PathBuf> {
+    Ok(project.iso_dir(chosen_target_dir(options, project)?.as_deref()))
+}
+
+/// The target dir the user chose: `--target-dir`, else `CARGO_TARGET_DIR`
+/// or cargo config when it is not the project's own `target/`.
+fn chosen_target_dir(options: &BuildOptions, project: &Project) -> Result<Option<Utf8PathBuf>> {
+    Ok(match &options.target_dir {
+        Some(dir) => Some(utf8(dir.clone())?),
+        None => (!project.default_target_dir).then(|| project.target_dir.clone()),
+    })
+}
+
+fn utf8(dir: PathBuf) -> Result<Utf8PathBuf> {
+    Utf8PathBuf::from_path_buf(dir)
+        .map_err(|dir| anyhow::anyhow!("target dir `{}` is not UTF-8", dir.display()))
 }
 
 fn report_toolchain(shell: &Shell, toolchain: &Toolchain) {
@@ -430,7 +463,7 @@ fn report_toolchain(shell: &Shell, toolchain: &Toolchain) {
 }
 
 impl Pipeline {
-    /// Componentizes one core module into `<target-dir>/iso/<profile>/<file>`, unless that is up to date.
+    /// Componentizes one core module into `<iso dir>/<profile>/<file>`, unless that is up to date.
     fn componentize_guest(
         &self,
         shell: &Shell,
@@ -442,7 +475,7 @@ impl Pipeline {
             .path
             .file_name()
             .context("cargo's wasm artifact has no file name")?;
-        let mut dir = self.output_dir.join("iso").join(profile_dir);
+        let mut dir = self.iso_dir.join(profile_dir);
         if self.for_host {
             dir.push("dev");
         }

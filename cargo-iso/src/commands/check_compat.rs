@@ -554,7 +554,7 @@ fn print_human(report: &Report) {
     }
     let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
     println!(
-        "\n{}: {} breaking, {} warnings, {} info{}",
+        "\n{}: {} breaking, {} warning{}, {} info{}",
         if report.compatible {
             "compatible"
         } else {
@@ -562,6 +562,11 @@ fn print_human(report: &Report) {
         },
         count(Severity::Breaking),
         count(Severity::Warning),
+        if count(Severity::Warning) == 1 {
+            ""
+        } else {
+            "s"
+        },
         count(Severity::Info),
         report
             .state

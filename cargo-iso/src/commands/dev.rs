@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use iso_host::runtime::{Runtime, Start};
+use iso_host::runtime::{Runtime, Start, WiringError};
 use iso_host::{
     App, Budget, Compiler, ComponentCache, Durability, EngineOptions, HostError, IsoEngine,
     Session, Swapped,
@@ -97,6 +97,7 @@ Calls, one per line, in WAVE syntax:  increment(5)   get()   greet(\"ada\")
   :exports [APP]     the app's exports, with their WIT signatures
   :reload            rebuild every app now and reload, keeping the state
   :reload --fresh    rebuild now and start the new versions from default state
+  :reset [APP]       start the app again from its default state, with no kv entries (forgets both in the data folder)
   :budget [APP] [fuel=N] [memory=SIZE] [timeout=DURATION]   show or set the per-call budget (`none` lifts one)
   :history           the calls so far and what they returned
   :replay [APP]      replay the session's calls on the running versions and show what differs
@@ -136,6 +137,9 @@ struct Dev {
     shadow_live: bool,
     /// The component of the candidate beside each app, for `:route`.
     candidates: HashMap<String, Vec<u8>>,
+    /// New builds refused because they did not fit the running versions of
+    /// the apps they are wired to: tried again with the next build.
+    refused: Vec<Built>,
     /// The export spellings the line editor completes, kept to the running versions'.
     completions: input::Exports,
 }
@@ -166,10 +170,15 @@ impl DevArgs {
         let mut runtime = Runtime::new(engine.clone(), cache.clone(), log)?;
         // Commits reach the disk when the session ends: a crash loses the last calls.
         (self.budget)
-            .keep_in(&mut runtime, Some(pipeline.data_dir()), Durability::Batched)
+            .keep_in(
+                &mut runtime,
+                Some(pipeline.data_dir()),
+                Durability::Batched,
+                &names,
+            )
             .map_err(|e| fail(shell, e))?;
         let running: Vec<&str> = names.iter().map(String::as_str).collect();
-        let starts: Vec<Start> = guests
+        let mut starts: Vec<Start> = guests
             .iter()
             .zip(&components)
             .map(|(guest, bytes)| Start {
@@ -179,6 +188,7 @@ impl DevArgs {
                 budget: self.budget.over(guest.settings.budget()),
             })
             .collect();
+        super::run::bound_time(shell, &mut starts);
         let _nats = (self.nats).connect_for(&mut runtime, starts.iter().map(|s| &s.wiring))?;
         runtime.start_all(starts).map_err(|e| fail(shell, e))?;
         let session = Session::new(runtime, &running).map_err(|e| fail(shell, e))?;
@@ -217,6 +227,7 @@ impl DevArgs {
             shadow: self.shadow,
             shadow_live: self.shadow_live,
             candidates: HashMap::new(),
+            refused: Vec::new(),
             completions,
         };
         dev.complete();
@@ -378,6 +389,7 @@ impl Dev {
             ("divergences", app) => self.on_app(app, Dev::show_divergences),
             ("promote", words) => self.promote(words),
             ("rollback", app) => self.on_app(app, Dev::rollback),
+            ("reset", app) => self.on_app(app, Dev::reset),
             ("route", words) => self.route(words),
             ("reload", []) | ("reload", ["--fresh"]) => {
                 let everyone = self.names.clone();
@@ -482,6 +494,16 @@ impl Dev {
             Ok(Ok(None)) => self.shell.warn(format_args!(
                 "`{address}` exports no iso:app/state, so it has no state to show"
             )),
+            Ok(Err(err)) | Err(err) => self.report(err),
+        }
+    }
+
+    fn reset(&mut self, address: &str) {
+        match (self.session).with_instance(address, |instance| instance.reset()) {
+            Ok(Ok(())) => self.shell.status(
+                "Reset",
+                format_args!("{address}: default state, no kv entries"),
+            ),
             Ok(Err(err)) | Err(err) => self.report(err),
         }
     }
@@ -599,13 +621,81 @@ impl Dev {
                 return;
             }
         };
-        for name in self.names.clone() {
-            if let Some(new) = built.iter().find(|b| b.name == name) {
-                self.swap(&request, new, &built);
+        let together = !self.shadow_live || request.fresh;
+        // A build refused earlier may have waited for this one: a provider
+        // and its importer saved one after the other. Try them as one step.
+        let waiting = std::mem::take(&mut self.refused);
+        let waiting: Vec<Built> = (waiting.into_iter())
+            .filter(|old| built.iter().all(|new| new.name != old.name))
+            .collect();
+        if together && !waiting.is_empty() {
+            let both: Vec<Built> = built.iter().cloned().chain(waiting.clone()).collect();
+            let changed = self.in_order(&both);
+            if self.swap_together(&request, &changed, &both, false) {
+                self.complete();
+                return flush();
+            }
+            self.refused = waiting;
+        }
+        match self.in_order(&built).as_slice() {
+            changed @ [_, _, ..] if together => {
+                self.swap_together(&request, changed, &built, true);
+            }
+            changed => {
+                for new in changed {
+                    self.swap(&request, new, &built);
+                }
             }
         }
         self.complete();
         flush();
+    }
+
+    /// The builds of `built`, providers first, as the apps are ordered.
+    fn in_order(&self, built: &[Built]) -> Vec<Built> {
+        (self.names.iter())
+            .filter_map(|name| built.iter().find(|b| b.name == *name).cloned())
+            .collect()
+    }
+
+    /// Swaps the new builds of several apps as one step, so a provider and
+    /// its importer that changed together fit each other; whether they
+    /// were swapped. When they were not, they wait for the next build,
+    /// and `report` says why.
+    fn swap_together(
+        &mut self,
+        request: &Request,
+        changed: &[Built],
+        all: &[Built],
+        report: bool,
+    ) -> bool {
+        let swaps: Vec<(&str, &[u8])> = (changed.iter())
+            .map(|new| (new.name.as_str(), new.bytes.as_slice()))
+            .collect();
+        match self.session.swap_all(&swaps, !request.fresh) {
+            Ok(swapped) => {
+                for (new, swapped) in changed.iter().zip(&swapped) {
+                    self.reloaded(request, new, all, swapped);
+                }
+                true
+            }
+            Err(_) if !report => false,
+            Err(err) => {
+                self.refused.extend(changed.iter().cloned());
+                let names: Vec<String> = changed.iter().map(|new| new.name.clone()).collect();
+                let running = self.serving(&names);
+                let help = match err {
+                    HostError::StateRejected { .. } => {
+                        "\nhelp: `:reload --fresh` starts the new builds from default state"
+                    }
+                    _ => "",
+                };
+                self.shell.warn(format_args!(
+                    "still serving {running}: the new builds did not start together: {err}{help}"
+                ));
+                false
+            }
+        }
     }
 
     /// `v3`, for one app; `store v3, front v1` for several.
@@ -632,9 +722,22 @@ impl Dev {
                 "still serving {running}: the new build cannot take its state: {reason}\n\
                  help: `:reload --fresh` starts the new build from default state"
             )),
-            Err(err) => self.shell.warn(format_args!(
-                "still serving {running}: the new build did not start: {err}"
-            )),
+            Err(err) => {
+                // It may fit the next build of an app it imports from or
+                // provides to: its importers build against its new WIT
+                // now, and the next build of one is swapped in with it.
+                let breaks_importers = matches!(&err, HostError::Wiring(wiring) if matches!(**wiring, WiringError::SwapBreaksDependent { .. }));
+                self.refused.push(new.clone());
+                self.shell.warn(format_args!(
+                    "still serving {running}: the new build did not start: {err}"
+                ));
+                if breaks_importers {
+                    self.shell.note(format_args!(
+                        "its importers build against its new WIT now; once they are changed to fit it, they are swapped in with it as one step"
+                    ));
+                    self.share_wit(new);
+                }
+            }
         }
     }
 
@@ -648,6 +751,7 @@ impl Dev {
             true => String::new(),
             false => format!("; {} unchanged", unchanged.join(", ")),
         };
+        let has_state = (self.session.app(&built.name)).is_ok_and(|app| app.has_state());
         self.shell.status(
             "Reloaded",
             format_args!(
@@ -659,10 +763,10 @@ impl Dev {
                 ms(built.componentize),
                 ms(built.compile),
                 ms(swapped.took),
-                if swapped.state_kept {
-                    "state kept"
-                } else {
-                    "state reset"
+                match (swapped.state_kept, has_state) {
+                    (true, _) => "state kept",
+                    (false, true) => "state reset",
+                    (false, false) => "no state to keep",
                 }
             ),
         );

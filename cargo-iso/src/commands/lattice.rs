@@ -30,9 +30,18 @@ impl NatsArgs {
 
     /// A connection to the server, or an error that says how to get one.
     pub fn connect(&self) -> Result<Nats> {
-        Nats::connect(self.url()).map_err(|err| {
+        self.connect_watched(|_| {})
+    }
+
+    /// [`NatsArgs::connect`], telling `on_event` when the connection is
+    /// lost and when it is back.
+    pub fn connect_watched(
+        &self,
+        on_event: impl Fn(iso_nats::ConnectionEvent) + Send + Sync + 'static,
+    ) -> Result<Nats> {
+        Nats::connect_watched(self.url(), on_event).map_err(|err| {
             anyhow!(
-                "{err}\nhelp: start a server with `nats-server` (`./scripts/setup --nats` installs it), or name another with `--nats URL` or `ISO_NATS_URL`"
+                "{err}\nhelp: start a NATS server (`nats-server`; on Debian `apt install nats-server`), or name another with `--nats URL` or `ISO_NATS_URL`"
             )
         })
     }

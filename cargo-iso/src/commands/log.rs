@@ -124,7 +124,7 @@ impl LogArgs {
         Ok(())
     }
 
-    /// The data folder: `--data`, else the project's `target/iso/data`.
+    /// The data folder: `--data`, else the project's (`target/iso/data`).
     fn data_dir(&self) -> Result<PathBuf> {
         if let Some(dir) = &self.data {
             return Ok(dir.clone());
@@ -134,7 +134,7 @@ impl LogArgs {
             workspace: clap_cargo::Workspace::default(),
         };
         let project = project::discover(&selection)?;
-        Ok(data_dir_in(&project.target_dir))
+        Ok(data_dir_in(&project.iso_dir(None)))
     }
 
     fn selects(&self, call: &LoggedCall) -> bool {
@@ -166,7 +166,7 @@ impl LogArgs {
         for effect in &call.effects {
             match effect {
                 Effect::Call(nested) => writeln!(out, "  called {nested}")?,
-                other => writeln!(out, "  saw {other:?}")?,
+                other => writeln!(out, "  saw {other}")?,
             }
         }
         Ok(())

@@ -83,6 +83,7 @@ pub fn scaffold_into(
             dir.display()
         ),
     );
+    crate::sdk::write_local_patch(dir, &crate::sdk::iso_guest_dir()?)?;
     lock_offline(dir);
     Ok(())
 }
@@ -105,13 +106,13 @@ fn folder_name(dir: &std::path::Path) -> Result<String> {
 /// they were fetched; when that fails the first build resolves them online instead.
 fn lock_offline(dir: &std::path::Path) {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let Ok(sdk) = crate::sdk::iso_guest_dir() else {
+        return;
+    };
     let _ = std::process::Command::new(cargo)
-        .args([
-            "generate-lockfile",
-            "--offline",
-            "--quiet",
-            "--manifest-path",
-        ])
+        .args(["generate-lockfile", "--offline", "--quiet", "--config"])
+        .arg(crate::sdk::patch_config(&sdk))
+        .arg("--manifest-path")
         .arg(dir.join("Cargo.toml"))
         .stderr(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

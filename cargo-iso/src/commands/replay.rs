@@ -43,7 +43,7 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "WASM", conflicts_with = "rev")]
     pub against: Option<PathBuf>,
 
-    /// Replay on the project as of this git revision, built in target/iso/revs/
+    /// Replay on the project as of this git revision, built in target/iso/rev/
     #[arg(long, value_name = "REV")]
     pub rev: Option<String>,
 

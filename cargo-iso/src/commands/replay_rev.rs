@@ -1,5 +1,5 @@
 //! `cargo iso replay --rev REV`: the project as of a git revision, checked
-//! out in one worktree under `target/iso/rev` (reused from revision to
+//! out in one worktree under the project's iso folder (`target/iso/rev`) (reused from revision to
 //! revision, so its guests keep one warm build dir) and built there.
 
 use std::path::{Path, PathBuf};
@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::commands::build::{BuildOptions, data_dir_in};
+use crate::commands::build::{BuildOptions, data_dir_in, iso_dir_for};
 use crate::commands::replay::bad_input;
 use crate::commands::run::{RunApp, project_apps};
 use crate::project::{self, Selection};
@@ -23,7 +23,8 @@ pub fn apps_at(rev: &str, build: &BuildOptions, shell: &Shell) -> Result<(Vec<Ru
     let manifest = project.manifest_path.as_std_path();
     let folder = manifest.parent().unwrap_or(Path::new("."));
     let (top, commit) = resolve(folder, rev).map_err(|err| bad_input(shell, err))?;
-    let worktree = project.target_dir.as_std_path().join("iso").join("rev");
+    let iso_dir = iso_dir_for(build, &project)?;
+    let worktree = iso_dir.as_std_path().join("rev");
     check_out(&top, &worktree, &commit)?;
     let inside = manifest.strip_prefix(&top).unwrap_or(manifest);
     shell.status(
@@ -37,7 +38,7 @@ pub fn apps_at(rev: &str, build: &BuildOptions, shell: &Shell) -> Result<(Vec<Ru
     let mut at_rev = build.clone();
     at_rev.manifest.manifest_path = Some(worktree.join(inside));
     let (apps, _) = project_apps(&at_rev, shell)?;
-    Ok((apps, data_dir_in(&project.target_dir)))
+    Ok((apps, data_dir_in(&iso_dir)))
 }
 
 /// The top folder of the git repository holding `folder`, and the commit `rev` names.

@@ -5,8 +5,8 @@
 //!
 //! Exit codes: 0 success; 2 bad input (a bad call, an unknown export, a file
 //! that is not a component, an import the host lacks, a state the guest
-//! refuses); 101 a build failure (cargo's own code); 10 fuel, 11 memory and
-//! 12 time budget exceeded; 20 a guest trap; 21 a guest panic.
+//! refuses); 101 a build failure (cargo's own code); 10 fuel, 11 memory,
+//! 12 time and 13 storage budget exceeded; 20 a guest trap; 21 a guest panic.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -32,7 +32,7 @@ use crate::term::Shell;
 /// `cargo iso run`.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Exit codes: 0 ok, 2 bad input, 101 build failed, 10/11/12 fuel/memory/time budget exceeded, 20 guest trap, 21 guest panic.
+    after_help = "Exit codes: 0 ok, 2 bad input, 101 build failed, 10/11/12/13 fuel/memory/time/storage budget exceeded, 20 guest trap, 21 guest panic.
 
 Examples:
   cargo iso run --fuel 1e6 --invoke 'increment(5)' --invoke 'get()'
@@ -47,7 +47,7 @@ pub struct RunArgs {
     #[allow(missing_docs)]
     pub budget: BudgetArgs,
 
-    /// A call in WAVE syntax, e.g. 'increment(5)'; repeat for several calls on one instance [default: run()]
+    /// A call in WAVE syntax, e.g. 'increment(5)'; repeat for several calls, made in order (all are checked first, and a failed call stops the rest) [default: run()]
     #[arg(long = "invoke", value_name = "CALL")]
     pub invokes: Vec<String>,
 
@@ -80,7 +80,7 @@ pub struct BudgetArgs {
     #[arg(long, value_name = "SIZE")]
     pub memory: Option<MemorySize>,
 
-    /// Wall-clock time per call, e.g. 500ms [default: from [package.metadata.iso], else unlimited]
+    /// Wall-clock time per call, e.g. 500ms [default: from [package.metadata.iso], else 10s in `run` and `dev`, unlimited in `serve`]
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<Timeout>,
 
@@ -99,6 +99,14 @@ pub struct BudgetArgs {
     /// Log no calls (by default each call is logged to the data folder's `events/`, for `cargo iso log`)
     #[arg(long)]
     pub no_log: bool,
+
+    /// Start every app from its default state with no kv entries, forgetting what the data folder kept of them
+    #[arg(long, conflicts_with = "no_data")]
+    pub fresh: bool,
+
+    /// Start APP from its default state with no kv entries, forgetting what the data folder kept of it; repeatable
+    #[arg(long, value_name = "APP", conflicts_with = "no_data")]
+    pub reset: Vec<String>,
 }
 
 impl BudgetArgs {
@@ -114,16 +122,25 @@ impl BudgetArgs {
     /// Keeps `runtime`'s kv and state in the data folder (see
     /// [`BudgetArgs::data_dir`]), committed with `durability`, and logs its
     /// calls there unless `--no-log`.
+    /// `--fresh` and `--reset` forget what it kept of `apps` first.
     pub fn keep_in(
         &self,
         runtime: &mut Runtime,
         default: Option<PathBuf>,
         durability: Durability,
+        apps: &[String],
     ) -> Result<(), HostError> {
         let Some(dir) = self.data_dir(default) else {
             return Ok(());
         };
-        runtime.set_storage(Storage::open(&dir, durability)?);
+        let storage = Storage::open(&dir, durability)?;
+        for app in apps
+            .iter()
+            .filter(|app| self.fresh || self.reset.contains(app))
+        {
+            storage.reset(app)?;
+        }
+        runtime.set_storage(storage);
         if !self.no_log {
             runtime.set_event_log(EventLog::open(&dir, event_log::DEFAULT_BOUND)?);
         }
@@ -150,6 +167,28 @@ impl BudgetArgs {
             timeout: self.timeout,
             storage: self.storage,
         })
+    }
+}
+
+/// The time budget of `run` and `dev` for an app that sets none, so that a
+/// guest that loops stops instead of hanging the command.
+pub const DEFAULT_TIMEOUT: Timeout = Timeout(std::time::Duration::from_secs(10));
+
+/// Gives each of `starts` without a time budget [`DEFAULT_TIMEOUT`], and
+/// says so once, naming them.
+pub fn bound_time(shell: &Shell, starts: &mut [Start]) {
+    let unbounded: Vec<&str> = (starts.iter_mut())
+        .filter(|start| start.budget.timeout.is_none())
+        .map(|start| {
+            start.budget.timeout = Some(DEFAULT_TIMEOUT);
+            start.address
+        })
+        .collect();
+    if !unbounded.is_empty() {
+        shell.note(format_args!(
+            "no time budget set for {}; using {DEFAULT_TIMEOUT}, set `timeout = \"DUR\"` under `[package.metadata.iso]` or pass `--timeout DUR` to change it",
+            unbounded.join(", ")
+        ));
     }
 }
 
@@ -267,10 +306,11 @@ impl RunArgs {
         let names: Vec<String> = apps.iter().map(|app| app.name.clone()).collect();
         // Each call's writes are on disk before its result is printed.
         (self.budget)
-            .keep_in(&mut runtime, data_dir, Durability::EveryCall)
+            .keep_in(&mut runtime, data_dir, Durability::EveryCall, &names)
             .map_err(|e| fail(shell, e))?;
         let _nats = (self.nats).connect_for(&mut runtime, apps.iter().map(|app| &app.wiring))?;
-        let starts = self.budget.starts(&apps);
+        let mut starts = self.budget.starts(&apps);
+        bound_time(shell, &mut starts);
         runtime.start_all(starts).map_err(|err| fail(shell, err))?;
         let state_of = match (&self.state, names.as_slice()) {
             (None, _) => None,
@@ -296,11 +336,17 @@ impl RunArgs {
         } else {
             self.invokes.clone()
         };
-        for call in &calls {
-            let (address, text) = address_call(&runtime, &names, call).map_err(|err| {
+        // Every call is checked before the first is made: a typo in the
+        // last leaves nothing of the others committed.
+        let checked = (calls.iter())
+            .map(|call| check_call(&runtime, &names, call))
+            .collect::<Result<Vec<_>>>()
+            .map_err(|err| {
                 shell.report(&err);
                 AlreadyReported { code: 2 }
             })?;
+        // A failed call stops the rest: they may depend on what it did.
+        for ((address, text), call) in checked.into_iter().zip(&calls) {
             let output =
                 block_on(runtime.call_wave(address, text)).map_err(|err| fail(shell, err))?;
             self.report(shell, call, &output)?;
@@ -327,7 +373,11 @@ impl RunArgs {
     /// the project's data folder (none for a given `.wasm`).
     fn components(&self, shell: &Shell) -> Result<(Vec<RunApp>, Option<PathBuf>)> {
         if let Some(path) = &self.wasm {
-            return Ok((vec![RunApp::from_wasm(path)?], None));
+            let app = RunApp::from_wasm(path).map_err(|err| {
+                shell.report(&err);
+                AlreadyReported { code: 2 }
+            })?;
+            return Ok((vec![app], None));
         }
         let (apps, data) = project_apps(&self.build, shell)?;
         Ok((apps, Some(data)))
@@ -383,6 +433,12 @@ impl RunApp {
     pub fn from_wasm(path: &std::path::Path) -> Result<RunApp> {
         let bytes =
             std::fs::read(path).with_context(|| format!("could not read `{}`", path.display()))?;
+        if !bytes.starts_with(b"\0asm") {
+            bail!(
+                "`{}` is not a wasm file: it does not start with the `\\0asm` magic bytes\nhelp: give a component that `cargo iso build` wrote, such as target/iso/debug/NAME.wasm",
+                path.display()
+            );
+        }
         let name = path
             .file_stem()
             .map_or_else(|| "guest".to_owned(), |s| s.to_string_lossy().into_owned());
@@ -496,14 +552,31 @@ pub fn address_call<'a>(
     }
 }
 
+/// The app `call` goes to and the call's text without the app, checked
+/// against the export it names (see [`address_call`]).
+fn check_call<'a>(
+    runtime: &Runtime,
+    apps: &'a [String],
+    call: &'a str,
+) -> Result<(&'a str, &'a str)> {
+    let (address, text) = address_call(runtime, apps, call)?;
+    if let Ok(app) = runtime.app(address) {
+        app.check_call(text)?;
+    }
+    Ok((address, text))
+}
+
 /// Shows a host error, with how to raise a budget it exceeded, and ends with its exit code.
 pub fn fail(shell: &Shell, err: HostError) -> anyhow::Error {
     let code = exit_code(&err);
     let raise = match &err {
         HostError::BudgetExceeded { kind, .. } => Some(raise_hint(*kind)),
-        HostError::StorageHeld { .. } => Some(
-            "a running `cargo iso dev` of this project holds it? stop it, or run with `--data DIR` or `--no-data`",
+        HostError::StateRejected { .. } => Some(
+            "start the app from its default state with `--reset APP` (`--fresh` for every app), or `:reset APP` in `cargo iso dev`; this forgets its state and kv entries",
         ),
+        HostError::StorageHeld { .. } => {
+            Some("or run with `--data DIR` for a folder of its own, or `--no-data` to keep nothing")
+        }
         _ => None,
     };
     shell.report(&anyhow::Error::new(err));

@@ -17,6 +17,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use iso_host::runtime::Transport;
 use iso_host::{Durability, EngineOptions};
+use iso_nats::ConnectionEvent;
 
 use crate::commands::build::BuildOptions;
 use crate::commands::lattice::NatsArgs;
@@ -63,10 +64,20 @@ impl ServeArgs {
     pub fn exec(self, shell: &Shell) -> Result<()> {
         let (apps, data_dir) = self.components(shell)?;
         let mut runtime = compiled_runtime(shell, EngineOptions::default(), &apps)?;
+        let names: Vec<String> = apps.iter().map(|app| app.name.clone()).collect();
         (self.budget)
-            .keep_in(&mut runtime, data_dir, Durability::EveryCall)
+            .keep_in(&mut runtime, data_dir, Durability::EveryCall, &names)
             .map_err(|e| fail(shell, e))?;
-        let nats = Arc::new(self.nats.connect()?);
+        let watcher = shell.clone();
+        let url = self.nats.url().to_owned();
+        let nats = Arc::new(self.nats.connect_watched(move |event| match event {
+            ConnectionEvent::Lost => watcher.warn(format_args!(
+                "lost the connection to {url}; reconnecting, and serving again once it is back"
+            )),
+            ConnectionEvent::Back => {
+                watcher.status("Reconnected", format_args!("to {url}; serving again"))
+            }
+        })?);
         if apps.iter().any(|app| app.wiring.remotes().next().is_some()) {
             runtime.set_transport(nats.clone());
         }

@@ -186,7 +186,12 @@ impl TestArgs {
                     }
                     return Verdict::Blessed;
                 }
-                Ok(None) => {}
+                Ok(None) => {
+                    return Verdict::Failed(format!(
+                        "{}\n--bless rewrites the results of calls, not `[kv-after]`: edit it in `{shown}` by hand",
+                        describe(&report)
+                    ));
+                }
                 Err(err) => return Verdict::Failed(format!("could not bless `{shown}`: {err:#}")),
             }
         }
@@ -319,7 +324,15 @@ fn bless(path: &Path, text: &str, report: &CaseReport) -> Result<Option<Vec<Stri
         else {
             return Ok(None);
         };
-        table["expect"] = toml_edit::value(actual.as_str());
+        // The new result keeps the old one's comments and spacing.
+        let mut blessed = toml_edit::value(actual.as_str());
+        if let (Some(new), Some(old)) = (
+            blessed.as_value_mut(),
+            table.get("expect").and_then(toml_edit::Item::as_value),
+        ) {
+            *new.decor_mut() = old.decor().clone();
+        }
+        table["expect"] = blessed;
         changes.push(format!("call {number} {call}: {expected} -> {actual}"));
     }
     write_atomically(path, document.to_string().as_bytes())?;

@@ -116,7 +116,7 @@ pub struct ShadowDivergence {
     /// What the candidate's came to.
     pub candidate: Outcome,
     /// The first effect on which they parted, if they did before the
-    /// outcome: e.g. `effect 2: primary KvGet("b", None), candidate none`.
+    /// outcome: e.g. `effect 2: primary kv.get("b") -> none, candidate none`.
     pub first_effect: Option<String>,
 }
 
@@ -393,7 +393,7 @@ pub(crate) fn first_difference_of(
     let at =
         (0..primary.len().max(candidate.len())).find(|&i| primary.get(i) != candidate.get(i))?;
     let show =
-        |effect: Option<&Effect>| effect.map_or_else(|| "none".to_owned(), |e| format!("{e:?}"));
+        |effect: Option<&Effect>| effect.map_or_else(|| "none".to_owned(), Effect::to_string);
     Some(format!(
         "effect {}: {one} {}, {other} {}",
         at + 1,

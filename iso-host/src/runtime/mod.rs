@@ -43,6 +43,7 @@ mod remote;
 mod remote_app;
 mod replay;
 pub mod supervise;
+mod swap;
 mod typed_forward;
 pub mod wiring;
 
@@ -69,7 +70,7 @@ use crate::error::HostError;
 use crate::event_log::EventLog;
 use crate::host::{Effect, HostState, KvStore, LogSink, NoLog, PROVIDED, Shared};
 use crate::instance::{CallOutput, Instance, Usage};
-use crate::session::{ExportChanges, Swapped, effects, successor};
+use crate::session::{Swapped, effects, successor};
 use crate::storage::Storage;
 use actor::{Actor, Reply, Served};
 pub use call::block_on;
@@ -547,82 +548,6 @@ impl Runtime {
         })
     }
 
-    /// Replaces the version running at `address` with the component
-    /// `bytes`, between two calls, as [`Session::swap`](crate::Session::swap)
-    /// does: with `keep_state` the state is carried over, and the swap is
-    /// refused if the new version cannot take it. The new version's imports
-    /// keep their wiring, and it must still fill what its dependents import
-    /// from it, or the swap is refused naming the dependent. Whenever it is
-    /// refused, the old version keeps serving.
-    pub fn swap(
-        &mut self,
-        address: &str,
-        bytes: &[u8],
-        keep_state: bool,
-    ) -> Result<Swapped, HostError> {
-        let carry = match keep_state {
-            true => Carry::Running,
-            false => Carry::Fresh,
-        };
-        self.replace(address, bytes, carry)
-    }
-
-    /// [`Runtime::swap`], with the state `carry` says.
-    fn replace(&mut self, address: &str, bytes: &[u8], carry: Carry) -> Result<Swapped, HostError> {
-        let started = Instant::now();
-        let (app, resolve, world) = self.next_version(address, bytes)?;
-        let served = self.served(address)?.clone();
-        check_pool(address, &app, served.actors().len())?;
-        let mut swapped = Vec::new();
-        // A pool's instances are stateless, so each swaps alone.
-        for actor in served.actors() {
-            let (app, carry) = (app.clone(), carry.clone());
-            swapped.push(actor.ask_blocking(move |supervised| {
-                let old = &mut supervised.instance;
-                let state = match carry {
-                    Carry::Running => old.save_state()?,
-                    Carry::Fresh => None,
-                    Carry::Given(state) => Some(state),
-                };
-                let (next, state_kept) = successor(old.budget(), old.shared().clone(), app, state)?;
-                let exports = ExportChanges::between(supervised.instance.app(), next.app());
-                supervised.replace(next);
-                Ok::<_, HostError>((state_kept, exports))
-            })??);
-        }
-        let Some((state_kept, exports)) = swapped.pop() else {
-            return Err(no_such_address(address));
-        };
-        let running = self.running.get_mut(address).expect("checked above");
-        (running.resolve, running.world, running.app) = (resolve, world, app);
-        running.version += 1;
-        Ok(Swapped {
-            version: running.version,
-            state_kept,
-            exports,
-            took: started.elapsed(),
-        })
-    }
-
-    /// The component `bytes` linked as the next version of `address`, with
-    /// its WIT; refused when its imports or what its dependents import
-    /// from it no longer fit.
-    fn next_version(
-        &self,
-        address: &str,
-        bytes: &[u8],
-    ) -> Result<(Arc<App>, Resolve, WorldId), HostError> {
-        let Some(running) = self.running.get(address) else {
-            return Err(no_such_address(address));
-        };
-        let (component, _) = self.cache.load(self.engine.engine(), bytes)?;
-        let (resolve, world) = decode(bytes)?;
-        let wires = self.check_wiring(address, &running.wiring, &resolve, world)?;
-        self.check_dependents(address, &resolve, world)?;
-        let app = Arc::new(self.link(&component, &wires, running.budget)?);
-        Ok((app, resolve, world))
-    }
-
     /// Starts the component `bytes` as a shadow beside the version running
     /// at `address`, which goes on answering every call: each call
     /// through [`Runtime::call`], [`Runtime::call_wave`], a
@@ -816,19 +741,20 @@ impl Runtime {
         resolve: &Resolve,
         world: WorldId,
     ) -> Result<Vec<Wire>, WiringError> {
-        let imports = import_names(resolve, world);
+        // A wiring may name an import of types alone, which needs no provider.
+        let every_import: Vec<String> = (resolve.worlds[world].imports.keys())
+            .map(|key| resolve.name_world_key(key))
+            .collect();
         for named in wiring.imports() {
-            if !imports
-                .iter()
-                .any(|import| wiring::names_import(named, import))
-            {
+            if !(every_import.iter()).any(|import| wiring::names_import(named, import)) {
                 return Err(WiringError::UnknownImport {
                     address: address.to_owned(),
                     import: named.to_owned(),
-                    imports,
+                    imports: import_names(resolve, world),
                 });
             }
         }
+        let imports = import_names(resolve, world);
         let foreign = imports.iter().filter(|i| !PROVIDED.contains(&i.as_str()));
         foreign
             .map(|import| self.check_import(address, wiring, resolve, world, import))

@@ -23,7 +23,7 @@ pub struct Replayed {
     /// What it comes to now.
     pub replayed: String,
     /// The first effect on which the two runs parted, if they did, e.g.
-    /// `effect 2: logged KvGet("b", None), replayed none`.
+    /// `effect 2: logged kv.get("b") -> none, replayed none`.
     pub first_effect: Option<String>,
 }
 

@@ -1,4 +1,7 @@
 //! {{name}}: a counter whose count survives hot reloads.
+//!
+//! A guest has no stdout: `println!` and `dbg!` print nothing. Log with
+//! `iso_guest::info!` (and `debug!`, `warn!`, `error!`), which the host shows.
 
 iso_guest::generate!();
 

@@ -48,6 +48,7 @@ pub struct Request {
 }
 
 /// A built and compiled new version of one guest, with what each stage cost.
+#[derive(Clone)]
 pub struct Built {
     /// The guest's name: the address it runs under.
     pub name: String,
@@ -223,6 +224,15 @@ fn build(
         {
             wits.push(ProviderWit::read(guest)?);
         }
+    }
+    // An importer built with its provider builds against the provider's
+    // WIT as it is built now: a provider and its importer changed together.
+    let together: Vec<_> = (pipeline.links().iter())
+        .filter(|link| names.contains(&link.importer) && names.contains(&link.provider))
+        .cloned()
+        .collect();
+    for wit in wits.iter().flatten() {
+        wit.copy_to_importers(&together, pipeline.guests())?;
     }
     let (components, cargo) = pipeline.start_named(shell, names)?;
     let mut built = Vec::new();
