@@ -389,7 +389,7 @@ fn an_unknown_export_lists_the_available_ones() {
     run_wasm(&misbehave(), &["--invoke", "totl()"])
         .code(2)
         .stderr(predicate::str::contains(
-            "no export named `totl`; did you mean `total`?; the component exports:",
+            "no export named `totl` (did you mean `total`?); the component exports:",
         ));
 }
 

@@ -11,9 +11,9 @@ pub fn closest<'a>(typed: &str, known: impl IntoIterator<Item = &'a str>) -> Opt
         .map(|(_, name)| name)
 }
 
-/// `; did you mean `name`?` for the closest of `known`, or nothing.
+/// ` (did you mean `name`?)` for the closest of `known`, or nothing.
 pub fn did_you_mean<'a>(typed: &str, known: impl IntoIterator<Item = &'a str>) -> String {
-    closest(typed, known).map_or_else(String::new, |name| format!("; did you mean `{name}`?"))
+    closest(typed, known).map_or_else(String::new, |name| format!(" (did you mean `{name}`?)"))
 }
 
 #[cfg(test)]

@@ -152,12 +152,14 @@ mod tests {
         let app = app();
         let err = error(&app, "add([{title: \"milk\", nte: some(\"2 litres\")}])");
         assert!(
-            err.contains("the record has no field `nte`; did you mean `note`?; its fields are title, note, done at 21..24"),
+            err.contains("the record has no field `nte` (did you mean `note`?); its fields are title, note, done at 21..24"),
             "{err}"
         );
         let err = error(&app, "set(al)");
         assert!(
-            err.contains("the enum has no case `al`; did you mean `all`?; its cases are none, all"),
+            err.contains(
+                "the enum has no case `al` (did you mean `all`?); its cases are none, all"
+            ),
             "{err}"
         );
         let err = error(&app, "choose(two(2))");
