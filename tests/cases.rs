@@ -194,6 +194,33 @@ fn each_failure_names_its_reason_and_the_run_goes_on() {
         ));
 }
 
+/// A value the guest stores with `kv::set_as` is written in WAVE of its
+/// schema type, in `[setup.kv]` and `[kv-after]` alike; one that does not
+/// read is a bad case that names its key.
+#[test]
+fn typed_kv_values_are_written_in_wave_of_their_type() {
+    let guest = GuestCrate::new("store", "typed-kv");
+    let cases = guest.path().join("tests/iso");
+    std::fs::create_dir_all(&cases).unwrap();
+    let write = |name: &str, text: &str| std::fs::write(cases.join(name), text).unwrap();
+    write(
+        "typed.toml",
+        "[setup.kv]\na = { wave = '2', type = 'u32' }\n\n[[call]]\ncall = 'get(\"a\")'\nexpect = 'some(2)'\n\n[[call]]\ncall = 'put(\"b\", 3)'\n\n[kv-after]\na = { wave = '2', type = 'u32' }\nb = { wave = '3', type = 'u32' }\n",
+    );
+    write(
+        "mistyped.toml",
+        "[setup.kv]\na = { wave = '\"two\"', type = 'u32' }\n\n[[call]]\ncall = 'get(\"a\")'\n",
+    );
+    let failed = guest.cargo_iso(&["test"]).assert().code(101);
+    let out = stdout_of(&failed);
+    assert!(out.contains("test typed ... ok"), "{out}");
+    assert!(out.contains("test mistyped ... FAILED"), "{out}");
+    assert!(
+        out.contains("setup.kv `a`: `\"two\"` is no value of the type: "),
+        "{out}"
+    );
+}
+
 /// Unit tests the counter gains: one that fails an assertion, one that
 /// returns an error, one that never ends, one that reads the fixed clock.
 const UNIT_TESTS: &str = r#"

@@ -91,6 +91,11 @@ impl Shell {
         }
     }
 
+    /// `note: ...` that belongs to an error just reported: shown with `-q` too.
+    pub fn error_note(&self, message: impl Display) {
+        print_line(NOTE, "note:", message);
+    }
+
     /// Prints `err` as cargo would and returns the exit code to end with.
     ///
     /// An [`AlreadyReported`] failure prints nothing and keeps its code.

@@ -146,7 +146,7 @@ pub struct CaseCall {
     pub effects: Option<Vec<Effect>>,
 }
 
-/// A kv value: text, or bytes.
+/// A kv value: text, bytes, or a typed value in WAVE.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum KvValue {
@@ -154,14 +154,31 @@ pub enum KvValue {
     Text(String),
     /// Any bytes.
     Bytes(Vec<u8>),
+    /// A value of a schema type, as `kv::set_as` stores it, written
+    /// `{ wave = "7", type = "u32" }` (see [`crate::wave_value`]).
+    Typed {
+        /// The value in WAVE.
+        wave: String,
+        /// Its type in the schema's text form, e.g. `u32` or
+        /// `record todo { title: string }`.
+        #[serde(rename = "type")]
+        ty: String,
+    },
 }
 
 impl KvValue {
-    /// Its bytes.
-    pub fn bytes(&self) -> &[u8] {
+    /// Its bytes; for a typed value, its encoding, or why it has none.
+    pub fn bytes(&self) -> Result<Vec<u8>, String> {
         match self {
-            KvValue::Text(text) => text.as_bytes(),
-            KvValue::Bytes(bytes) => bytes,
+            KvValue::Text(text) => Ok(text.as_bytes().to_vec()),
+            KvValue::Bytes(bytes) => Ok(bytes.clone()),
+            KvValue::Typed { wave, ty } => {
+                let ty = iso_schema::Type::parse(ty)
+                    .map_err(|err| format!("type `{ty}` does not read: {err}"))?;
+                let value = crate::wave_value::parse(wave, &ty)
+                    .map_err(|err| format!("`{wave}` is no value of the type: {err}"))?;
+                Ok(value.encode())
+            }
         }
     }
 
@@ -176,13 +193,17 @@ impl KvValue {
 
 impl std::fmt::Display for KvValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            KvValue::Text(text) => write!(f, "{text:?}"),
-            KvValue::Bytes(bytes) if bytes.len() <= 32 => write!(f, "{bytes:?}"),
-            KvValue::Bytes(bytes) => write!(f, "{:?}... ({} bytes)", &bytes[..32], bytes.len()),
+        let bytes = match self {
+            KvValue::Text(text) => return write!(f, "{text:?}"),
+            KvValue::Typed { wave, ty } => return write!(f, "{wave} (type {ty})"),
+            KvValue::Bytes(bytes) => bytes,
+        };
+        match bytes.len() {
+            0..=32 => write!(f, "{bytes:?}"),
+            len => write!(f, "{:?}... ({len} bytes)", &bytes[..32]),
         }?;
         // What `kv::set_as` stored, read through the schema it carries.
-        match iso_schema::Value::decode(self.bytes()) {
+        match iso_schema::Value::decode(bytes) {
             Ok(value) => write!(f, " (typed: {})", value.to_json()),
             Err(_) => Ok(()),
         }
@@ -278,10 +299,11 @@ impl Case {
             report.outcomes.push(actual);
         }
         if let Some(expected) = &self.kv_after {
+            let bytes = kv_bytes(expected, "kv-after")?;
             let kv = crate::host::lock(&shared.kv);
             report
                 .failures
-                .extend(kv_differences(expected, kv.entries()));
+                .extend(kv_differences(expected, &bytes, kv.entries()));
         }
         report.logs = logs.take();
         Ok(report)
@@ -293,9 +315,7 @@ impl Case {
         let world = self.setup.world()?;
         let logs = Arc::new(Captured::default());
         let mut shared = Shared::new(logs.clone());
-        let entries = (self.setup.kv.iter())
-            .map(|(key, value)| (key.clone(), value.bytes().to_vec()))
-            .collect();
+        let entries = kv_bytes(&self.setup.kv, "setup.kv")?;
         shared.kv = Arc::new(Mutex::new(KvStore::with_entries(entries)));
         let fakes = self
             .fakes
@@ -423,9 +443,25 @@ fn same_wave(expected: &str, actual: &str) -> bool {
     expected == actual || squeezed(expected) == squeezed(actual)
 }
 
-/// The entries where `actual` differs from `expected`, by key.
+/// The bytes of each kv value of `entries` (of the case's `table`); a
+/// typed value that does not read is a bad case.
+fn kv_bytes(
+    entries: &BTreeMap<String, KvValue>,
+    table: &str,
+) -> Result<BTreeMap<String, Vec<u8>>, HostError> {
+    (entries.iter())
+        .map(|(key, value)| match value.bytes() {
+            Ok(bytes) => Ok((key.clone(), bytes)),
+            Err(err) => Err(invalid(format!("{table} `{key}`: {err}"))),
+        })
+        .collect()
+}
+
+/// The entries where `actual` differs from `expected` (whose bytes are
+/// `expected_bytes`), by key.
 fn kv_differences(
     expected: &BTreeMap<String, KvValue>,
+    expected_bytes: &BTreeMap<String, Vec<u8>>,
     actual: &BTreeMap<String, Vec<u8>>,
 ) -> Vec<CaseFailure> {
     let keys: std::collections::BTreeSet<&String> = expected.keys().chain(actual.keys()).collect();
@@ -433,7 +469,7 @@ fn kv_differences(
         .filter_map(|key| {
             let want = expected.get(key);
             let have = actual.get(key);
-            (want.map(KvValue::bytes) != have.map(Vec::as_slice)).then(|| CaseFailure::Kv {
+            (expected_bytes.get(key) != have).then(|| CaseFailure::Kv {
                 key: key.clone(),
                 expected: want.cloned(),
                 actual: have.map(|bytes| KvValue::from_bytes(bytes)),

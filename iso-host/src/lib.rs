@@ -50,6 +50,7 @@ pub mod storage;
 pub mod stub;
 pub mod suggest;
 mod wave_check;
+pub mod wave_value;
 
 pub use app::{App, ExportFunc};
 pub use budget::{Budget, BudgetParseError, Fuel, MemorySize, Timeout};

@@ -581,7 +581,7 @@ pub fn fail(shell: &Shell, err: HostError) -> anyhow::Error {
     };
     shell.report(&anyhow::Error::new(err));
     if let Some(hint) = raise {
-        shell.note(hint);
+        shell.error_note(hint);
     }
     AlreadyReported { code }.into()
 }
