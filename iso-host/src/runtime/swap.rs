@@ -15,6 +15,16 @@ use crate::app::App;
 use crate::error::HostError;
 use crate::session::{ExportChanges, Swapped, successor};
 
+impl Carry {
+    /// The running version's state, or with `keep_state` false the default.
+    fn kept(keep_state: bool) -> Carry {
+        match keep_state {
+            true => Carry::Running,
+            false => Carry::Fresh,
+        }
+    }
+}
+
 /// A new version of one app, checked and linked, not yet swapped in.
 pub(super) struct NextVersion {
     address: String,
@@ -37,11 +47,7 @@ impl Runtime {
         bytes: &[u8],
         keep_state: bool,
     ) -> Result<Swapped, HostError> {
-        let carry = match keep_state {
-            true => Carry::Running,
-            false => Carry::Fresh,
-        };
-        self.replace(address, bytes, carry)
+        self.replace(address, bytes, Carry::kept(keep_state))
     }
 
     /// Swaps the new versions `swaps` (an address and a component each) as
@@ -56,13 +62,9 @@ impl Runtime {
         swaps: &[(&str, &[u8])],
         keep_state: bool,
     ) -> Result<Vec<Swapped>, HostError> {
-        let carry = match keep_state {
-            true => Carry::Running,
-            false => Carry::Fresh,
-        };
         let started = Instant::now();
         let next = self.next_versions(swaps)?;
-        self.put_in(next, &carry, started)
+        self.put_in(next, &Carry::kept(keep_state), started)
     }
 
     /// [`Runtime::swap`], with the state `carry` says.
