@@ -240,6 +240,30 @@ fn garbage_on_a_subject_is_logged_and_dropped_and_the_host_keeps_serving() {
     );
 }
 
+/// The host's own interfaces are never served: nobody on the lattice can
+/// read or overwrite an app's state, or run its tests.
+#[test]
+fn a_host_own_export_is_refused_and_the_apps_own_are_answered() {
+    let server = Server::start();
+    let nats = Nats::connect(&server.url).unwrap();
+    let _serving = nats
+        .serve(store_host(fixture("misbehave")), |_| {})
+        .unwrap();
+    let client = Arc::new(Nats::connect(&server.url).unwrap());
+    let app = RemoteApp::connect(client, "store", SECOND).unwrap();
+    let added = app.call_wave("add(2)", SECOND).unwrap();
+    assert_eq!(added.map(|v| iso_host::wave(&v)).as_deref(), Some("2"));
+    for call in ["iso:app/state@0.1.0#save()", "iso:app/state@0.1.0#schema()"] {
+        let err = app.call_wave(call, SECOND).unwrap_err().to_string();
+        assert!(
+            err.contains("no export `iso:app/state@0.1.0#"),
+            "{call}: {err}"
+        );
+    }
+    let total = app.call_wave("total()", SECOND).unwrap();
+    assert_eq!(total.map(|v| iso_host::wave(&v)).as_deref(), Some("2"));
+}
+
 #[test]
 fn a_stopped_server_gives_clear_errors_and_calls_resume_when_it_is_back() {
     let server = Server::start();
@@ -557,6 +581,25 @@ fn killing_one_of_two_hosts_during_500_calls_loses_no_acknowledged_call() {
     let (in_a, in_b) = (sum_in(&data_a), sum_in(&data_b));
     assert!(in_a > 0 && in_b > 0, "{in_a} and {in_b}");
     assert_eq!(in_a + in_b, acknowledged.len());
+}
+
+/// With no server at the URL, the error says how to start one, in words an
+/// installed cargo-iso can stand by (no script of this repository).
+#[test]
+fn no_server_at_the_url_says_how_to_get_one() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    support::cargo_iso()
+        .args(["call", "store.get(\"a\")", "--nats"])
+        .arg(format!("nats://127.0.0.1:{port}"))
+        .assert()
+        .code(101)
+        .stderr(predicate::str::contains(
+            "help: start a NATS server (`nats-server`; on Debian `apt install nats-server`)",
+        ))
+        .stderr(predicate::str::contains("scripts/setup").not());
 }
 
 #[test]

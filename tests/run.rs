@@ -381,6 +381,17 @@ fn malformed_wave_points_at_the_problem() {
 }
 
 #[test]
+fn run_help_lists_every_exit_code() {
+    cargo_iso()
+        .args(["run", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "10/11/12/13 fuel/memory/time/storage budget",
+        ));
+}
+
+#[test]
 fn an_unknown_export_lists_the_available_ones() {
     run_wasm(&misbehave(), &["--invoke", "nope()"])
         .code(2)

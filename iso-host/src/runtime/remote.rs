@@ -131,7 +131,9 @@ impl Runtime {
     /// Answers a call that came as bytes (see [`codec`](crate::codec)):
     /// reads it, makes it under the app's budget, and returns the answer
     /// as bytes, a failure included. Bytes that do not read are answered
-    /// with [`RemoteError::BadRequest`]; a call whose caller's deadline
+    /// with [`RemoteError::BadRequest`], and one of a host-own export
+    /// (`iso:app/state`, `iso:app/tests`) with [`RemoteError::NoSuchExport`];
+    /// a call whose caller's deadline
     /// has passed is answered with a time budget exceeded, not made.
     pub fn answer(&self, request: &[u8]) -> impl Future<Output = Vec<u8>> + Send + 'static + use<> {
         let sent = self.read_call(request).map(|call| {
@@ -216,7 +218,10 @@ impl Runtime {
         }
         let app = (self.app(&header.address))
             .map_err(|_| (id, RemoteError::NoSuchAddress(header.address.clone())))?;
-        let func = (app.func_type(&header.export))
+        // Only the app's own exports are served: the host's `iso:app`
+        // interfaces (its state, its tests) are never answered for another host.
+        let own = (app.user_exports()).any(|export| export.name == header.export);
+        let func = (app.func_type(&header.export).filter(|_| own))
             .ok_or_else(|| (id, RemoteError::NoSuchExport(header.export.clone())))?;
         let params: Vec<Type> = func.params().map(|(_, ty)| ty).collect();
         let args = codec::decode_values(&params, args).map_err(|err| bad(id, err))?;

@@ -7,7 +7,8 @@
 //! log that was not checkpointed are applied to the database again (they
 //! set whole values, so applying one twice is harmless); a torn last
 //! record (the host died while writing it: its call was never answered)
-//! is dropped.
+//! is dropped, and a record that fails its check with whole records after
+//! it (acknowledged calls) stops the open with an error naming its offset.
 //!
 //! A record: payload length (u32 LE), CRC-32 of the payload (u32 LE), and
 //! the payload: the app, a state flag and state, then each write as key,
@@ -51,6 +52,19 @@ impl Wal {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
         let (records, whole) = decode_all(&bytes);
+        if let Some(following) = records_after_a_bad_one(&bytes[whole..]) {
+            let records = if following == 1 {
+                "record follows"
+            } else {
+                "records follow"
+            };
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "the record at byte {whole} fails its check, and {following} acknowledged {records} it, which the host will not drop: restore the file from a backup, or move it away to start from the database alone (losing them)"
+                ),
+            ));
+        }
         if whole < bytes.len() {
             // New records go right after the whole ones.
             file.set_len(whole as u64)?;
@@ -140,6 +154,19 @@ fn decode_all(all: &[u8]) -> (Vec<Record>, usize) {
         bytes = rest;
     }
     (records, all.len() - bytes.len())
+}
+
+/// How many whole records follow the bad record at the start of `rest`
+/// (what [`decode_all`] stopped at), when any do: then it is no torn
+/// tail, which only the last record can be, but a corrupt record in the
+/// middle of the log. `None` for a torn tail, or nothing at all.
+fn records_after_a_bad_one(rest: &[u8]) -> Option<usize> {
+    let mut reader = Reader(rest);
+    let len = reader.u32()? as usize;
+    reader.u32()?;
+    reader.take(len)?;
+    let (after, _) = decode_all(reader.0);
+    (!after.is_empty()).then_some(after.len())
 }
 
 fn decode(bytes: &[u8]) -> Option<(Record, &[u8])> {
@@ -242,5 +269,35 @@ mod tests {
         bytes.extend_from_slice(&[9, 0, 0, 0, 1, 2, 3, 4, 5]);
         std::fs::write(&path, bytes).unwrap();
         assert_eq!(Wal::open(&path).unwrap().pending, vec![record(4)]);
+    }
+
+    /// Fault: one byte of the second of three records flips. The records
+    /// after it were acknowledged: the log is refused, naming the offset,
+    /// rather than read up to the bad record.
+    #[test]
+    fn a_corrupt_record_in_the_middle_is_refused_with_its_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let mut wal = Wal::open(&path).unwrap();
+        for n in 0..3 {
+            wal.append(record(n)).unwrap();
+        }
+        drop(wal);
+        let first = encode(&record(0)).len();
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[first + 10] ^= 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+        let err = Wal::open(&path).err().unwrap().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "the record at byte {first} fails its check, and 1 acknowledged record follows it"
+            )),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "the file is left as it was"
+        );
     }
 }
