@@ -34,19 +34,24 @@ impl Server {
     /// A server on a port it picks itself as it starts listening: a port
     /// picked here and handed over could be taken in between.
     fn start() -> Server {
-        Server::spawn("-1")
+        Server::spawn("-1", &[])
     }
 
     /// A server on `port` (again, after the one there was stopped).
     fn start_on(port: u16) -> Server {
-        Server::spawn(&port.to_string())
+        Server::spawn(&port.to_string(), &[])
+    }
+
+    /// A server started with `options` too, e.g. `--user a --pass b`.
+    fn start_with(options: &[&str]) -> Server {
+        Server::spawn("-1", options)
     }
 
     /// Starts `nats-server -p port` and waits for its ports file, which it
     /// writes once it listens. Unlike a probe connect, that file cannot
     /// come from another test's server, and a server that could not
     /// listen is seen exiting.
-    fn spawn(port: &str) -> Server {
+    fn spawn(port: &str, options: &[&str]) -> Server {
         // Debian puts it in /usr/sbin, which a user's PATH may lack.
         let binary = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
             .into_iter()
@@ -55,6 +60,7 @@ impl Server {
         let ports = tempfile::tempdir().unwrap();
         let mut child = Command::new(binary)
             .args(["-a", "127.0.0.1", "-p", port])
+            .args(options)
             .arg("--ports_file_dir")
             .arg(ports.path())
             .stderr(Stdio::null())
@@ -581,6 +587,74 @@ fn killing_one_of_two_hosts_during_500_calls_loses_no_acknowledged_call() {
     let (in_a, in_b) = (sum_in(&data_a), sum_in(&data_b));
     assert!(in_a > 0 && in_b > 0, "{in_a} and {in_b}");
     assert_eq!(in_a + in_b, acknowledged.len());
+}
+
+/// A server that wants a user and password, or a token: they are sent
+/// from the URL, from flags or from the `nats` CLI's environment variables,
+/// and a wrong or missing one is an error at once that names the server and
+/// the method tried, and never shows a secret.
+#[test]
+fn credentials_in_the_url_flags_or_environment_are_sent_and_a_wrong_one_is_named() {
+    let server = Server::start_with(&["--user", "ada", "--pass", "s3cret"]);
+    let with = |userinfo: &str| {
+        server
+            .url
+            .replacen("nats://", &format!("nats://{userinfo}@"), 1)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = wasm_file(dir.path(), "store", "store");
+    let _serve = ServeProcess::start(dir.path(), &with("ada:s3cret"), &[wasm.to_str().unwrap()]);
+    let call = |call: &str, url: &str| {
+        let mut command = support::cargo_iso();
+        command.args(["call", call, "--nats", url]);
+        command
+    };
+    call("store.put(\"a\", 1)", &server.url)
+        .args(["--user", "ada", "--password", "s3cret"])
+        .assert()
+        .success();
+    call("store.get(\"a\")", &server.url)
+        .env("NATS_USER", "ada")
+        .env("NATS_PASSWORD", "s3cret")
+        .assert()
+        .success()
+        .stdout("some(1)\n");
+    let started = Instant::now();
+    for (url, method) in [
+        (with("ada:wrong"), "user and password"),
+        (server.url.clone(), "no credentials"),
+    ] {
+        call("store.get(\"a\")", &url)
+            .assert()
+            .code(101)
+            .stderr(predicate::str::contains(format!(
+                "error: NATS at {} refused the connection (with {method}): authorization violation",
+                server.url
+            )))
+            .stderr(predicate::str::contains(
+                "help: give the server's credentials: `--user` and `--password`",
+            ))
+            .stderr(predicate::str::contains("wrong").not());
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let server = Server::start_with(&["--auth", "t0ken"]);
+    let _serve = ServeProcess::start(
+        dir.path(),
+        &server.url,
+        &["--token", "t0ken", wasm.to_str().unwrap()],
+    );
+    let tokened = server.url.replacen("nats://", "nats://t0ken@", 1);
+    call("store.put(\"b\", 2)", &tokened).assert().success();
+    call("store.get(\"b\")", &server.url)
+        .env("NATS_TOKEN", "t0ken")
+        .assert()
+        .success()
+        .stdout("some(2)\n");
 }
 
 /// With no server at the URL, the error says how to start one, in words an

@@ -25,6 +25,7 @@
 //! never hangs; the client reconnects by itself, and a serving host's
 //! subscriptions come back with the connection.
 
+mod credentials;
 mod lattice;
 mod serve;
 
@@ -34,6 +35,7 @@ use async_nats::connection::State;
 use async_nats::{Client, RequestErrorKind};
 use iso_host::runtime::{Transport, TransportError};
 
+pub use credentials::Credentials;
 pub use lattice::{ANNOUNCE_SUBJECT, HOSTS_SUBJECT, HostInfo, ServedApp};
 pub use serve::{Serving, Stopped};
 
@@ -48,10 +50,23 @@ pub const DEFAULT_URL: &str = "nats://127.0.0.1:4222";
 #[non_exhaustive]
 pub enum NatsError {
     /// No server answered at the URL.
-    #[error("cannot connect to NATS at {url}: {reason}")]
-    Connect {
-        /// The URL.
+    /// The server refused the credentials (or their absence).
+    #[error("NATS at {url} refused the connection (with {method}): {reason}")]
+    Unauthorized {
+        /// The URL, without credentials.
         url: String,
+        /// How it authenticated: `user and password`, `token` or `no credentials`.
+        method: &'static str,
+        /// What the server said.
+        reason: String,
+    },
+    /// No server answered at the URL.
+    #[error("cannot connect to NATS at {url} (with {method}): {reason}")]
+    Connect {
+        /// The URL, without credentials.
+        url: String,
+        /// How it authenticated: `user and password`, `token` or `no credentials`.
+        method: &'static str,
         /// Why.
         reason: String,
     },
@@ -138,17 +153,22 @@ pub enum ConnectionEvent {
 }
 
 impl Nats {
-    /// Connects to the server at `url` (e.g. `nats://127.0.0.1:4222`).
+    /// Connects to the server at `url` (e.g. `nats://127.0.0.1:4222`, or
+    /// with credentials `nats://user:pass@127.0.0.1:4222`).
     pub fn connect(url: &str) -> Result<Nats, NatsError> {
-        Nats::connect_watched(url, |_| {})
+        Nats::connect_watched(url, Credentials::default(), |_| {})
     }
 
-    /// [`Nats::connect`], telling `on_event` when the connection is lost
-    /// and when it is back.
+    /// [`Nats::connect`] with `credentials` over those in the URL, telling
+    /// `on_event` when the connection is lost and when it is back.
     pub fn connect_watched(
         url: &str,
+        credentials: Credentials,
         on_event: impl Fn(ConnectionEvent) + Send + Sync + 'static,
     ) -> Result<Nats, NatsError> {
+        let (url, in_url) = Credentials::from_url(url);
+        let credentials = in_url.overridden_by(credentials);
+        let url = url.as_str();
         // Two: a served call is made on these threads when its instance
         // is free (see `serve`), and a long one holds one of them.
         let tasks = tokio::runtime::Builder::new_multi_thread()
@@ -177,14 +197,23 @@ impl Nats {
             })
             .connection_timeout(CONNECT_TIMEOUT)
             // Each request has the caller's own timeout.
-            .request_timeout(None)
-            .connect(url);
-        let client = tasks
-            .block_on(connecting)
-            .map_err(|err| NatsError::Connect {
-                url: url.to_owned(),
-                reason: err.to_string(),
-            })?;
+            .request_timeout(None);
+        let connecting = credentials.apply(connecting).connect(url);
+        let client = tasks.block_on(connecting).map_err(|err| {
+            let (url, method, reason) = (url.to_owned(), credentials.method(), err.to_string());
+            match err.kind() {
+                async_nats::ConnectErrorKind::AuthorizationViolation => NatsError::Unauthorized {
+                    url,
+                    method,
+                    reason,
+                },
+                _ => NatsError::Connect {
+                    url,
+                    method,
+                    reason,
+                },
+            }
+        })?;
         Ok(Nats {
             client,
             url: url.to_owned(),

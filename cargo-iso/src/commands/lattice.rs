@@ -14,12 +14,30 @@ use crate::term::Shell;
 /// How long `lattice` waits for hosts to answer.
 const ANSWERS_WITHIN: Duration = Duration::from_millis(500);
 
-/// Where the NATS server is.
+/// Where the NATS server is, and how to prove who we are to it (the
+/// `nats` CLI's flags and environment variables).
 #[derive(Args, Debug, Clone, Default)]
 pub struct NatsArgs {
-    /// The NATS server hosts meet on [default: nats://127.0.0.1:4222]
+    /// The NATS server hosts meet on, e.g. nats://user:pass@host:4222 [default: nats://127.0.0.1:4222]
     #[arg(long, value_name = "URL", env = "ISO_NATS_URL")]
     pub nats: Option<String>,
+
+    /// The NATS user to connect as (over one in the URL)
+    #[arg(long, value_name = "USER", env = "NATS_USER")]
+    pub user: Option<String>,
+
+    /// The NATS user's password (over one in the URL)
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "NATS_PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+
+    /// A NATS authentication token
+    #[arg(long, value_name = "TOKEN", env = "NATS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 impl NatsArgs {
@@ -39,10 +57,21 @@ impl NatsArgs {
         &self,
         on_event: impl Fn(iso_nats::ConnectionEvent) + Send + Sync + 'static,
     ) -> Result<Nats> {
-        Nats::connect_watched(self.url(), on_event).map_err(|err| {
-            anyhow!(
-                "{err}\nhelp: start a NATS server (`nats-server`; on Debian `apt install nats-server`), or name another with `--nats URL` or `ISO_NATS_URL`"
-            )
+        let credentials = iso_nats::Credentials {
+            user: self.user.clone(),
+            password: self.password.clone(),
+            token: self.token.clone(),
+        };
+        Nats::connect_watched(self.url(), credentials, on_event).map_err(|err| {
+            let help = match err {
+                iso_nats::NatsError::Unauthorized { .. } => {
+                    "give the server's credentials: `--user` and `--password` (NATS_USER, NATS_PASSWORD), `--token` (NATS_TOKEN), or `nats://user:password@host` in the URL"
+                }
+                _ => {
+                    "start a NATS server (`nats-server`; on Debian `apt install nats-server`), or name another with `--nats URL` or `ISO_NATS_URL`"
+                }
+            };
+            anyhow!("{err}\nhelp: {help}")
         })
     }
 

@@ -69,7 +69,7 @@ impl ServeArgs {
             .keep_in(&mut runtime, data_dir, Durability::EveryCall, &names)
             .map_err(|e| fail(shell, e))?;
         let watcher = shell.clone();
-        let url = self.nats.url().to_owned();
+        let (url, _) = iso_nats::Credentials::from_url(self.nats.url());
         let nats = Arc::new(self.nats.connect_watched(move |event| match event {
             ConnectionEvent::Lost => watcher.warn(format_args!(
                 "lost the connection to {url}; reconnecting, and serving again once it is back"
