@@ -71,14 +71,13 @@ impl Credentials {
 
     /// `options` that send these.
     pub(crate) fn apply(&self, options: ConnectOptions) -> ConnectOptions {
-        let options = match (&self.user, &self.token) {
+        match (&self.user, &self.token) {
             (Some(user), _) => {
                 options.user_and_password(user.clone(), self.password.clone().unwrap_or_default())
             }
             (None, Some(token)) => options.token(token.clone()),
             (None, None) => options,
-        };
-        options
+        }
     }
 }
 
