@@ -338,6 +338,8 @@ fn a_remote_whose_wit_no_longer_matches_is_refused_at_start_with_the_import_name
 struct ServeProcess {
     child: Child,
     stderr: BufReader<ChildStderr>,
+    /// What it printed up to its `Serving` line.
+    started: String,
 }
 
 impl ServeProcess {
@@ -366,7 +368,11 @@ impl ServeProcess {
             }
             seen.push_str(&line);
         }
-        ServeProcess { child, stderr }
+        ServeProcess {
+            child,
+            stderr,
+            started: seen,
+        }
     }
 
     /// Sends SIGTERM and returns its exit status and the rest of its stderr.
@@ -412,6 +418,14 @@ fn serve_says_when_its_server_is_lost_and_back_and_stops_at_once_without_one() {
     let dir = tempfile::tempdir().unwrap();
     let wasm = wasm_file(dir.path(), "store", "store");
     let mut serve = ServeProcess::start(dir.path(), &server.url, &[wasm.to_str().unwrap()]);
+    // A component with no manifest is served under the default budget, which is named.
+    assert!(
+        serve.started.contains(
+            "note: `store` is served under the default budget where it sets none: fuel 1000000000, memory 64.0 MiB, timeout 5s, storage 64.0 MiB"
+        ),
+        "{}",
+        serve.started
+    );
     // Should a line never come, the host is killed and the test fails, not hangs.
     let pid = serve.child.id().to_string();
     std::thread::spawn(move || {

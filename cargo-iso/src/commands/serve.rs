@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use iso_host::runtime::Start;
 use iso_host::runtime::Transport;
-use iso_host::{Durability, EngineOptions};
+use iso_host::{Budget, Durability, EngineOptions, Fuel, MemorySize, Timeout};
 use iso_nats::ConnectionEvent;
 
 use crate::commands::build::BuildOptions;
@@ -58,6 +59,45 @@ pub struct ServeArgs {
     pub build: BuildOptions,
 }
 
+/// The limits of a served app that its manifest and the flags leave
+/// unset: whoever can reach the NATS server can call it, so nothing
+/// served runs without a budget.
+pub const SERVED_DEFAULTS: Budget = Budget {
+    fuel: Some(Fuel(1_000_000_000)),
+    memory: Some(MemorySize(64 << 20)),
+    timeout: Some(Timeout(Duration::from_secs(5))),
+    storage: Some(MemorySize(64 << 20)),
+};
+
+/// Fills each limit of `starts` that is unset from [`SERVED_DEFAULTS`],
+/// and says so for each app that had one unset.
+fn bound_served(shell: &Shell, starts: &mut [Start]) {
+    for start in starts {
+        let budget = start.budget;
+        let filled = SERVED_DEFAULTS.overridden_by(budget);
+        if filled != budget {
+            shell.note(format_args!(
+                "`{}` is served under the default budget where it sets none: {}; set `fuel`, `memory`, `timeout` and `storage` under `[package.metadata.iso]`, or pass the flags, to change it",
+                start.address,
+                describe(filled)
+            ));
+            start.budget = filled;
+        }
+    }
+}
+
+/// `fuel 1000000000, memory 64.0 MiB, timeout 5s, storage 64.0 MiB`.
+fn describe(budget: Budget) -> String {
+    let show = |limit: Option<String>| limit.unwrap_or_else(|| "unlimited".to_owned());
+    format!(
+        "fuel {}, memory {}, timeout {}, storage {}",
+        show(budget.fuel.map(|f| f.to_string())),
+        show(budget.memory.map(|m| m.to_string())),
+        show(budget.timeout.map(|t| t.to_string())),
+        show(budget.storage.map(|s| s.to_string())),
+    )
+}
+
 impl ServeArgs {
     /// Builds (unless given `.wasm` files), starts every guest, serves
     /// them, and drains on a signal.
@@ -81,7 +121,8 @@ impl ServeArgs {
         if apps.iter().any(|app| app.wiring.remotes().next().is_some()) {
             runtime.set_transport(nats.clone());
         }
-        let starts = self.budget.starts(&apps);
+        let mut starts = self.budget.starts(&apps);
+        bound_served(shell, &mut starts);
         runtime.start_all(starts).map_err(|err| fail(shell, err))?;
         let stop = stop_signal()?;
         let warn_shell = shell.clone();
