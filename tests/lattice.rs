@@ -671,6 +671,33 @@ fn credentials_in_the_url_flags_or_environment_are_sent_and_a_wrong_one_is_named
         .stdout("some(2)\n");
 }
 
+/// Fault: one caller sends 1,000 calls that panic to an app `serve`
+/// serves. Each fails alone; the app is not stopped, and another caller's
+/// call is answered from the last good state.
+#[test]
+fn a_thousand_failing_calls_from_one_caller_leave_the_app_answering_another() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = wasm_file(dir.path(), "misbehave", "tally");
+    let _serve = ServeProcess::start(dir.path(), &server.url, &[wasm.to_str().unwrap()]);
+    let caller = || {
+        let client = Arc::new(Nats::connect(&server.url).unwrap());
+        RemoteApp::connect(client, "tally", SECOND).unwrap()
+    };
+    let (failing, other) = (caller(), caller());
+    let added = other.call_wave("add(5)", SECOND).unwrap();
+    assert_eq!(added.map(|v| iso_host::wave(&v)).as_deref(), Some("5"));
+    for _ in 0..1000 {
+        let err = failing
+            .call_wave("boom(\"again\")", SECOND)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("panic: again"), "{err}");
+    }
+    let total = other.call_wave("total()", SECOND).unwrap();
+    assert_eq!(total.map(|v| iso_host::wave(&v)).as_deref(), Some("5"));
+}
+
 /// With no server at the URL, the error says how to start one, in words an
 /// installed cargo-iso can stand by (no script of this repository).
 #[test]

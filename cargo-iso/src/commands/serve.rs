@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use iso_host::runtime::Start;
 use iso_host::runtime::Transport;
+use iso_host::runtime::{RestartIntensity, Start};
 use iso_host::{Budget, Durability, EngineOptions, Fuel, MemorySize, Timeout};
 use iso_nats::ConnectionEvent;
 
@@ -104,6 +104,8 @@ impl ServeArgs {
     pub fn exec(self, shell: &Shell) -> Result<()> {
         let (apps, data_dir) = self.components(shell)?;
         let mut runtime = compiled_runtime(shell, EngineOptions::default(), &apps)?;
+        // One caller's failing calls must not stop an app for the others.
+        runtime.set_restart_intensity(RestartIntensity::NEVER_STOP);
         let names: Vec<String> = apps.iter().map(|app| app.name.clone()).collect();
         (self.budget)
             .keep_in(&mut runtime, data_dir, Durability::EveryCall, &names)

@@ -22,6 +22,18 @@ pub struct RestartIntensity {
     pub within: Duration,
 }
 
+impl RestartIntensity {
+    /// Never stop: each failed call restarts the instance from its last
+    /// good state, and the next call is answered. For a server, where a
+    /// caller whose calls fail must not stop the app for every other
+    /// caller; what failing calls cost is bounded by the calls admitted,
+    /// each paying its own restart.
+    pub const NEVER_STOP: RestartIntensity = RestartIntensity {
+        restarts: usize::MAX,
+        within: Duration::ZERO,
+    };
+}
+
 impl Default for RestartIntensity {
     fn default() -> Self {
         RestartIntensity {
@@ -149,6 +161,9 @@ impl Supervised {
 
     /// Counts a restart after `err`, and stops the instance past the intensity.
     fn restarted(&mut self, err: &HostError) {
+        if self.intensity == RestartIntensity::NEVER_STOP {
+            return;
+        }
         let now = Instant::now();
         self.recent.push_back(now);
         while self
