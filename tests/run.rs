@@ -1629,6 +1629,34 @@ fn blocking_calls_from_many_threads_and_queued_calls_are_each_made_once() {
     assert_eq!(totals, (1..=1250).collect::<Vec<u64>>());
 }
 
+/// Fault: a call from another host waits in the mailbox behind a long
+/// one until its caller has given up. It is not made when its turn comes.
+#[test]
+fn a_remote_call_whose_caller_gave_up_while_it_waited_is_not_made() {
+    use iso_host::runtime::{InProcess, RemoteApp};
+    let mut server = runtime();
+    let budget = Budget {
+        timeout: Some(iso_host::Timeout(Duration::from_secs(1))),
+        ..Budget::default()
+    };
+    start(&mut server, "m", misbehave(), Wiring::new(), budget);
+    let server = Arc::new(server);
+    let transport = Arc::new(InProcess::new());
+    transport.serve(server.clone());
+    let busy = server.call_wave("m", "spin()");
+    let remote = RemoteApp::connect(transport, "m", Duration::from_secs(1)).unwrap();
+    let err = remote
+        .call_wave("add(1)", Duration::from_millis(200))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("the caller's deadline passed while the call waited its turn"),
+        "{err}"
+    );
+    assert!(block_on(busy).is_err(), "spin() ran out of time");
+    assert_eq!(wave(&server, "m", "total()"), "0", "add(1) was not made");
+}
+
 #[test]
 fn a_remote_provider_over_a_transport_is_used_like_a_local_one() {
     use iso_host::codec::{RemoteError, decode_answer};

@@ -169,6 +169,12 @@ pub enum HostError {
         /// The failure, as it was recorded.
         failure: String,
     },
+    /// A call from another host waited in the mailbox past its caller's
+    /// deadline: it was not made, since nobody waits for its answer.
+    #[error(
+        "time budget exceeded: the caller's deadline passed while the call waited its turn; it was not made"
+    )]
+    DeadlinePassed,
     /// The instance failed too often and was stopped (see
     /// [`RestartIntensity`](crate::runtime::RestartIntensity)); start it again to use it.
     #[error("stopped after {restarts} restarts in {within:.1?}: {last}")]

@@ -20,6 +20,7 @@ use wasmtime::component::{Type, Val};
 use crate::codec::{self, AnswerHeader, RemoteError};
 use crate::error::HostError;
 use crate::host::HostState;
+use crate::instance::CallOutput;
 use crate::runtime::candidate::{self, Candidate};
 use crate::runtime::forward::{CalleeFailed, deliver};
 use crate::runtime::remote_app::request;
@@ -137,7 +138,7 @@ impl Runtime {
     /// has passed is answered with a time budget exceeded, not made.
     pub fn answer(&self, request: &[u8]) -> impl Future<Output = Vec<u8>> + Send + 'static + use<> {
         let sent = self.read_call(request).map(|call| {
-            let answer = self.call(&call.address, &call.export, call.args);
+            let answer = self.call_before(&call.address, &call.export, call.args, call.deadline_ms);
             (call.id, call.results, answer)
         });
         async move {
@@ -152,6 +153,36 @@ impl Runtime {
             };
             encoded_answer(id, &types, &answer)
         }
+    }
+
+    /// [`Runtime::call`], unless the caller's deadline (`deadline_ms`)
+    /// passes while the call waits its turn in the mailbox: then it is not
+    /// made, and fails with [`HostError::DeadlinePassed`].
+    fn call_before(
+        &self,
+        address: &str,
+        name: &str,
+        args: Vec<Val>,
+        deadline_ms: Option<u64>,
+    ) -> impl Future<Output = Result<CallOutput, HostError>> + Send + 'static + use<> {
+        let request = Request::Vals {
+            name: name.to_owned(),
+            args,
+        };
+        let answer = self.served(address).map(|served| {
+            self.send(
+                served,
+                address,
+                request,
+                move |supervised, request, shadow, log| {
+                    if passed(deadline_ms) {
+                        return Err(HostError::DeadlinePassed);
+                    }
+                    candidate::serve(supervised, request, shadow, log)
+                },
+            )
+        });
+        async move { answer?.await? }
     }
 
     /// Answers a call that came as bytes, as [`Runtime::answer`] does, but
@@ -201,13 +232,7 @@ impl Runtime {
         let bad = |id, err: codec::CodecError| (id, RemoteError::BadRequest(err.to_string()));
         let (header, args) = codec::decode_call_header(request).map_err(|err| bad(0, err))?;
         let id = header.id;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        if header
-            .deadline_ms
-            .is_some_and(|ms| (ms as u128) < now.as_millis())
-        {
+        if passed(header.deadline_ms) {
             return Err((
                 id,
                 RemoteError::BudgetExceeded {
@@ -231,6 +256,7 @@ impl Runtime {
             export: header.export,
             args,
             results: func.results().collect(),
+            deadline_ms: header.deadline_ms,
         })
     }
 
@@ -260,6 +286,16 @@ struct ReadCall {
     export: String,
     args: Vec<Val>,
     results: Vec<Type>,
+    /// When the caller stops waiting, in milliseconds since the Unix epoch.
+    deadline_ms: Option<u64>,
+}
+
+/// Whether `deadline_ms` (milliseconds since the Unix epoch) has passed.
+fn passed(deadline_ms: Option<u64>) -> bool {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    deadline_ms.is_some_and(|ms| u128::from(ms) < now.as_millis())
 }
 
 /// The answer to call `id` as bytes; if it cannot be encoded, that failure.
@@ -283,6 +319,10 @@ fn remote_error(err: &HostError) -> RemoteError {
         HostError::Trap { message, .. } => RemoteError::Trap(message.clone()),
         HostError::GuestPanic { message, .. } => RemoteError::Panic(message.clone()),
         HostError::Stopped { .. } => RemoteError::Stopped(err.to_string()),
+        HostError::DeadlinePassed => RemoteError::BudgetExceeded {
+            kind: "time".into(),
+            detail: err.to_string(),
+        },
         other => RemoteError::Other(other.to_string()),
     }
 }
