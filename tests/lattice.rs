@@ -698,6 +698,61 @@ fn a_thousand_failing_calls_from_one_caller_leave_the_app_answering_another() {
     assert_eq!(total.map(|v| iso_host::wave(&v)).as_deref(), Some("5"));
 }
 
+/// A server whose user is an nkey: the host and the caller sign its
+/// challenge with the seed in a `--nkey` file (or `NATS_NKEY`), and another
+/// user's seed is refused, naming the method.
+#[test]
+fn an_nkey_seed_file_signs_in_and_another_users_seed_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = nkeys::KeyPair::new_user();
+    let config = dir.path().join("server.conf");
+    let allowed = format!(
+        "authorization {{\n  users = [ {{ nkey: \"{}\" }} ]\n}}\n",
+        user.public_key()
+    );
+    std::fs::write(&config, allowed).unwrap();
+    let seed_file = |name: &str, pair: &nkeys::KeyPair| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("{}\n", pair.seed().unwrap())).unwrap();
+        path
+    };
+    let (seed, stranger) = (
+        seed_file("user.nk", &user),
+        seed_file("stranger.nk", &nkeys::KeyPair::new_user()),
+    );
+    let server = Server::start_with(&["-c", config.to_str().unwrap()]);
+    let wasm = wasm_file(dir.path(), "store", "store");
+    let _serve = ServeProcess::start(
+        dir.path(),
+        &server.url,
+        &["--nkey", seed.to_str().unwrap(), wasm.to_str().unwrap()],
+    );
+    let call = |call: &str| {
+        let mut command = support::cargo_iso();
+        command.args(["call", call, "--nats", &server.url]);
+        command
+    };
+    call("store.put(\"a\", 3)")
+        .arg("--nkey")
+        .arg(&seed)
+        .assert()
+        .success();
+    call("store.get(\"a\")")
+        .env("NATS_NKEY", &seed)
+        .assert()
+        .success()
+        .stdout("some(3)\n");
+    call("store.get(\"a\")")
+        .arg("--nkey")
+        .arg(&stranger)
+        .assert()
+        .code(101)
+        .stderr(predicate::str::contains(format!(
+            "error: NATS at {} refused the connection (with nkey): ",
+            server.url
+        )));
+}
+
 /// With no server at the URL, the error says how to start one, in words an
 /// installed cargo-iso can stand by (no script of this repository).
 #[test]

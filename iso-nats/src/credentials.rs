@@ -1,7 +1,8 @@
 //! How a host or a caller proves who it is to the NATS server, as NATS
 //! users already hold it: a user and password, or a token, given in the
 //! server's URL (`nats://user:pass@host:4222`, `nats://token@host:4222`)
-//! or on their own. The URL is kept without them, so that it can be shown.
+//! or on their own, or an nkey (the seed signs the server's nonce). The
+//! URL is kept without them, so that it can be shown.
 
 use async_nats::ConnectOptions;
 
@@ -14,6 +15,8 @@ pub struct Credentials {
     pub password: Option<String>,
     /// An authentication token.
     pub token: Option<String>,
+    /// An nkey seed (`SU...`), as an nkey seed file holds it.
+    pub nkey_seed: Option<String>,
 }
 
 // Secrets are never printed, not even in a debug dump.
@@ -36,7 +39,7 @@ impl Credentials {
             Some((user, password)) => Credentials {
                 user: Some(user.to_owned()),
                 password: Some(password.to_owned()),
-                token: None,
+                ..Credentials::default()
             },
             None => Credentials {
                 token: Some(userinfo.to_owned()),
@@ -56,27 +59,30 @@ impl Credentials {
             user: over.user.or(self.user),
             password: over.password.or(self.password),
             token: over.token.or(self.token),
+            nkey_seed: over.nkey_seed.or(self.nkey_seed),
         }
     }
 
-    /// How they authenticate, for messages: `user and password`, `token`
-    /// or `no credentials`.
+    /// How they authenticate, for messages: `nkey`, `user and password`,
+    /// `token` or `no credentials`.
     pub fn method(&self) -> &'static str {
-        match (&self.user, &self.token) {
-            (Some(_), _) => "user and password",
-            (None, Some(_)) => "token",
-            (None, None) => "no credentials",
+        match (&self.nkey_seed, &self.user, &self.token) {
+            (Some(_), _, _) => "nkey",
+            (None, Some(_), _) => "user and password",
+            (None, None, Some(_)) => "token",
+            (None, None, None) => "no credentials",
         }
     }
 
     /// `options` that send these.
     pub(crate) fn apply(&self, options: ConnectOptions) -> ConnectOptions {
-        match (&self.user, &self.token) {
-            (Some(user), _) => {
+        match (&self.nkey_seed, &self.user, &self.token) {
+            (Some(seed), _, _) => options.nkey(seed.clone()),
+            (None, Some(user), _) => {
                 options.user_and_password(user.clone(), self.password.clone().unwrap_or_default())
             }
-            (None, Some(token)) => options.token(token.clone()),
-            (None, None) => options,
+            (None, None, Some(token)) => options.token(token.clone()),
+            (None, None, None) => options,
         }
     }
 }

@@ -38,6 +38,10 @@ pub struct NatsArgs {
     /// A NATS authentication token
     #[arg(long, value_name = "TOKEN", env = "NATS_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+
+    /// A file holding the NATS user's nkey seed, to sign the server's challenge with
+    #[arg(long, value_name = "FILE", env = "NATS_NKEY")]
+    pub nkey: Option<std::path::PathBuf>,
 }
 
 impl NatsArgs {
@@ -61,11 +65,12 @@ impl NatsArgs {
             user: self.user.clone(),
             password: self.password.clone(),
             token: self.token.clone(),
+            nkey_seed: self.nkey_seed()?,
         };
         Nats::connect_watched(self.url(), credentials, on_event).map_err(|err| {
             let help = match err {
                 iso_nats::NatsError::Unauthorized { .. } => {
-                    "give the server's credentials: `--user` and `--password` (NATS_USER, NATS_PASSWORD), `--token` (NATS_TOKEN), or `nats://user:password@host` in the URL"
+                    "give the server's credentials: `--user` and `--password` (NATS_USER, NATS_PASSWORD), `--token` (NATS_TOKEN), `--nkey FILE` (NATS_NKEY), or `nats://user:password@host` in the URL"
                 }
                 _ => {
                     "start a NATS server (`nats-server`; on Debian `apt install nats-server`), or name another with `--nats URL` or `ISO_NATS_URL`"
@@ -73,6 +78,31 @@ impl NatsArgs {
             };
             anyhow!("{err}\nhelp: {help}")
         })
+    }
+
+    /// The seed in the `--nkey` file, if one is given.
+    fn nkey_seed(&self) -> Result<Option<String>> {
+        let Some(file) = &self.nkey else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(file).map_err(|err| {
+            anyhow!(
+                "could not read the nkey seed file `{}`: {err}",
+                file.display()
+            )
+        })?;
+        // A seed file may hold comments and the public key too: take the seed line.
+        let seed = text
+            .lines()
+            .map(str::trim)
+            .find(|line| line.starts_with("SU"));
+        match seed {
+            Some(seed) => Ok(Some(seed.to_owned())),
+            None => Err(anyhow!(
+                "`{}` holds no user nkey seed (a line starting with `SU`)\nhelp: make one with `nsc generate nkey --user` or `nk -gen user`",
+                file.display()
+            )),
+        }
     }
 
     /// Connects `runtime` to NATS when one of `wirings` names a remote
