@@ -45,6 +45,26 @@ impl Budget {
     }
 }
 
+/// `fuel 1000000, memory 64.0 MiB, timeout 500ms, storage unlimited`.
+impl fmt::Display for Budget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn show(f: &mut fmt::Formatter<'_>, limit: Option<impl fmt::Display>) -> fmt::Result {
+            match limit {
+                Some(limit) => write!(f, "{limit}"),
+                None => f.write_str("unlimited"),
+            }
+        }
+        f.write_str("fuel ")?;
+        show(f, self.fuel)?;
+        f.write_str(", memory ")?;
+        show(f, self.memory)?;
+        f.write_str(", timeout ")?;
+        show(f, self.timeout)?;
+        f.write_str(", storage ")?;
+        show(f, self.storage)
+    }
+}
+
 /// A value that does not parse as a budget limit, with what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {what} {input:?}: {reason} (expected {example})")]

@@ -603,7 +603,7 @@ impl Dev {
             }
         }
         match (self.session).with_instance(&address, move |i| i.set_budget(budget)) {
-            Ok(()) => self.shell.status("Budget", describe_budget(budget)),
+            Ok(()) => self.shell.status("Budget", budget),
             Err(err) => self.report(err),
         }
     }
@@ -838,16 +838,6 @@ fn set_budget(budget: &mut Budget, setting: &str) -> Result<()> {
         _ => bail!("unknown budget `{key}`\nhelp: the budgets are `fuel`, `memory` and `timeout`"),
     }
     Ok(())
-}
-
-fn describe_budget(budget: Budget) -> String {
-    let show = |value: Option<String>| value.unwrap_or_else(|| "unlimited".into());
-    format!(
-        "fuel {}, memory {}, timeout {}",
-        show(budget.fuel.map(|f| f.to_string())),
-        show(budget.memory.map(|m| m.to_string())),
-        show(budget.timeout.map(|t| format!("{:?}", t.0))),
-    )
 }
 
 /// The exports as `:exports` lists them, by the names a user types: the

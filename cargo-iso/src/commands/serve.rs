@@ -79,23 +79,11 @@ fn bound_served(shell: &Shell, starts: &mut [Start]) {
             shell.note(format_args!(
                 "`{}` is served under the default budget where it sets none: {}; set `fuel`, `memory`, `timeout` and `storage` under `[package.metadata.iso]`, or pass the flags, to change it",
                 start.address,
-                describe(filled)
+                filled
             ));
             start.budget = filled;
         }
     }
-}
-
-/// `fuel 1000000000, memory 64.0 MiB, timeout 5s, storage 64.0 MiB`.
-fn describe(budget: Budget) -> String {
-    let show = |limit: Option<String>| limit.unwrap_or_else(|| "unlimited".to_owned());
-    format!(
-        "fuel {}, memory {}, timeout {}, storage {}",
-        show(budget.fuel.map(|f| f.to_string())),
-        show(budget.memory.map(|m| m.to_string())),
-        show(budget.timeout.map(|t| t.to_string())),
-        show(budget.storage.map(|s| s.to_string())),
-    )
 }
 
 impl ServeArgs {
